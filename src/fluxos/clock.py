@@ -13,6 +13,8 @@ class Clock(Protocol):
 
     def monotonic(self) -> float: ...
 
+    def millis(self) -> int: ...
+
 
 class SystemClock:
     """The real clock."""
