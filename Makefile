@@ -27,7 +27,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format src tests bench
 
 bench: $(STAMP)
-	@for script in bench/*.py; do \
+	@for script in bench/[!_]*.py; do \
 		echo "== $$script"; \
 		$(VENV)/bin/python $$script || exit 1; \
 	done
