@@ -129,3 +129,18 @@ def test_cli_version_and_config_show(tmp_path: Path) -> None:
         check=True,
     )
     assert '"apiport": 16127' in shown.stdout
+
+
+def test_every_table_route_answers_an_envelope(tmp_path: Path) -> None:
+    """Routes not implemented yet still exist: they guard their permission and say why."""
+    with running_node(tmp_path) as node:
+        pending = node.get("/explorer/fusion/coinbase/t1abc").json()
+        protected = node.get("/flux/restart").json()
+    assert pending["status"] == "error"
+    assert pending["data"]["name"] == "NotImplemented"
+    assert "/explorer/fusion/coinbase/:address?" in pending["data"]["message"]
+    assert protected["data"] == {
+        "code": 401,
+        "name": "Unauthorized",
+        "message": "Unauthorized. Access denied.",
+    }

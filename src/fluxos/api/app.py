@@ -18,7 +18,8 @@ from fluxos.api.cache import ResponseCache
 from fluxos.api.dispatch import Dispatcher, RouteIndex
 from fluxos.api.envelope import error_response
 from fluxos.api.routers import flux
-from fluxos.api.routing import Endpoint, FluxRouter, Route
+from fluxos.api.routetable import load_route_table
+from fluxos.api.routing import Call, Endpoint, FluxRouter, Route
 from fluxos.errors import BadParameter, FluxError, NotFound
 
 if TYPE_CHECKING:
@@ -30,7 +31,11 @@ ROUTERS: tuple[FluxRouter, ...] = (flux.router,)
 
 
 def create_app(
-    node: Node, *, manage_node: bool = True, routers: tuple[FluxRouter, ...] = ROUTERS
+    node: Node,
+    *,
+    manage_node: bool = True,
+    routers: tuple[FluxRouter, ...] = ROUTERS,
+    complete_table: bool = True,
 ) -> Dispatcher:
     """Build the ASGI application serving `node`.
 
@@ -61,7 +66,10 @@ def create_app(
     api.add_exception_handler(FluxError, _flux_error)
 
     cache = ResponseCache(node.clock)
-    endpoints = [Endpoint(route, node, cache) for router in routers for route in router.routes]
+    routes = [route for router in routers for route in router.routes]
+    if complete_table:
+        routes += pending_routes(routes)
+    endpoints = [Endpoint(route, node, cache) for route in routes]
     for endpoint in endpoints:
         _document(api, endpoint)
     return Dispatcher(RouteIndex(endpoints), api)
@@ -69,6 +77,29 @@ def create_app(
 
 def all_routes() -> list[Route]:
     return [route for router in ROUTERS for route in router.routes]
+
+
+def pending_routes(declared: list[Route]) -> list[Route]:
+    """Routes of the table no router implements yet.
+
+    They still enforce their permission level, then answer a clear error, so the whole
+    API surface is guarded and a client learns why its call did not work.
+    """
+    taken = {(route.method, route.base) for route in declared}
+    return [
+        Route(row=row, handler=_not_implemented, section="Not implemented yet", summary=row.base)
+        for key, row in load_route_table().items()
+        if key not in taken
+    ]
+
+
+async def _not_implemented(call: Call) -> None:
+    row = call.route.row
+    raise FluxError(
+        f"{row.method} {row.template} is not implemented by this node yet",
+        code=501,
+        name="NotImplemented",
+    )
 
 
 def _document(api: FastAPI, endpoint: Endpoint) -> None:
