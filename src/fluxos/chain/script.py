@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from fluxos.chain.sighash import SIGHASH_ANYONECANPAY, SIGHASH_NAMES
 from fluxos.crypto.addresses import (
     FLUX_P2PKH,
     FLUX_P2SH,
     address_from_hash,
     decode_flux_address,
 )
-from fluxos.chain.sighash import SIGHASH_ANYONECANPAY, SIGHASH_NAMES
 from fluxos.crypto.hashes import hash160
 
 # opcodes used by name in this package
@@ -211,7 +211,9 @@ def p2pk_script(pubkey: bytes) -> bytes:
 def multisig_script(required: int, pubkeys: list[bytes]) -> bytes:
     """m-of-n bare multisig (also the redeem script of a P2SH multisig address)."""
     if not 1 <= required <= len(pubkeys) <= 16:
-        raise ValueError(f"multisig needs 1 <= required <= keys <= 16, got {required}-of-{len(pubkeys)}")
+        raise ValueError(
+            f"multisig needs 1 <= required <= keys <= 16, got {required}-of-{len(pubkeys)}"
+        )
     body = b"".join(push_data(k) for k in pubkeys)
     return push_int(required) + body + push_int(len(pubkeys)) + bytes((OP_CHECKMULTISIG,))
 
@@ -222,7 +224,9 @@ def nulldata_script(data: bytes) -> bytes:
 
 
 def is_p2sh(script: bytes) -> bool:
-    return len(script) == 23 and script[0] == OP_HASH160 and script[1] == 20 and script[22] == OP_EQUAL
+    return (
+        len(script) == 23 and script[0] == OP_HASH160 and script[1] == 20 and script[22] == OP_EQUAL
+    )
 
 
 def is_p2pkh(script: bytes) -> bool:

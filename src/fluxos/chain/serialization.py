@@ -61,7 +61,9 @@ class ByteReader:
     def _unpack(self, fmt: struct.Struct) -> int:
         end = self.pos + fmt.size
         if end > len(self.data):
-            raise DecodeError(f"need {fmt.size} bytes at offset {self.pos}, {self.remaining()} left")
+            raise DecodeError(
+                f"need {fmt.size} bytes at offset {self.pos}, {self.remaining()} left"
+            )
         (value,) = fmt.unpack_from(self.data, self.pos)
         self.pos = end
         return int(value)

@@ -85,9 +85,7 @@ class SighashCache:
             raise SighashError(f"input index {n_in} out of range")
         prevouts = _ZERO if anyone_can_pay else self._prevouts
         sequences = (
-            _ZERO
-            if anyone_can_pay or base in (SIGHASH_SINGLE, SIGHASH_NONE)
-            else self._sequences
+            _ZERO if anyone_can_pay or base in (SIGHASH_SINGLE, SIGHASH_NONE) else self._sequences
         )
         if base not in (SIGHASH_SINGLE, SIGHASH_NONE):
             outputs = self._outputs
