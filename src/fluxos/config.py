@@ -73,6 +73,8 @@ class Settings(BaseModel):
     flux_team_zelid: str = FLUX_TEAM_ZELID
     flux_support_team_zelid: str = FLUX_SUPPORT_TEAM_ZELID
     fluxd_conf: Path | None = None
+    explorer_start_height: int | None = None  # None: the chain's first block
+    explorer_poll_seconds: float = 2.0
 
     @field_validator("zelid")
     @classmethod
@@ -126,6 +128,20 @@ class Settings(BaseModel):
         bad = [port for port in value if not 1 <= port <= 65535]
         if bad:
             raise ValueError(f"ports must be between 1 and 65535 ({bad} are not)")
+        return value
+
+    @field_validator("explorer_start_height")
+    @classmethod
+    def _explorer_start_height(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise ValueError("must be a block height (0 or more) or absent")
+        return value
+
+    @field_validator("explorer_poll_seconds")
+    @classmethod
+    def _explorer_poll_seconds(cls, value: float) -> float:
+        if not 0 < value <= 600:
+            raise ValueError("must be between 0 and 600 seconds")
         return value
 
     @field_validator("log_level")

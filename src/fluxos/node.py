@@ -10,8 +10,11 @@ from contextlib import asynccontextmanager
 import uvicorn
 
 from fluxos.api.permissions import Authorizer, DenyAllAuthorizer
+from fluxos.chain.fluxconf import FluxConf
 from fluxos.clock import Clock, SystemClock
 from fluxos.config import Settings
+from fluxos.explorer.scanner import ScannerOptions
+from fluxos.explorer.service import Explorer
 from fluxos.jsonrpc import JsonRpcClient
 from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
@@ -53,6 +56,20 @@ class Node:
         )
         self._loops: list[tuple[str, BackgroundLoop]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self.fluxd = fluxd_client(settings)
+        self.explorer: Explorer | None = None
+        if self.fluxd is not None:
+            self.explorer = Explorer(
+                self.database,
+                self.fluxd,
+                development=settings.development,
+                options=ScannerOptions(
+                    start_height=settings.explorer_start_height,
+                    poll_seconds=settings.explorer_poll_seconds,
+                ),
+                clock=self.clock,
+            )
+            self.add_background("explorer", self.explorer.run)
 
     def add_background(self, name: str, loop: BackgroundLoop) -> None:
         """Register a long-running coroutine to start with the node and stop with it."""
@@ -82,6 +99,8 @@ class Node:
             await asyncio.wait(self._tasks, timeout=SHUTDOWN_SECONDS)
         self._tasks.clear()
         await self.bench_rpc.aclose()
+        if self.fluxd is not None:
+            await self.fluxd.aclose()
         await self.database.close()
         log.info("node stopped")
 
@@ -96,6 +115,27 @@ class Node:
             except Exception:
                 log.exception("background task %s failed; restarting it in 5 s", name)
                 await asyncio.sleep(5)
+
+
+# --- fluxd wiring -------------------------------------------------------------------------
+# Temporary and deliberately small: the daemon service's client (flux.conf discovery, caches,
+# the embedded devnet) replaces it. Until then a node indexes the fluxd named by `fluxd_conf`.
+FLUXD_DEFAULT_RPC_PORT = 16124
+
+
+def fluxd_client(settings: Settings) -> JsonRpcClient | None:
+    """A JSON-RPC client for the fluxd described by `settings.fluxd_conf`, if any."""
+    if settings.fluxd_conf is None:
+        return None
+    conf = FluxConf.read(settings.fluxd_conf)
+    host = conf.get("rpcbind") or "127.0.0.1"
+    port = conf.get("rpcport") or str(FLUXD_DEFAULT_RPC_PORT)
+    return JsonRpcClient(
+        f"http://{host}:{port}/",
+        conf.get("rpcuser") or "",
+        conf.get("rpcpassword") or "",
+        timeout=60,
+    )
 
 
 def serve(settings: Settings) -> None:
