@@ -12,6 +12,7 @@ from rich.console import Console
 from fluxos import FLUXOS_COMPAT_VERSION, __version__
 from fluxos.config import load_settings
 from fluxos.errors import ConfigError
+from fluxos.explorer import command as explorer_command
 from fluxos.system.logfiles import configure_logging
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect the node's configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+app.add_typer(explorer_command.app, name="explorer")
 console = Console()
 err_console = Console(stderr=True)
 

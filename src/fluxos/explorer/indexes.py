@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fluxos.errors import FluxError
@@ -25,6 +25,7 @@ from fluxos.explorer.fluxnodetxs import FluxnodeTxRecord, recognise_fluxnode_tx
 from fluxos.explorer.payments import AppPayment, PaymentRules, recognise_payment
 from fluxos.explorer.prices import FLUX_PRICE_TABLE, PriceSchedule
 from fluxos.explorer.queries import ExplorerQueries
+from fluxos.storage.bulk import BulkStatement
 from fluxos.storage.database import Database
 from fluxos.storage.explorer import (
     ALL_TABLES,
@@ -42,6 +43,49 @@ log = logging.getLogger(__name__)
 
 LOOKUP_CHUNK = 500  # txids per IN (...) query; far below every engine's parameter limit
 Outpoint = tuple[str, int]
+SQLITE_CACHE_KIB = 65_536
+SQLITE_CHECKPOINT_PAGES = 20_000  # ~80 MB of WAL between checkpoints
+
+
+class _Statements:
+    """The batch writes, compiled once per dialect by `BulkStatement`."""
+
+    def __init__(self) -> None:
+        outputs = explorer_outputs.c
+        self.insert_blocks = BulkStatement.insert(
+            explorer_blocks, ("height", "hash", "time", "tx_count")
+        )
+        self.insert_outputs = BulkStatement.insert(
+            explorer_outputs,
+            ("txid", "vout", "address", "satoshis", "height", "coinbase", "spent_height"),
+        )
+        self.spend_outputs = BulkStatement(
+            update(explorer_outputs)
+            .where(outputs.txid == bindparam("o_txid"), outputs.vout == bindparam("o_vout"))
+            .values(spent_height=bindparam("s_height")),
+            ("s_height", "o_txid", "o_vout"),
+        )
+        self.insert_address_txs = BulkStatement.insert(
+            explorer_address_txs, ("address", "height", "position", "txid", "delta")
+        )
+        self.insert_payments = BulkStatement.insert(
+            explorer_app_payments,
+            (
+                "hash", "txid", "height", "position", "value", "message", "sync_attempts",
+                "next_retry_height", "retry_from_height",
+            ),
+        )  # fmt: skip
+        self.insert_chain_messages = BulkStatement.insert(
+            explorer_chain_messages, ("txid", "height", "position", "message", "version")
+        )
+        self.insert_fluxnode_txs = BulkStatement.insert(
+            explorer_fluxnode_txs,
+            (
+                "txid", "height", "position", "version", "type", "update_type", "ip",
+                "benchmark_tier", "collateral_hash", "collateral_index", "address",
+                "locked_amount",
+            ),
+        )  # fmt: skip
 
 
 class ConcurrentWriter(FluxError):
@@ -72,10 +116,11 @@ class BatchResult:
 class _Batch:
     """Rows of one batch, built in memory before anything is written."""
 
-    blocks: list[dict[str, Any]] = field(default_factory=list)
-    created: dict[Outpoint, dict[str, Any]] = field(default_factory=dict)
-    spends: list[dict[str, Any]] = field(default_factory=list)
-    address_txs: list[dict[str, Any]] = field(default_factory=list)
+    blocks: list[tuple[int, str, int, int]] = field(default_factory=list)
+    # insert_outputs' column order; spent_height (last) is set when spent in the batch
+    created: dict[Outpoint, list[Any]] = field(default_factory=dict)
+    spends: list[tuple[int, str, int]] = field(default_factory=list)
+    address_txs: list[tuple[str, int, int, str, int]] = field(default_factory=list)
     payments: list[AppPayment] = field(default_factory=list)
     messages: list[ChainMessage] = field(default_factory=list)
     fluxnode_txs: list[FluxnodeTxRecord] = field(default_factory=list)
@@ -89,6 +134,7 @@ class ExplorerIndexes:
         self.database = database
         self.rules = rules
         self.prices = PriceSchedule()
+        self._sql = _Statements()
 
     # ------------------------------------------------------------------ state
     async def progress(self) -> Progress | None:
@@ -132,6 +178,8 @@ class ExplorerIndexes:
             raise ValueError("apply needs at least one block")
         prices = self.prices.copy()
         async with self.database.transaction() as conn:
+            if self.database.is_sqlite:
+                await _tune_sqlite(conn)
             await self._advance_progress(conn, expected_height, blocks[-1].height, start_height)
             known = await self._prefetch_spent(conn, blocks)
             batch = self._build(blocks, known, prices)
@@ -210,18 +258,14 @@ class ExplorerIndexes:
         known: dict[Outpoint, tuple[str, int]],
         prices: PriceSchedule,
     ) -> _Batch:
+        # The hot loop of indexing: plain tuples and local names on purpose.
         batch = _Batch()
         created = batch.created
+        spends = batch.spends
+        address_txs = batch.address_txs
         for block in blocks:
-            height, block_time = block.height, block.time
-            batch.blocks.append(
-                {
-                    "height": height,
-                    "hash": block.hash,
-                    "time": block_time,
-                    "tx_count": len(block.txs),
-                }
-            )
+            height = block.height
+            batch.blocks.append((height, block.hash, block.time, len(block.txs)))
             batch.txs += len(block.txs)
             for tx in block.txs:
                 if tx.fluxnode is not None:
@@ -236,9 +280,8 @@ class ExplorerIndexes:
                     key = (inp.txid, inp.vout)
                     row = created.get(key)
                     if row is not None:
-                        row["spent_txid"] = txid
-                        row["spent_height"] = height
-                        address, satoshis = row["address"], row["satoshis"]
+                        row[6] = height
+                        address, satoshis = row[2], row[3]
                     else:
                         stored = known.pop(key, None)
                         if stored is None:
@@ -246,36 +289,20 @@ class ExplorerIndexes:
                             senders.append(inp.address)
                             continue
                         address, satoshis = stored
-                        batch.spends.append(
-                            {"o_txid": inp.txid, "o_vout": inp.vout, "s_txid": txid, "s_h": height}
-                        )
+                        spends.append((height, inp.txid, inp.vout))
                     deltas[address] = deltas.get(address, 0) - satoshis
                     senders.append(address)
+                coinbase = tx.coinbase
                 for out in tx.outputs:
-                    if out.indexed and out.address is not None:
-                        created[(txid, out.n)] = {
-                            "txid": txid,
-                            "vout": out.n,
-                            "address": out.address,
-                            "satoshis": out.satoshis,
-                            "script": out.script,
-                            "height": height,
-                            "coinbase": tx.coinbase,
-                            "spent_txid": None,
-                            "spent_height": None,
-                        }
-                        deltas[out.address] = deltas.get(out.address, 0) + out.satoshis
+                    address = out.address
+                    if out.indexed and address is not None:
+                        created[(txid, out.n)] = [
+                            txid, out.n, address, out.satoshis, height, coinbase, None
+                        ]  # fmt: skip
+                        deltas[address] = deltas.get(address, 0) + out.satoshis
+                position = tx.position
                 for address, delta in deltas.items():
-                    batch.address_txs.append(
-                        {
-                            "address": address,
-                            "height": height,
-                            "position": tx.position,
-                            "txid": txid,
-                            "time": block_time,
-                            "delta": delta,
-                        }
-                    )
+                    address_txs.append((address, height, position, txid, delta))
                 if tx.memo_asm:
                     self._recognise_memo(tx, height, senders, prices, batch)
         return batch
@@ -334,11 +361,7 @@ class ExplorerIndexes:
         if not batch.fluxnode_txs:
             return
         collaterals = {(r.collateral_hash, r.collateral_index) for r in batch.fluxnode_txs}
-        owners = {
-            key: (row["address"], row["satoshis"])
-            for key, row in batch.created.items()
-            if key in collaterals
-        }
+        owners = {key: (row[2], row[3]) for key, row in batch.created.items() if key in collaterals}
         missing = collaterals - owners.keys()
         if missing:
             stored = await self._outputs_of(conn, {h for h, _ in missing}, unspent_only=False)
@@ -386,37 +409,17 @@ class ExplorerIndexes:
     async def _write(
         self, conn: AsyncConnection, batch: _Batch, payments: list[AppPayment]
     ) -> None:
-        await conn.execute(insert(explorer_blocks), batch.blocks)
-        if batch.created:
-            await conn.execute(insert(explorer_outputs), list(batch.created.values()))
-        if batch.spends:
-            c = explorer_outputs.c
-            await conn.execute(
-                update(explorer_outputs)
-                .where(and_(c.txid == bindparam("o_txid"), c.vout == bindparam("o_vout")))
-                .values(spent_txid=bindparam("s_txid"), spent_height=bindparam("s_h")),
-                batch.spends,
-            )
-        if batch.address_txs:
-            await conn.execute(insert(explorer_address_txs), batch.address_txs)
-        if payments:
-            await conn.execute(
-                insert(explorer_app_payments),
-                [
-                    {
-                        "hash": p.hash,
-                        "txid": p.txid,
-                        "height": p.height,
-                        "position": p.position,
-                        "value": p.value,
-                        "message": False,
-                        "sync_attempts": 0,
-                        "next_retry_height": p.height,
-                        "retry_from_height": p.height,
-                    }
-                    for p in payments
-                ],
-            )
+        await self._sql.insert_blocks.execute(conn, batch.blocks)
+        await self._sql.insert_outputs.execute(conn, [tuple(r) for r in batch.created.values()])
+        await self._sql.spend_outputs.execute(conn, batch.spends)
+        await self._sql.insert_address_txs.execute(conn, batch.address_txs)
+        await self._sql.insert_payments.execute(
+            conn,
+            [
+                (p.hash, p.txid, p.height, p.position, p.value, False, 0, p.height, p.height)
+                for p in payments
+            ],
+        )
         for message in batch.messages:
             # upstream upserts chain messages by txid
             await conn.execute(
@@ -424,36 +427,13 @@ class ExplorerIndexes:
                     explorer_chain_messages.c.txid == message.txid
                 )
             )
-            await conn.execute(
-                insert(explorer_chain_messages).values(
-                    txid=message.txid,
-                    height=message.height,
-                    position=message.position,
-                    message=message.message,
-                    version=message.version,
-                )
-            )
-        if batch.fluxnode_txs:
-            await conn.execute(
-                insert(explorer_fluxnode_txs),
-                [
-                    {
-                        "txid": r.txid,
-                        "height": r.height,
-                        "position": r.position,
-                        "version": r.version,
-                        "type": r.type,
-                        "update_type": r.update_type,
-                        "ip": r.ip,
-                        "benchmark_tier": r.benchmark_tier,
-                        "collateral_hash": r.collateral_hash,
-                        "collateral_index": r.collateral_index,
-                        "address": r.address,
-                        "locked_amount": r.locked_amount,
-                    }
-                    for r in batch.fluxnode_txs
-                ],
-            )
+        await self._sql.insert_chain_messages.execute(
+            conn,
+            [(m.txid, m.height, m.position, m.message, m.version) for m in batch.messages],
+        )
+        await self._sql.insert_fluxnode_txs.execute(
+            conn, [_fluxnode_row(r) for r in batch.fluxnode_txs]
+        )
 
     async def mark_app_message(self, app_hash: str, stored: bool = True) -> bool:
         """Record whether the message a payment paid for is stored; False if no such hash."""
@@ -481,9 +461,7 @@ class ExplorerIndexes:
             c = explorer_outputs.c
             await conn.execute(delete(explorer_outputs).where(c.height > height))
             await conn.execute(
-                update(explorer_outputs)
-                .where(c.spent_height > height)
-                .values(spent_txid=None, spent_height=None)
+                update(explorer_outputs).where(c.spent_height > height).values(spent_height=None)
             )
             for table in HEIGHT_TABLES:
                 await conn.execute(delete(table).where(table.c.height > height))
@@ -496,6 +474,21 @@ class ExplorerIndexes:
             for table in ALL_TABLES:
                 await conn.execute(delete(table))
         self.prices = PriceSchedule(FLUX_PRICE_TABLE)
+
+
+async def _tune_sqlite(conn: AsyncConnection) -> None:
+    # Index pages are touched at random (txids, addresses): a larger page cache keeps them
+    # in memory, and checkpointing the WAL less often writes each hot page back once per
+    # many batches instead of after every commit. Both are per connection, hence per batch.
+    await conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    await conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
+
+
+def _fluxnode_row(r: FluxnodeTxRecord) -> tuple[Any, ...]:
+    return (
+        r.txid, r.height, r.position, r.version, r.type, r.update_type, r.ip, r.benchmark_tier,
+        r.collateral_hash, r.collateral_index, r.address, r.locked_amount,
+    )  # fmt: skip
 
 
 def _with_owner(record: FluxnodeTxRecord, address: str, amount: int) -> FluxnodeTxRecord:

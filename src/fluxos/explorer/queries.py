@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from fluxos.chain.script import script_for_address
 from fluxos.explorer.chainmessages import ChainMessage, price_fork
 from fluxos.explorer.fluxnodetxs import FluxnodeTxRecord
 from fluxos.explorer.payments import AppPayment
@@ -15,6 +16,7 @@ from fluxos.storage.database import Database
 from fluxos.storage.explorer import (
     explorer_address_txs,
     explorer_app_payments,
+    explorer_blocks,
     explorer_chain_messages,
     explorer_fluxnode_txs,
     explorer_outputs,
@@ -29,8 +31,12 @@ class Utxo:
     vout: int
     height: int
     satoshis: int
-    script: str
     coinbase: bool
+
+    @property
+    def script(self) -> str:
+        """The scriptPubKey (hex): indexed outputs are P2PKH or P2SH, fixed by the address."""
+        return script_for_address(self.address).hex()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +64,7 @@ class ExplorerQueries:
         """Unspent outputs paying `address`, oldest first."""
         c = explorer_outputs.c
         query = (
-            select(c.address, c.txid, c.vout, c.height, c.satoshis, c.script, c.coinbase)
+            select(c.address, c.txid, c.vout, c.height, c.satoshis, c.coinbase)
             .where(c.address == address, c.spent_height.is_(None))
             .order_by(c.height, c.txid, c.vout)
         )
@@ -78,7 +84,8 @@ class ExplorerQueries:
         """Transactions touching `address`, newest first."""
         c = explorer_address_txs.c
         query = (
-            select(c.txid, c.height, c.position, c.time, c.delta)
+            select(c.txid, c.height, c.position, explorer_blocks.c.time, c.delta)
+            .join(explorer_blocks, explorer_blocks.c.height == c.height)
             .where(c.address == address)
             .order_by(c.height.desc(), c.position.desc())
         )

@@ -3,7 +3,9 @@ payments, chain messages and fluxnode transactions.
 
 Every row carries the height of the block that created it, so rewinding to a height is a
 handful of range deletes; spends are recorded on the output (`spent_height`) rather than
-deleting it, so a rewind restores the outputs exactly.
+deleting it, so a rewind restores the outputs exactly. Only P2PKH and P2SH outputs are
+kept (what fluxd's address index keys), so an output's script follows from its address and
+is not stored; a transaction's time is its block's.
 """
 
 from __future__ import annotations
@@ -48,10 +50,8 @@ explorer_outputs = Table(
     Column("vout", Integer, primary_key=True, autoincrement=False),
     Column("address", String(64), nullable=False),
     Column("satoshis", BigInteger, nullable=False),
-    Column("script", Text, nullable=False),
     Column("height", Integer, nullable=False),
     Column("coinbase", Boolean, nullable=False),
-    Column("spent_txid", HASH),
     Column("spent_height", Integer),
     Index(
         "ix_explorer_outputs_unspent",
@@ -75,7 +75,6 @@ explorer_address_txs = Table(
     Column("height", Integer, primary_key=True, autoincrement=False),
     Column("position", Integer, primary_key=True, autoincrement=False),
     Column("txid", HASH, nullable=False),
-    Column("time", BigInteger, nullable=False),
     Column("delta", BigInteger, nullable=False),  # satoshis received minus spent
     Index("ix_explorer_address_txs_height", "height"),
 )
