@@ -151,6 +151,20 @@ class Endpoint:
             conf.set(key, value)
         conf.write(self.conf_path)
 
+    def lock_collaterals(self) -> None:
+        """Keep the wallet off fluxnode collaterals, as fluxd locks fluxnode.conf outpoints."""
+        if self.fluxnode_outpoint is not None:
+            self.wallet.locked.add((self.fluxnode_outpoint.txid, self.fluxnode_outpoint.n))
+        for entry in self.fluxnode_conf():
+            try:
+                self.wallet.locked.add((hash_from_hex(entry.txid), int(entry.index)))
+            except ValueError:
+                log.warning(
+                    "%s: alias %s has a malformed collateral; not locked",
+                    self.fluxnode_conf_path,
+                    entry.alias,
+                )
+
     def fluxnode_conf(self) -> list[FluxnodeConfEntry]:
         return read_fluxnode_conf(self.fluxnode_conf_path)
 
@@ -159,6 +173,7 @@ class Endpoint:
         self.fluxnode_conf_path.write_text(
             "".join(e.line() + "\n" for e in entries), encoding="utf-8"
         )
+        self.lock_collaterals()
 
     # ------------------------------------------------------------------ fluxnode duties
     def build_start_tx(self, entry: FluxnodeConfEntry, now: int) -> Transaction:

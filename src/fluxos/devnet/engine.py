@@ -71,6 +71,8 @@ class ChainEngine:
         self.endpoints: list[Endpoint] = []
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="devnet-chain")
         self.stopping = False
+        self.block_time: float | None = None  # seconds between timer blocks, if mining on a timer
+        self.stop_hooks: list[Callable[[], None]] = []
 
     def _bench_key(self) -> PrivateKey:
         wif = self.store.get_meta("benchmark_key")
@@ -95,6 +97,7 @@ class ChainEngine:
         endpoint = Endpoint(index, data_dir, rpc_port, user, password, wallet)
         endpoint.load_conf()
         endpoint.write_conf()
+        endpoint.lock_collaterals()
         self.chain.listeners.append(wallet)
         self.endpoints.append(endpoint)
         return endpoint
@@ -137,6 +140,12 @@ class ChainEngine:
     def shutdown(self) -> None:
         self.executor.submit(self.close).result()
         self.executor.shutdown(wait=True)
+
+    def request_stop(self) -> None:
+        """Ask the owner of this engine to shut down (the `stop` RPC); long loops end early."""
+        self.stopping = True
+        for hook in self.stop_hooks:
+            hook()
 
     # ------------------------------------------------------------------ mining
     def mining_script(self, endpoint: Endpoint) -> bytes:

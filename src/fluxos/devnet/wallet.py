@@ -335,8 +335,12 @@ class Wallet:
                 continue
             yield outpoint, akey, coin
 
-    def balance(self, min_conf: int = 1, include_watch: bool = False) -> int:
-        return sum(c.value for _, _, c in self.spendable(min_conf, include_watch=include_watch))
+    def balance(
+        self, min_conf: int = 1, include_watch: bool = False, from_key: bytes | None = None
+    ) -> int:
+        """Spendable value (of one address when `from_key` is given)."""
+        coins = self.spendable(min_conf, from_key, include_watch)
+        return sum(c.value for _, _, c in coins)
 
     def unconfirmed_balance(self) -> int:
         return sum(
@@ -387,7 +391,7 @@ class Wallet:
                 vin=[TxIn(OutPoint(t, n), b"", 0xFFFFFFFE) for (t, n), _ in chosen],
                 vout=[TxOut(v, s) for s, v in outputs],
                 lock_time=self.chain.height,
-                expiry_height=height + DEFAULT_TX_EXPIRY_DELTA - 1,
+                expiry_height=height + DEFAULT_TX_EXPIRY_DELTA,
             )
             change_script = self._change_script(from_key)
             if change >= dust_threshold(change_script):
