@@ -3,6 +3,7 @@ sendmany/sendfrom/fundrawtransaction, message signing, history listings, submitb
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ async def test_wallet_dump_and_import_round_trip(
     await rpc.call("sendtoaddress", address, 2)
     await rpc.call("generate", 1)
     path = await rpc.call("dumpwallet", "mydump")
-    text = Path(path).read_text()
+    text = await asyncio.to_thread(Path(path).read_text)
     assert "# Wallet dump created by Flux" in text and f"# addr={address}" in text
     with pytest.raises(RpcError) as err:
         await rpc.call("dumpwallet", "mydump")
