@@ -37,6 +37,7 @@ RETRYABLE = (
     SQLAlchemyError,
 )
 FORK_SEARCH_STEP = 32
+FIRST_BATCH_BLOCKS = 16
 PROGRESS_LOG_SECONDS = 30.0
 
 BatchListener = Callable[[BatchResult, int], None]
@@ -83,7 +84,8 @@ class Scanner:
         self._wake = asyncio.Event()
         self._work = asyncio.Lock()
         self._ahead: tuple[int, asyncio.Task[list[ChainBlock]]] | None = None
-        self._txs_per_block = 1.0
+        # until a batch has been measured, assume blocks are full enough to start small
+        self._txs_per_block = self.options.batch_txs / FIRST_BATCH_BLOCKS
         self._last_log = 0.0
         self._logged_height = 0
 
