@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from fluxos.chain.block import BlockHeader
@@ -197,6 +198,12 @@ def block_from_raw(raw: bytes, height: int) -> ChainBlock:
     return block
 
 
+@lru_cache(maxsize=65_536)
+def _address(prefix: bytes, h160: bytes) -> str:
+    # base58check is a third of raw decoding, and chains reuse addresses heavily
+    return address_from_hash(prefix, h160)
+
+
 def _tx_from_decoded(tx: Transaction, txid: str, position: int) -> ChainTx:
     built = ChainTx(txid=txid, version=tx.version, position=position)
     if tx.is_fluxnode and tx.fluxnode is not None:
@@ -219,10 +226,10 @@ def _tx_from_decoded(tx: Transaction, txid: str, position: int) -> ChainTx:
     for n, out in enumerate(tx.vout):
         script = out.script_pubkey
         if is_p2pkh(script):
-            address: str | None = address_from_hash(FLUX_P2PKH, script[3:23])
+            address: str | None = _address(FLUX_P2PKH, script[3:23])
             indexed = True
         elif is_p2sh(script):
-            address = address_from_hash(FLUX_P2SH, script[2:22])
+            address = _address(FLUX_P2SH, script[2:22])
             indexed = True
         else:
             addresses = script_addresses(script)[1] if script else []

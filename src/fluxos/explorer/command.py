@@ -43,8 +43,8 @@ def rescan(
     ] = None,
     block_format: Annotated[
         BlockFormat,
-        typer.Option("--blocks", help="Ask fluxd for verbose JSON blocks or raw bytes."),
-    ] = BlockFormat.VERBOSE,
+        typer.Option("--blocks", help="Ask fluxd for raw block bytes or verbose JSON."),
+    ] = BlockFormat.RAW,
 ) -> None:
     """Index the chain up to fluxd's tip, showing blocks/s, tx/s and the time left."""
     try:

@@ -40,7 +40,7 @@ class Explorer:
         *,
         development: bool = False,
         options: ScannerOptions | None = None,
-        block_format: BlockFormat = BlockFormat.VERBOSE,
+        block_format: BlockFormat = BlockFormat.RAW,
         clock: Clock | None = None,
     ) -> None:
         self.rules = PaymentRules.flux(development)
