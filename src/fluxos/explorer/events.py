@@ -41,9 +41,11 @@ class BlocksIndexed:
 
 @dataclass(frozen=True, slots=True)
 class ChainRewound:
-    """Everything above `height` was forgotten (reorg, rescan or reindex).
+    """Everything above `height` was forgotten: a reorg, a rescan, or (height -1) a reindex.
 
-    `rescan_apps` is set when an operator asked for app data above it to be rebuilt too.
+    Payments above it are gone and will be found again, with new events, as the scanner
+    re-indexes. `rescan_apps` is set when the operator asked for app data above it to be
+    rebuilt too.
     """
 
     height: int

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 class BulkStatement:
@@ -34,6 +35,7 @@ class BulkStatement:
         cached = self._compiled.get(dialect.name)
         if cached is None:
             compiled = self.statement.compile(dialect=dialect)
+            assert isinstance(compiled, SQLCompiler)
             order: tuple[int, ...] | None = None
             if compiled.positional:
                 order = tuple(self.columns.index(name) for name in compiled.positiontup or ())
