@@ -84,17 +84,25 @@ def test_coercions_follow_upstream() -> None:
         staticip="1",
         contacts='["a@b.c"]',
         nodes=[],
-        compose=[component(ports=["443"], containerPorts=["80"], cpu="2.5", environmentParameters=[1, None])],
+        compose=[
+            component(
+                ports=["443"], containerPorts=["80"], cpu="2.5", environmentParameters=[1, None]
+            )
+        ],
     )
     formatted = format_spec(spec)
-    assert formatted["version"] == 8 and formatted["instances"] == 5 and formatted["expire"] == 22000
+    assert (
+        formatted["version"] == 8 and formatted["instances"] == 5 and formatted["expire"] == 22000
+    )
     assert formatted["staticip"] is True and formatted["contacts"] == ["a@b.c"]
     comp = formatted["compose"][0]
     assert comp["ports"] == [443] and comp["cpu"] == 2.5
     assert comp["environmentParameters"] == ["1", "null"]
     # consensus quirk: container ports are not coerced, so validation rejects them
     assert comp["containerPorts"] == ["80"]
-    with pytest.raises(AppSpecError, match="Container Ports for Flux App component web are invalid"):
+    with pytest.raises(
+        AppSpecError, match="Container Ports for Flux App component web are invalid"
+    ):
         verify_app_specifications(formatted, 2_200_000)
 
 
@@ -117,17 +125,26 @@ def test_enterprise_and_datacenter_presence() -> None:
     ("change", "message"),
     [
         ({"version": 0}, "Missing Flux App specification parameter version"),
-        ({"owner": ""}, "Missing Flux App specification parameter name and/or description and/or owner"),
+        (
+            {"owner": ""},
+            "Missing Flux App specification parameter name and/or description and/or owner",
+        ),
         ({"compose": []}, None),  # an empty array is present (truthy) for the formatter
         ({"compose": "not json"}, "Flux App compose parameter is not valid"),
         ({"instances": 0}, "Missing Flux App specification parameter instances"),
         ({"instances": 2.5}, "Invalid instances specified"),
         ({"instances": 101}, "Maximum number of instances is 100"),
-        ({"contacts": None}, "Missing Flux App specification parameter contacts and/or geolocation"),
+        (
+            {"contacts": None},
+            "Missing Flux App specification parameter contacts and/or geolocation",
+        ),
         ({"geolocation": 5}, "Geolocation for Flux App is invalid"),
         ({"expire": 1.5}, "Invalid expire specified"),
         ({"nodes": 0}, "Missing Flux App specification parameter nodes"),
-        ({"staticip": "yes"}, "Invalid staticip specification. Only boolean as true or false allowed."),
+        (
+            {"staticip": "yes"},
+            "Invalid staticip specification. Only boolean as true or false allowed.",
+        ),
         ({"compose": [{"name": "x", "ports": 5}]}, "Ports for Flux App component x are invalid"),
         ({"compose": ["oops"]}, "Ports for Flux App component undefined are invalid"),
     ],
@@ -151,6 +168,7 @@ def test_tiered_component_needs_all_tiers() -> None:
 
 
 # --- properties -------------------------------------------------------------------
+
 
 @st.composite
 def valid_specs(draw: st.DrawFn) -> dict[str, Any]:

@@ -134,7 +134,10 @@ def test_stringify_orders_keys_like_a_javascript_object() -> None:
 
 
 def test_stringify_drops_undefined_and_nulls_non_finite() -> None:
-    assert stringify({"a": UNDEFINED, "b": [UNDEFINED, math.nan, math.inf]}) == '{"b":[null,null,null]}'
+    assert (
+        stringify({"a": UNDEFINED, "b": [UNDEFINED, math.nan, math.inf]})
+        == '{"b":[null,null,null]}'
+    )
     assert stringify(UNDEFINED) is UNDEFINED
 
 

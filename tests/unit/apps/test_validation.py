@@ -39,7 +39,9 @@ def test_development_mode_activates_v7_earlier() -> None:
     height = DEVELOPMENT.spec_enforcement_heights[7]
     assert height < MAINNET.spec_enforcement_heights[7]
     verify_app_specifications(seed_spec(), height, DEVELOPMENT)
-    assert rejection(seed_spec(), height) == "Flux apps specifications of version 7 not yet supported"
+    assert (
+        rejection(seed_spec(), height) == "Flux apps specifications of version 7 not yet supported"
+    )
 
 
 @pytest.mark.parametrize(
@@ -69,16 +71,37 @@ def test_app_names(name: str, version: int, message: str | None) -> None:
         ({"name": ""}, "Please provide a valid Flux App Component name"),
         ({"name": "fluxdb"}, "Flux App Component name can not start with flux"),
         ({"name": "a-b"}, "Flux App component name contains special characters"),
-        ({"description": "x" * 257}, "Description is too long. Maximum of 256 characters is allowed."),
-        ({"repotag": "r" * 201}, "Flux App Repository is too long. Maximum of 200 characters is allowed."),
+        (
+            {"description": "x" * 257},
+            "Description is too long. Maximum of 256 characters is allowed.",
+        ),
+        (
+            {"repotag": "r" * 201},
+            "Flux App Repository is too long. Maximum of 200 characters is allowed.",
+        ),
         ({"environmentParameters": ["e"] * 21}, "App component web environment invalid."),
         ({"commands": ["c" * 401]}, "App component web command " + "c" * 401 + " is too long."),
         ({"ports": [31000], "containerPorts": [80], "domains": ["d" * 254]}, "domain"),
-        ({"ports": [31000], "containerPorts": [], "domains": [""]}, "Ports specifications in web do not match"),
-        ({"ports": [31000], "containerPorts": [80], "domains": []}, "Domains specifications in web do not match"),
-        ({"ports": [22], "containerPorts": [22], "domains": [""]}, "Assigned port 22 is not allowed for Flux Apps"),
-        ({"ports": [70000], "containerPorts": [1], "domains": [""]}, "not within Flux Apps range 1-65535"),
-        ({"ports": [1.5], "containerPorts": [1], "domains": [""]}, "Ports for Flux App component web are invalid decimals"),
+        (
+            {"ports": [31000], "containerPorts": [], "domains": [""]},
+            "Ports specifications in web do not match",
+        ),
+        (
+            {"ports": [31000], "containerPorts": [80], "domains": []},
+            "Domains specifications in web do not match",
+        ),
+        (
+            {"ports": [22], "containerPorts": [22], "domains": [""]},
+            "Assigned port 22 is not allowed for Flux Apps",
+        ),
+        (
+            {"ports": [70000], "containerPorts": [1], "domains": [""]},
+            "not within Flux Apps range 1-65535",
+        ),
+        (
+            {"ports": [1.5], "containerPorts": [1], "domains": [""]},
+            "Ports for Flux App component web are invalid decimals",
+        ),
         ({"containerData": "x" * 201}, "Flux App Container Data is too long."),
         ({"cpu": "1"}, "Invalid HW specifications"),
         ({"cpu": 0.123456789}, "Invalid HW specifications decimal limits"),
@@ -97,7 +120,10 @@ def test_component_without_repotag_is_rejected_not_crashed() -> None:
 @pytest.mark.parametrize(
     ("top", "message"),
     [
-        ({"description": "d" * 257}, "Description is too long. Maximum of 256 characters is allowed"),
+        (
+            {"description": "d" * 257},
+            "Description is too long. Maximum of 256 characters is allowed",
+        ),
         ({"contacts": ["a"] * 6}, "Too many contacts defined. Maximum of 5 allowed."),
         ({"contacts": ["c" * 76]}, "Contact " + "c" * 76 + " is too long."),
         ({"geolocation": ["acEU"] * 11}, "Invalid geolocation submited."),
@@ -105,8 +131,14 @@ def test_component_without_repotag_is_rejected_not_crashed() -> None:
         ({"expire": 1_056_001}, "Maximum expiration of application is 1056000 blocks ~ 1 year"),
         ({"instances": 1.5}, "Invalid instances specified"),
         ({"instances": "3"}, "Invalid instances specification"),
-        ({"staticip": 1}, "Invalid static ip value obtained. Only boolean as true or false allowed."),
-        ({"datacenter": None}, "Invalid datacenter value obtained. Only undefined, true, or false allowed."),
+        (
+            {"staticip": 1},
+            "Invalid static ip value obtained. Only boolean as true or false allowed.",
+        ),
+        (
+            {"datacenter": None},
+            "Invalid datacenter value obtained. Only undefined, true, or false allowed.",
+        ),
         ({"version": 9}, "Flux App message version specification is invalid"),
         ({"version": "8"}, "Invalid Flux App version"),
         ({"compose": []}, "Flux App does not contain any composition"),
@@ -145,9 +177,9 @@ def test_unique_ports_across_components() -> None:
     assert rejection(v8_spec(compose=comps)) == (
         "Flux App myapp must have unique ports specified accross all composition"
     )
-    assert rejection(v3_spec(ports=["31000", "31000"], containerPorts=["1", "2"], domains=["", ""])) == (
-        "Flux App oldapp must have unique ports specified"
-    )
+    assert rejection(
+        v3_spec(ports=["31000", "31000"], containerPorts=["1", "2"], domains=["", ""])
+    ) == ("Flux App oldapp must have unique ports specified")
 
 
 def test_legacy_v3_rules() -> None:
@@ -204,8 +236,9 @@ def test_v8_single_instance_from_its_fork() -> None:
 json_leaf = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6)
 json_values = st.recursive(
     json_leaf,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
     max_leaves=24,
 )
 KEYS = sorted({*v8_spec(), *component(), *v3_spec(), "port", "containerPort", "secrets", "tiered",
