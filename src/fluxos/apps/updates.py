@@ -9,10 +9,9 @@ from fluxos.apps.specs import AppSpec
 
 
 def check_update_rules(spec: AppSpec, previous: AppSpec, params: AppParams = MAINNET) -> None:
-    """Raise AppSpecError if formatted `spec` may not replace `previous`.
+    """Raise AppSpecError if formatted `spec` may not replace `previous` (the API's rules).
 
-    Version changes must target the latest version; v1-3 apps keep their image;
-    v4-7 apps keep their components' number and names; v4+ apps never go back to v1-3.
+    Version changes must target the latest version, then `check_update_compatibility`.
     """
     latest = params.latest_spec_version
     old, new = previous.get("version"), spec.get("version")
@@ -23,6 +22,16 @@ def check_update_rules(spec: AppSpec, previous: AppSpec, params: AppParams = MAI
             f" {to_string(old)}, Attempted version: {to_string(new)}. To update this"
             f" application, please use version {latest} specifications."
         )
+    check_update_compatibility(spec, previous)
+
+
+def check_update_compatibility(spec: AppSpec, previous: AppSpec) -> None:
+    """The structural rules every node applies, gossip included.
+
+    v1-3 apps keep their image; v4+ apps keep their components' number and names unless
+    both versions are 8+; v4+ apps never go back to v1-3.
+    """
+    old, new = previous.get("version"), spec.get("version")
     name = spec.get("name")
     if new >= 4:
         if old >= 4 and not (new >= 8 and old >= 8):
