@@ -35,6 +35,10 @@ _MISSING_V2 = (
     " enviromentParameters and/or commands and/or containerData and/or cpu and/or ram and/or hdd"
 )
 _TIERED_VALUE = "Invalid tiered value obtained. Only boolean as true or false allowed."
+_RESOURCES = ("containerData", "cpu", "ram", "hdd")
+_REQUIRED_V1 = ("repotag", "port", "enviromentParameters", "commands", "containerPort", *_RESOURCES)
+_REQUIRED_V2: tuple[str, ...] = ("repotag", "ports", "domains", "enviromentParameters")
+_REQUIRED_V2 += ("commands", "containerPorts", *_RESOURCES)
 
 
 def format_spec(raw: Any, params: AppParams = MAINNET) -> AppSpec:
@@ -95,9 +99,7 @@ def _format_tiered(raw: dict[str, Any], spec: AppSpec) -> None:
 
 
 def _format_v1(raw: dict[str, Any], spec: AppSpec) -> None:
-    keys = ("repotag", "port", "enviromentParameters", "commands", "containerPort")
-    keys += ("containerData", "cpu", "ram", "hdd")
-    if not all(truthy(raw.get(key, UNDEFINED)) for key in keys):
+    if not all(truthy(raw.get(key, UNDEFINED)) for key in _REQUIRED_V1):
         raise AppSpecError(_MISSING_V1)
     spec["repotag"] = ensure_string(raw["repotag"])
     spec["port"] = to_number(raw["port"])
@@ -113,9 +115,7 @@ def _format_v1(raw: dict[str, Any], spec: AppSpec) -> None:
 
 
 def _format_v2(raw: dict[str, Any], spec: AppSpec) -> None:
-    keys = ("repotag", "ports", "domains", "enviromentParameters", "commands", "containerPorts")
-    keys += ("containerData", "cpu", "ram", "hdd")
-    if not all(truthy(raw.get(key, UNDEFINED)) for key in keys):
+    if not all(truthy(raw.get(key, UNDEFINED)) for key in _REQUIRED_V2):
         raise AppSpecError(_MISSING_V2)
     spec["repotag"] = ensure_string(raw["repotag"])
     # v2-3 carry ports as strings

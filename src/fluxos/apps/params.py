@@ -6,7 +6,7 @@ upstream's `ZelBack/config/default.js`; `DEVELOPMENT` is its development-mode va
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -50,7 +50,7 @@ class PriceEntry:
         return data
 
 
-def price_entry_at(table: tuple[PriceEntry, ...] | list[PriceEntry], height: int) -> PriceEntry:
+def price_entry_at(table: Sequence[PriceEntry], height: int) -> PriceEntry:
     """The entry in force at `height`: the last one whose height is strictly below it."""
     found = None
     for entry in table:
@@ -146,18 +146,18 @@ class AppParams:
             return self.spec_enforcement_heights[int(version)]
         return None
 
-    def default_expire(self, height: int) -> int:
+    def default_expire(self, height: float) -> int:
         """Blocks in one paid "month": 4x more after the PON fork's faster blocks."""
         return self.blocks_lasting * (4 if height >= self.daemon_pon_fork else 1)
 
-    def pon_adjusted_expire(self, height: int, expire: int | float) -> int | float:
+    def pon_adjusted_expire(self, height: float, expire: float) -> float:
         """Blocks an app registered at `height` lives: the part after the PON fork counts 4x."""
         end = height + expire
         if height < self.daemon_pon_fork < end:
             return self.daemon_pon_fork + (end - self.daemon_pon_fork) * 4 - height
         return expire
 
-    def elapsed_blocks(self, since: int, height: int) -> int:
+    def elapsed_blocks(self, since: float, height: float) -> float:
         """Blocks from `since` to `height` in pre-PON units (upstream's price credit rule)."""
         if since < self.daemon_pon_fork <= height:
             return (self.daemon_pon_fork - since) + (height - self.daemon_pon_fork) * 4

@@ -145,7 +145,7 @@ def app_price_per_month(
 
 
 def _existing_height(existing: AppSpec) -> int:
-    height = existing.get("height")
+    height: Any = existing.get("height")
     if not is_number(height):
         raise AppSpecError("the existing app specification has no registration height")
     return int(height)

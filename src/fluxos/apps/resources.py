@@ -43,7 +43,9 @@ def total_requirements(spec: AppSpec, tier: Tier) -> Requirements:
         if spec.get("tiered"):
             return Requirements(*(_tier_or_plain(spec, key, tier) for key in ("cpu", "ram", "hdd")))
         return Requirements(*(_number(spec.get(key)) for key in ("cpu", "ram", "hdd")))
-    cpu = ram = hdd = 0
+    cpu: float = 0
+    ram: float = 0
+    hdd: float = 0
     for component in components(spec):
         if not isinstance(component, dict):
             continue
@@ -100,6 +102,9 @@ def check_compose_totals(spec: AppSpec, params: AppParams) -> None:
     compose = [component for component in spec["compose"] if isinstance(component, dict)]
     tiered = any(component.get("tiered") is True for component in compose)
     locked = params.locked
+    cpu: float
+    ram: float
+    hdd: float
     if not tiered:
         cpu = ram = hdd = 0
         for component in compose:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fluxos.apps.errors import AppSpecError
-from fluxos.apps.jsvalues import to_string
+from fluxos.apps.jsvalues import to_number, to_string
 from fluxos.apps.params import MAINNET, AppParams
 from fluxos.apps.specs import AppSpec
 
@@ -31,7 +31,7 @@ def check_update_compatibility(spec: AppSpec, previous: AppSpec) -> None:
     v1-3 apps keep their image; v4+ apps keep their components' number and names unless
     both versions are 8+; v4+ apps never go back to v1-3.
     """
-    old, new = previous.get("version"), spec.get("version")
+    old, new = to_number(previous.get("version")), to_number(spec.get("version"))
     name = spec.get("name")
     if new >= 4:
         if old >= 4 and not (new >= 8 and old >= 8):
