@@ -45,6 +45,9 @@ _encode_json_string = json.encoder.encode_basestring  # type: ignore[attr-define
 
 def is_number(value: Any) -> bool:
     """`typeof value === 'number'` (Python's bool is an int, JS's is not)."""
+    kind = type(value)
+    if kind is int or kind is float:
+        return True
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -125,6 +128,8 @@ def string_to_number(text: str) -> int | float:
 
 def to_number(value: Any) -> int | float:
     """`Number(value)`."""
+    if type(value) is int and -_MAX_SAFE < value < _MAX_SAFE:
+        return value  # the common case, already a JS-exact number
     if is_number(value):
         return normalize_number(value)
     if value is None:
@@ -182,7 +187,7 @@ def own_keys(obj: dict[str, Any]) -> list[str]:
 
 def _quote(text: str) -> str:
     quoted: str = _encode_json_string(text)
-    if _SURROGATE.search(quoted):
+    if not text.isascii() and _SURROGATE.search(quoted):
         # JSON.stringify escapes lone surrogates (well-formed stringify, ES2019).
         quoted = _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", quoted)
     return quoted
@@ -196,8 +201,27 @@ def stringify(value: Any) -> str | _Undefined:
 
 
 def _stringify(value: Any) -> str:
-    if isinstance(value, str):
+    kind = type(value)  # exact types first: this runs for every value that is signed
+    if kind is str:
         return _quote(value)
+    if kind is int and -_MAX_SAFE < value < _MAX_SAFE:
+        return str(value)
+    if kind is dict:
+        return (
+            "{"
+            + ",".join(
+                _quote(key) + ":" + _stringify(value[key])
+                for key in own_keys(value)
+                if value[key] is not UNDEFINED
+            )
+            + "}"
+        )
+    if kind is list or kind is tuple:
+        return (
+            "["
+            + ",".join("null" if item is UNDEFINED else _stringify(item) for item in value)
+            + "]"
+        )
     if value is True:
         return "true"
     if value is False:
@@ -208,19 +232,12 @@ def _stringify(value: Any) -> str:
         if isinstance(value, float) and not math.isfinite(value):
             return "null"
         return number_to_string(value)
+    if isinstance(value, str):  # subclasses of the JSON types
+        return _quote(str(value))
     if isinstance(value, dict):
-        parts = []
-        for key in own_keys(value):
-            item = value[key]
-            if item is not UNDEFINED:
-                parts.append(_quote(key) + ":" + _stringify(item))
-        return "{" + ",".join(parts) + "}"
+        return _stringify(dict(value))
     if isinstance(value, list | tuple):
-        return (
-            "["
-            + ",".join("null" if item is UNDEFINED else _stringify(item) for item in value)
-            + "]"
-        )
+        return _stringify(list(value))
     raise TypeError(f"{type(value).__name__} is not a JSON value")
 
 
@@ -285,6 +302,8 @@ def ensure_array(value: Any) -> list[Any] | None:
 
 def is_decimal_limit(value: Any, decimals: int = 8) -> bool:
     """Upstream `isDecimalLimit`: a number whose rendered text has at most `decimals` decimals."""
+    if type(value) is int and -_MAX_SAFE < value < _MAX_SAFE:
+        return True  # rendered without a decimal point
     number = to_number(value)
     if isinstance(number, float) and math.isnan(number):
         return False
