@@ -133,6 +133,10 @@ class AppParams:
         TeamSupportAddress(1_851_659, "16iJqiVbHptCx87q6XQwNpKdgEZnFtKcyP"),
     )
     users_to_extend: tuple[str, ...] = ("1MCBJn6qsy3YRY2YasdYMYdJcdhy1ev8Rd",)
+    address: str = "t1LUs6quf7TB2zVZmexqPQdnqmrFMGZGjV6"
+    address_multisig: str = "t3aGJvdtd8NR6GrnqnRuVEzH6MbrXuJFLUX"
+    address_multisig_b: str = "t3NryfAQLGeFs9jEoeqsxmBN2QLRaRKFLUX"
+    multisig_address_change: int = 1_670_000
     # Signatures of app messages newer than this (ms) may also be Ethereum signatures.
     eth_signatures_from_timestamp: int = 1_688_947_200_000
     stratus: Capacity = Capacity(cpu=160, ram=61000, hdd=880)
@@ -178,14 +182,25 @@ class AppParams:
             *(entry.height for entry in self.price),
         )
 
-    def deployment_information(self, height: int, address: str) -> dict[str, Any]:
-        """The `/apps/deploymentinformation` data at `height` (price table = config entries)."""
+    def payment_address(self, height: int) -> str:
+        """Where app payments go at `height` (older addresses keep counting on chain)."""
+        if height >= self.multisig_address_change:
+            return self.address_multisig_b
+        if height >= self.spec_enforcement_heights[6]:
+            return self.address_multisig
+        return self.address
+
+    def deployment_information(
+        self, height: int, price_table: Sequence[PriceEntry] | None = None
+    ) -> dict[str, Any]:
+        """The `/apps/deploymentinformation` data at `height`; `price_table` adds chain forks."""
+        table = self.price if price_table is None else price_table
         return {
-            "price": [entry.to_json() for entry in self.price],
+            "price": [entry.to_json() for entry in table],
             "appSpecsEnforcementHeights": {
                 str(version): h for version, h in self.spec_enforcement_heights.items()
             },
-            "address": address,
+            "address": self.payment_address(height),
             "portMin": self.port_min,
             "portMax": self.port_max,
             "enterprisePorts": list(self.enterprise_ports),

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hypothesis import strategies as st
+
 VECTORS = Path(__file__).parents[2] / "vectors" / "apps.json"
 SEED = Path(__file__).parent / "data" / "seed_sample.json"
 
@@ -91,4 +93,31 @@ def v3_spec(**top: Any) -> dict[str, Any]:
         "instances": 3,
     }
     spec.update(top)
+    return spec
+
+
+# --- hypothesis strategies --------------------------------------------------------
+
+json_leaf = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6)
+json_values = st.recursive(
+    json_leaf,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=24,
+)
+KEYS = sorted({*v8_spec(), *component(), *v3_spec(), "port", "containerPort", "secrets", "tiered",
+               "cpubamf", "datacenter"})  # fmt: skip
+
+
+@st.composite
+def mutated_specs(draw: st.DrawFn) -> Any:
+    """A valid spec of some version with a few fields replaced by arbitrary JSON."""
+    spec = copy.deepcopy(draw(st.sampled_from([v8_spec(), seed_spec(), v3_spec()])))
+    for _ in range(draw(st.integers(1, 3))):
+        target = spec
+        if draw(st.booleans()) and isinstance(spec.get("compose"), list) and spec["compose"]:
+            target = spec["compose"][0]
+        if isinstance(target, dict):
+            target[draw(st.sampled_from(KEYS))] = draw(json_values)
     return spec

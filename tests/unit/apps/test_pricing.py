@@ -249,3 +249,18 @@ def test_price_entry_serialises_with_upstream_names() -> None:
         "scope": 4, "staticip": 2, "fluxmultiplier": 0.95, "multiplier": 1, "minUSDPrice": 0.99,
     }  # fmt: skip
     assert PriceEntry(5, 1, 1, 1, 1).to_json()["port"] == 2
+
+
+def test_deployment_information_follows_the_height() -> None:
+    info = MAINNET.deployment_information(HEIGHT)
+    assert info["address"] == "t3NryfAQLGeFs9jEoeqsxmBN2QLRaRKFLUX"
+    assert info["maxBlocksAllowance"] == 1_056_000 and info["minimumInstances"] == 3
+    assert info["appSpecsEnforcementHeights"]["8"] == 1_932_380
+    assert info["price"][-1] == {
+        "height": 1_597_156, "cpu": 0.03, "ram": 0.01, "hdd": 0.004, "minPrice": 0.01,
+        "port": 0.4, "scope": 0.8, "staticip": 0.4,
+    }  # fmt: skip
+    early = MAINNET.deployment_information(1_000_000)
+    assert early["address"] == "t1LUs6quf7TB2zVZmexqPQdnqmrFMGZGjV6"
+    assert early["maxBlocksAllowance"] == 264_000
+    assert MAINNET.payment_address(1_300_000) == "t3aGJvdtd8NR6GrnqnRuVEzH6MbrXuJFLUX"

@@ -1,10 +1,13 @@
 """Quotes with Flux's price services unreachable, and with stand-ins that answer."""
 
+import asyncio
 import logging
 from typing import Any
 
 import pytest
-from spec_samples import component, seed_spec, v8_spec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from spec_samples import component, json_values, mutated_specs, seed_spec, v8_spec
 
 from fluxos.apps.enterprise import NOT_ARCANE
 from fluxos.apps.errors import AppSpecError
@@ -12,6 +15,7 @@ from fluxos.apps.formatter import format_spec
 from fluxos.apps.params import MAINNET, PriceEntry
 from fluxos.apps.pricing import MarketplaceApp
 from fluxos.apps.quotes import FREE_UPDATE, PriceQuoter, flux_price_table, parse_price_message
+from fluxos.errors import FluxError
 
 HEIGHT = 2_200_000
 
@@ -109,3 +113,21 @@ async def test_quote_with_a_chain_price_fork() -> None:
     assert (
         dear["fluxDiscount"] == "Not possible to define discount" and dear["flux"] > cheap["flux"]
     )
+
+
+@settings(max_examples=300)
+@given(
+    st.one_of(json_values, mutated_specs()), st.integers(0, 3_000_000), st.none() | mutated_specs()
+)
+def test_quotes_of_arbitrary_json_fail_only_with_flux_errors(
+    value: Any, height: int, existing: Any
+) -> None:
+    if existing is not None:
+        existing = dict(existing, height=height // 2)
+    logging.disable(logging.WARNING)
+    try:
+        asyncio.run(PriceQuoter().quote(value, height, existing=existing))
+    except FluxError as error:
+        assert error.message
+    finally:
+        logging.disable(logging.NOTSET)

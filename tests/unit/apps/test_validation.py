@@ -1,10 +1,18 @@
-import copy
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from spec_samples import component, seed_spec, v3_spec, v8_spec, vector_id, vectors
+from spec_samples import (
+    component,
+    json_values,
+    mutated_specs,
+    seed_spec,
+    v3_spec,
+    v8_spec,
+    vector_id,
+    vectors,
+)
 
 from fluxos.apps.errors import AppSpecError
 from fluxos.apps.formatter import format_spec
@@ -232,30 +240,6 @@ def test_v8_single_instance_from_its_fork() -> None:
 
 
 # --- only our error, whatever the input ------------------------------------------
-
-json_leaf = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6)
-json_values = st.recursive(
-    json_leaf,
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
-    ),
-    max_leaves=24,
-)
-KEYS = sorted({*v8_spec(), *component(), *v3_spec(), "port", "containerPort", "secrets", "tiered",
-               "cpubamf", "datacenter"})  # fmt: skip
-
-
-@st.composite
-def mutated_specs(draw: st.DrawFn) -> Any:
-    """A valid spec of some version with a few fields replaced by arbitrary JSON."""
-    spec = copy.deepcopy(draw(st.sampled_from([v8_spec(), seed_spec(), v3_spec()])))
-    for _ in range(draw(st.integers(1, 3))):
-        target = spec
-        if draw(st.booleans()) and isinstance(spec.get("compose"), list) and spec["compose"]:
-            target = spec["compose"][0]
-        if isinstance(target, dict):
-            target[draw(st.sampled_from(KEYS))] = draw(json_values)
-    return spec
 
 
 @settings(max_examples=500)
