@@ -86,16 +86,18 @@ def app_price_per_month(
     entry = _entry(table, height)
     minimum_usd = entry.min_usd_price or 0
     floor_usd = bool(minimum_usd) and height >= params.apply_minimum_price_on_3_instances
-    if _number(spec.get("version")) <= 3:
+    if _number(spec.get("version", UNDEFINED)) <= 3:
         if truthy(spec.get("tiered")):
             cpu_count, ram_count, hdd_count = (
-                _number(spec.get(TIER_FIELDS[i]))
-                + _number(spec.get(TIER_FIELDS[i + 1]))
-                + _number(spec.get(TIER_FIELDS[i + 2]))
+                _number(spec.get(TIER_FIELDS[i], UNDEFINED))
+                + _number(spec.get(TIER_FIELDS[i + 1], UNDEFINED))
+                + _number(spec.get(TIER_FIELDS[i + 2], UNDEFINED))
                 for i in (0, 3, 6)
             )
         else:
-            cpu_count, ram_count, hdd_count = (_number(spec.get(k)) for k in ("cpu", "ram", "hdd"))
+            cpu_count, ram_count, hdd_count = (
+                _number(spec.get(k, UNDEFINED)) for k in ("cpu", "ram", "hdd")
+            )
         total = cpu_count * entry.cpu * 10 + (ram_count * entry.ram) / 100 + hdd_count * entry.hdd
         total += _legacy_ports_price(spec, entry, params)
         # only the tiered branch of v1-3 knows the USD minimum
@@ -112,18 +114,27 @@ def app_price_per_month(
             continue
         if truthy(component.get("tiered")):
             cpu_count += (
-                sum(_number(component.get(f"cpu{t}")) for t in ("basic", "super", "bamf")) / 3
+                sum(
+                    _number(component.get(f"cpu{t}", UNDEFINED)) for t in ("basic", "super", "bamf")
+                )
+                / 3
             )
             ram_count += (
-                sum(_number(component.get(f"ram{t}")) for t in ("basic", "super", "bamf")) / 3
+                sum(
+                    _number(component.get(f"ram{t}", UNDEFINED)) for t in ("basic", "super", "bamf")
+                )
+                / 3
             )
             hdd_count += (
-                sum(_number(component.get(f"hdd{t}")) for t in ("basic", "super", "bamf")) / 3
+                sum(
+                    _number(component.get(f"hdd{t}", UNDEFINED)) for t in ("basic", "super", "bamf")
+                )
+                / 3
             )
         else:
-            cpu_count += _number(component.get("cpu"))
-            ram_count += _number(component.get("ram"))
-            hdd_count += _number(component.get("hdd"))
+            cpu_count += _number(component.get("cpu", UNDEFINED))
+            ram_count += _number(component.get("ram", UNDEFINED))
+            hdd_count += _number(component.get("hdd", UNDEFINED))
         enterprise_ports += count_in(component.get("ports"), params.enterprise_ports)
     total = cpu_count * entry.cpu * 10 + (ram_count * entry.ram) / 100 + hdd_count * entry.hdd
     nodes = spec.get("nodes", UNDEFINED)
@@ -192,7 +203,7 @@ def fiat_and_flux_price(
         remaining = (previous_expire - elapsed) / previous_expire
         if remaining > 0:
             value = float(value) - remaining * float(previous_text)
-    small_app = _number(spec["version"]) <= 3 or _number(spec.get("instances")) < 4
+    small_app = _number(spec["version"]) <= 3 or _number(spec.get("instances", UNDEFINED)) < 4
     value = _hardware_discount(spec, value, applies=small_app)
     if uses_g_mount(spec):
         value = float(value) * 0.8
@@ -424,7 +435,7 @@ def _grows(new: Any, old: Any, params: AppParams) -> bool:
         if not isinstance(component, dict) or not isinstance(previous, dict):
             return True
         for key in ("cpu", "ram", "hdd"):
-            if _number(component.get(key)) > _number(previous.get(key)):
+            if _number(component.get(key, UNDEFINED)) > _number(previous.get(key, UNDEFINED)):
                 return True
         if count_in(component.get("ports"), params.enterprise_ports) > count_in(
             previous.get("ports"), params.enterprise_ports

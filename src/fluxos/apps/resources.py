@@ -42,7 +42,7 @@ def total_requirements(spec: AppSpec, tier: Tier) -> Requirements:
     if not is_compose(spec):
         if spec.get("tiered"):
             return Requirements(*(_tier_or_plain(spec, key, tier) for key in ("cpu", "ram", "hdd")))
-        return Requirements(*(_number(spec.get(key)) for key in ("cpu", "ram", "hdd")))
+        return Requirements(*(_number(spec.get(key, UNDEFINED)) for key in ("cpu", "ram", "hdd")))
     cpu: float = 0
     ram: float = 0
     hdd: float = 0
@@ -54,9 +54,9 @@ def total_requirements(spec: AppSpec, tier: Tier) -> Requirements:
             ram += _tier_or_plain(component, "ram", tier)
             hdd += _tier_or_plain(component, "hdd", tier)
         else:
-            cpu += _number(component.get("cpu"))
-            ram += _number(component.get("ram"))
-            hdd += _number(component.get("hdd"))
+            cpu += _number(component.get("cpu", UNDEFINED))
+            ram += _number(component.get("ram", UNDEFINED))
+            hdd += _number(component.get("hdd", UNDEFINED))
     return Requirements(cpu, ram, hdd)
 
 
@@ -74,7 +74,7 @@ def _check_single(
     spec: AppSpec, suffix: str, label: str, capacity: Capacity, locked: Capacity
 ) -> None:
     name = spec["name"]
-    cpu, ram, hdd = (_number(spec.get(key + suffix)) for key in ("cpu", "ram", "hdd"))
+    cpu, ram, hdd = (_number(spec.get(key + suffix, UNDEFINED)) for key in ("cpu", "ram", "hdd"))
     # JS precision: cpu is checked in tenths of a core with the float arithmetic of upstream
     if js_mod(cpu * 10, 1) != 0 or cpu * 10 > capacity.cpu - locked.cpu or cpu < 0.1:
         raise AppSpecError(f"CPU {label}badly assigned for {name}")
@@ -108,9 +108,9 @@ def check_compose_totals(spec: AppSpec, params: AppParams) -> None:
     if not tiered:
         cpu = ram = hdd = 0
         for component in compose:
-            cpu += _number(component.get("cpu")) * 10
-            ram += _number(component.get("ram"))
-            hdd += _number(component.get("hdd"))
+            cpu += _number(component.get("cpu", UNDEFINED)) * 10
+            ram += _number(component.get("ram", UNDEFINED))
+            hdd += _number(component.get("hdd", UNDEFINED))
         _check_totals(name, "", cpu, ram, hdd, params.stratus, locked)
         return
     for tier, capacity in (
