@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from spec_samples import component, seed_data, seed_spec, v8_spec
+from tests.unit.apps.spec_samples import component, seed_data, seed_spec, v8_spec
 from typer.testing import CliRunner
 
 from fluxos.apps.command import apps_app

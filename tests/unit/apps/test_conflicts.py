@@ -1,5 +1,5 @@
 import pytest
-from spec_samples import v8_spec
+from tests.unit.apps.spec_samples import v8_spec
 
 from fluxos.apps.conflicts import InMemoryDirectory, check_name_available
 from fluxos.apps.errors import AppSpecError

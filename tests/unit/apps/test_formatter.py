@@ -3,7 +3,15 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from spec_samples import component, seed_data, seed_spec, v3_spec, v8_spec, vector_id, vectors
+from tests.unit.apps.spec_samples import (
+    component,
+    seed_data,
+    seed_spec,
+    v3_spec,
+    v8_spec,
+    vector_id,
+    vectors,
+)
 
 from fluxos.apps.errors import AppSpecError
 from fluxos.apps.formatter import canonical_json, format_spec, legacy_orderings

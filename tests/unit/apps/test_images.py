@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 
 import pytest
-from spec_samples import component, seed_spec, v3_spec, v8_spec
+from tests.unit.apps.spec_samples import component, seed_spec, v3_spec, v8_spec
 
 from fluxos.apps.errors import AppSpecError, ServiceUnavailable
 from fluxos.apps.formatter import format_spec

@@ -2,7 +2,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from spec_samples import seed_data, seed_spec, v3_spec, v8_spec, vector_id, vectors
+from tests.unit.apps.spec_samples import seed_data, seed_spec, v3_spec, v8_spec, vector_id, vectors
 
 from fluxos.apps.errors import AppMessageError
 from fluxos.apps.formatter import format_spec, legacy_orderings

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from spec_samples import component, json_values, mutated_specs, seed_spec, v8_spec
+from tests.unit.apps.spec_samples import component, json_values, mutated_specs, seed_spec, v8_spec
 
 from fluxos.apps.enterprise import NOT_ARCANE
 from fluxos.apps.errors import AppSpecError

@@ -3,7 +3,7 @@
 from typing import Any
 
 import pytest
-from spec_samples import component, seed_spec, v8_spec
+from tests.unit.apps.spec_samples import component, seed_spec, v8_spec
 
 from fluxos.apps.conflicts import InMemoryDirectory
 from fluxos.apps.errors import AppMessageError, AppSpecError

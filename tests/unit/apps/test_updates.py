@@ -1,7 +1,7 @@
 from typing import Any
 
 import pytest
-from spec_samples import component, seed_spec, v3_spec, v8_spec
+from tests.unit.apps.spec_samples import component, seed_spec, v3_spec, v8_spec
 
 from fluxos.apps.errors import AppSpecError
 from fluxos.apps.formatter import format_spec

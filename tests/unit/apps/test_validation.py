@@ -3,7 +3,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from spec_samples import (
+from tests.unit.apps.spec_samples import (
     component,
     json_values,
     mutated_specs,
