@@ -10,6 +10,14 @@ from contextlib import asynccontextmanager
 import uvicorn
 
 from fluxos.api.permissions import Authorizer, DenyAllAuthorizer
+from fluxos.apps.conflicts import InMemoryDirectory
+from fluxos.apps.dockerregistry import DockerRegistryClient
+from fluxos.apps.fluxservices import FluxServices, FluxServiceUrls
+from fluxos.apps.heights import LatestForkHeight
+from fluxos.apps.params import DEVELOPMENT, MAINNET
+from fluxos.apps.quotes import PriceQuoter
+from fluxos.apps.registration import AppSpecChecker
+from fluxos.apps.service import AppsService
 from fluxos.clock import Clock, SystemClock
 from fluxos.config import Settings
 from fluxos.jsonrpc import JsonRpcClient
@@ -53,6 +61,46 @@ class Node:
         )
         self._loops: list[tuple[str, BackgroundLoop]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._build_apps()
+
+    def _build_apps(self) -> None:
+        """The apps service: spec checks and prices against Docker registries and Flux's
+        public services; the height is the latest fork's until the daemon is wired."""
+        settings = self.settings
+        params = DEVELOPMENT if settings.development else MAINNET
+        self.flux_services = FluxServices(
+            FluxServiceUrls(
+                helpers=settings.flux_helpers_url,
+                stats=settings.flux_stats_url,
+                rates=settings.flux_rates_url,
+                coingecko=settings.coingecko_url,
+            ),
+            clock=self.clock,
+        )
+        self.docker_registry = DockerRegistryClient(params, clock=self.clock)
+        directory = InMemoryDirectory()  # the global app registry replaces it
+        self.apps = AppsService(
+            params,
+            checker=AppSpecChecker(
+                params,
+                directory=directory,
+                images=self.docker_registry,
+                repository_lists=self.flux_services,
+                user_blocked_repositories=settings.blocked_repositories,
+            ),
+            quoter=PriceQuoter(
+                params,
+                usd=self.flux_services,
+                rates=self.flux_services,
+                marketplace=self.flux_services,
+            ),
+            images=self.docker_registry,
+            lists=self.flux_services,
+            heights=LatestForkHeight(params),
+            clock=self.clock,
+            directory=directory,
+            user_blocked_repositories=settings.blocked_repositories,
+        )
 
     def add_background(self, name: str, loop: BackgroundLoop) -> None:
         """Register a long-running coroutine to start with the node and stop with it."""
@@ -82,6 +130,8 @@ class Node:
             await asyncio.wait(self._tasks, timeout=SHUTDOWN_SECONDS)
         self._tasks.clear()
         await self.bench_rpc.aclose()
+        await self.docker_registry.aclose()
+        await self.flux_services.aclose()
         await self.database.close()
         log.info("node stopped")
 

@@ -90,15 +90,17 @@ def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRe
     workdir = tmp_path_factory.mktemp("registry-token")
     users = {"alice": "wonderland"}
     tokens = TokenService(workdir, users, private={"alice/private"})
-    with serving(tokens.app) as token_url:
-        with running_registry(workdir, token_auth(tokens, token_url)) as process:
-            registry = LocalRegistry(process, users=users, tokens=tokens)
-            pusher = ImagePusher(process.url, auth=BearerLogin(*tokens.pusher))
-            try:
-                pusher.multi_arch("alice/public", "latest", ["amd64", "arm64"])
-                pusher.image("alice/private", "latest")
-            finally:
-                pusher.close()
-            registry.images["public"] = f"{process.host}/alice/public:latest"
-            registry.images["private"] = f"{process.host}/alice/private:latest"
-            yield registry
+    with (
+        serving(tokens.app) as token_url,
+        running_registry(workdir, token_auth(tokens, token_url)) as process,
+    ):
+        registry = LocalRegistry(process, users=users, tokens=tokens)
+        pusher = ImagePusher(process.url, auth=BearerLogin(*tokens.pusher))
+        try:
+            pusher.multi_arch("alice/public", "latest", ["amd64", "arm64"])
+            pusher.image("alice/private", "latest")
+        finally:
+            pusher.close()
+        registry.images["public"] = f"{process.host}/alice/public:latest"
+        registry.images["private"] = f"{process.host}/alice/private:latest"
+        yield registry

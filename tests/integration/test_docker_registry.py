@@ -71,7 +71,7 @@ async def test_missing_tag_and_missing_repository_name_the_registry_answer(
     assert missing.value.message == (
         f"Bad HTTP Status 404: {missing_tag} not available (manifest unknown)"
     )
-    with pytest.raises(AppSpecError, match="Bad HTTP Status 404: .*not available"):
+    with pytest.raises(AppSpecError, match=r"Bad HTTP Status 404: .*not available"):
         await client.inspect(f"{open_registry.host}/nobody/nothing:latest")
 
 

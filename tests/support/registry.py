@@ -39,7 +39,6 @@ from starlette.routing import Route
 
 from fluxos.apps.dockerregistry import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
 from tests.support.processes import free_port, wait_until
-from tests.support.servers import serving
 
 BUSYBOX = Path("/bin/busybox")
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
@@ -52,7 +51,9 @@ ISSUER = "fluxos-test-tokens"
 
 def require_tools() -> None:
     """Fail (not skip) with the fix when the registry tools are missing: CI installs them."""
-    missing = [tool for tool in ("docker-registry", "htpasswd", "openssl") if not shutil.which(tool)]
+    missing = [
+        tool for tool in ("docker-registry", "htpasswd", "openssl") if not shutil.which(tool)
+    ]
     if not BUSYBOX.exists():
         missing.append("busybox-static (/bin/busybox)")
     if missing:
@@ -74,18 +75,13 @@ class TokenService:
         self.users[self.pusher[0]] = self.pusher[1]
         self.key_path = workdir / "token-key.pem"
         self.cert_path = workdir / "token-cert.pem"
-        subprocess.run(
-            ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout"]
-            + ["-out", str(self.key_path)],
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(
-            ["openssl", "req", "-x509", "-new", "-key", str(self.key_path), "-days", "2"]
-            + ["-subj", "/CN=fluxos test token issuer", "-out", str(self.cert_path)],
-            check=True,
-            capture_output=True,
-        )
+        key, cert = str(self.key_path), str(self.cert_path)
+        subject = "/CN=fluxos test token issuer"
+        for command in (
+            ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key],
+            ["openssl", "req", "-x509", "-new", "-key", key, "-subj", subject, "-out", cert],
+        ):
+            subprocess.run(command, check=True, capture_output=True)
         der = subprocess.run(
             ["openssl", "x509", "-in", str(self.cert_path), "-outform", "DER"],
             check=True,
@@ -140,7 +136,9 @@ class TokenService:
 
     def sign(self, claims: dict[str, Any]) -> str:
         header = {"alg": "ES256", "typ": "JWT", "x5c": [self._x5c]}
-        signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+        signing_input = (
+            f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+        )
         signature = DSS.new(self._key, "fips-186-3").sign(SHA256.new(signing_input.encode()))
         return f"{signing_input}.{_b64url(signature)}"
 
@@ -198,7 +196,9 @@ class RegistryProcess:
 
 
 @contextmanager
-def running_registry(workdir: Path, auth: dict[str, Any] | None = None) -> Iterator[RegistryProcess]:
+def running_registry(
+    workdir: Path, auth: dict[str, Any] | None = None
+) -> Iterator[RegistryProcess]:
     registry = RegistryProcess(workdir, auth).start()
     try:
         yield registry
@@ -282,7 +282,9 @@ def busybox_layer() -> tuple[bytes, str]:
         link.linkname = "busybox"
         tar.addfile(link)
     uncompressed = raw.getvalue()
-    return gzip.compress(uncompressed, compresslevel=6, mtime=0), "sha256:" + hashlib.sha256(uncompressed).hexdigest()
+    return gzip.compress(uncompressed, compresslevel=6, mtime=0), "sha256:" + hashlib.sha256(
+        uncompressed
+    ).hexdigest()
 
 
 class ImagePusher:
@@ -309,7 +311,9 @@ class ImagePusher:
         assert done.status_code == 201, done.text
         return Blob(digest, len(data), media_type)
 
-    def manifest(self, repository: str, reference: str, document: dict[str, Any], media_type: str) -> Blob:
+    def manifest(
+        self, repository: str, reference: str, document: dict[str, Any], media_type: str
+    ) -> Blob:
         body = json.dumps(document).encode()
         answer = self.http.put(
             f"{self.url}/v2/{repository}/manifests/{reference}",

@@ -18,11 +18,16 @@ from tests.support.processes import free_port
 
 
 @contextmanager
-def serving(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve `app` on a free port of `host`; yields its base URL (no trailing slash)."""
+def serving(app: Any, host: str = "127.0.0.1", *, lifespan: bool = False) -> Iterator[str]:
+    """Serve `app` on a free port of `host`; yields its base URL (no trailing slash).
+
+    With `lifespan` the app's startup and shutdown run (a node's app starts the node).
+    """
     port = free_port(host)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="on" if lifespan else "off"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -17,7 +17,13 @@ from fluxos.apps.imagerefs import (
     ("repotag", "registry", "repository", "tag", "base_url"),
     [
         ("nginx:latest", DOCKER_HUB, "library/nginx", "latest", None),
-        ("runonflux/blockbook-docker:latest", DOCKER_HUB, "runonflux/blockbook-docker", "latest", None),
+        (
+            "runonflux/blockbook-docker:latest",
+            DOCKER_HUB,
+            "runonflux/blockbook-docker",
+            "latest",
+            None,
+        ),
         ("docker.io/runonflux/website:v1.2", DOCKER_HUB, "runonflux/website", "v1.2", None),
         ("ghcr.io/owner/team/app:sha-1", "ghcr.io", "owner/team/app", "sha-1", None),
         (
@@ -142,7 +148,11 @@ def test_credentials_basic_header() -> None:
             'Bearer realm="https://ghcr.io/token", service="ghcr.io",'
             ' scope="repository:a/b:pull,push"',
             "bearer",
-            {"realm": "https://ghcr.io/token", "service": "ghcr.io", "scope": "repository:a/b:pull,push"},
+            {
+                "realm": "https://ghcr.io/token",
+                "service": "ghcr.io",
+                "scope": "repository:a/b:pull,push",
+            },
         ),
         ('Basic realm="private registry"', "basic", {"realm": "private registry"}),
         ("bearer realm=https://x/token", "bearer", {"realm": "https://x/token"}),
