@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -385,3 +386,30 @@ def _phrases(reply: dict[str, Any]) -> list[str]:
 
 def _zelids(reply: dict[str, Any]) -> list[str]:
     return [row["zelid"] for row in reply["data"]]
+
+
+async def test_websockets_report_a_failing_store(world: World) -> None:
+    phrase = await world.phrase()
+    person = Person()
+    async with (
+        connect(f"{world.ws_url}/ws/id/{phrase}") as login_socket,
+        connect(f"{world.ws_url}/ws/sign/{person.zelid}{phrase[-13:]}") as sign_socket,
+    ):
+        # the tables vanish while both browsers wait
+        async with world.node.database.transaction() as conn:
+            await conn.execute(text("DROP TABLE identity_sessions"))
+            await conn.execute(text("DROP TABLE identity_signatures"))
+        login_frame, login_code = await _last_frame(login_socket)
+        sign_frame, sign_code = await _last_frame(sign_socket)
+    assert login_code == 4011
+    assert parse_qs(login_frame) == {
+        "status": "error",
+        "data": {"name": "OperationalError", "message": "no such table: identity_sessions"},
+    }
+    assert sign_code == 4014
+    assert parse_qs(sign_frame) == {
+        "status": "error",
+        "data": {"name": "OperationalError", "message": "no such table: identity_signatures"},
+    }
+    # the login phrase gate still finds its table, so phrases are still issued
+    assert (await world.get("/id/loginphrase"))["status"] == "success"

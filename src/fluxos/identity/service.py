@@ -60,7 +60,9 @@ class WaitLookupFailed(FluxError):
     """The store failed while a websocket waited; `stage` says which lookup."""
 
     def __init__(self, stage: str, error: Exception) -> None:
-        super().__init__(str(error), name=type(error).__name__)
+        # The driver's own error, as upstream reports it (not SQLAlchemy's wrapper and SQL).
+        cause = getattr(error, "orig", None) or error
+        super().__init__(str(cause), name=type(cause).__name__)
         self.stage = stage
 
 
