@@ -12,7 +12,11 @@ import uvicorn
 from fluxos.api.permissions import Authorizer, DenyAllAuthorizer
 from fluxos.clock import Clock, SystemClock
 from fluxos.config import Settings
+from fluxos.crypto import PrivateKey
 from fluxos.jsonrpc import JsonRpcClient
+from fluxos.network.fluxdsource import FluxdConfig, FluxdNodeSource
+from fluxos.network.nodelist import NodeListSource
+from fluxos.network.service import NetworkService
 from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
 from fluxos.storage.nodestate import NodeState
@@ -41,6 +45,8 @@ class Node:
         *,
         clock: Clock | None = None,
         authorizer: Authorizer | None = None,
+        network_source: NodeListSource | None = None,
+        node_key: PrivateKey | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -53,6 +59,21 @@ class Node:
         )
         self._loops: list[tuple[str, BackgroundLoop]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        if network_source is None and settings.fluxd_conf is not None:
+            # minimal fluxd wiring for the network until the daemon client is composed here
+            fluxd = FluxdConfig.read(settings.fluxd_conf, testnet=settings.testnet)
+            network_source = FluxdNodeSource(fluxd.client())
+            if node_key is None and fluxd.node_key_wif:
+                node_key = PrivateKey.from_wif(fluxd.node_key_wif)
+        self.network = NetworkService(
+            settings,
+            clock=self.clock,
+            source=network_source,
+            key=node_key,
+            uptime=self.host.uptime,
+        )
+        for name, loop in self.network.background_loops():
+            self.add_background(name, loop)
 
     def add_background(self, name: str, loop: BackgroundLoop) -> None:
         """Register a long-running coroutine to start with the node and stop with it."""
@@ -76,6 +97,7 @@ class Node:
         )
 
     async def stop(self) -> None:
+        await self.network.close()
         for task in self._tasks:
             task.cancel()
         if self._tasks:
@@ -103,6 +125,8 @@ def serve(settings: Settings) -> None:
     from fluxos.api.app import create_app
 
     node = Node(settings)
+    for name, loop in node.network.side_port_loops():
+        node.add_background(name, loop)
     config = uvicorn.Config(
         create_app(node),
         host=settings.host,
@@ -110,6 +134,10 @@ def serve(settings: Settings) -> None:
         loop="uvloop",
         http="httptools",
         ws="websockets-sansio",
+        # liveness of inbound peer sockets (ASGI cannot send pings; the server does)
+        ws_ping_interval=node.network.params.ping_interval,
+        ws_ping_timeout=node.network.params.ping_interval * node.network.params.max_missed_pongs,
+        ws_max_size=node.network.params.max_frame_bytes,
         lifespan="on",
         log_config=None,
         access_log=False,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.websockets import WebSocket
 
 from fluxos.api.bodies import ensure_object
 from fluxos.api.envelope import error_response, json_response, render, success_body
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Handler = Callable[["Call"], Awaitable[Any]]
+# a websocket route's handler: the accepted-or-not socket and the node
+WebSocketHandler = Callable[[WebSocket, Any], Awaitable[None]]
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 MAX_BODY_BYTES = 16 * 1024 * 1024
 _TRUE = frozenset({"true", "1"})
@@ -55,12 +58,36 @@ class Route:
         return self.row.base
 
 
+@dataclass(frozen=True)
+class WebSocketRoute:
+    """A websocket path (`/ws/flux/:port`) and the handler that serves its connections."""
+
+    path: str
+    handler: WebSocketHandler
+
+    @property
+    def starlette_path(self) -> str:
+        return "/".join(
+            "{" + part[1:] + "}" if part.startswith(":") else part for part in self.path.split("/")
+        )
+
+
 class FluxRouter:
     """Collects the routes of one API section (one per seed section)."""
 
     def __init__(self, section: str) -> None:
         self.section = section
         self.routes: list[Route] = []
+        self.websocket_routes: list[WebSocketRoute] = []
+
+    def websocket(self, path: str) -> Callable[[WebSocketHandler], WebSocketHandler]:
+        """Declare a websocket route; `:name` segments arrive in `websocket.path_params`."""
+
+        def register(handler: WebSocketHandler) -> WebSocketHandler:
+            self.websocket_routes.append(WebSocketRoute(path, handler))
+            return handler
+
+        return register
 
     def get(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
         return self._declare("GET", path, **options)
