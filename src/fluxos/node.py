@@ -9,16 +9,21 @@ from contextlib import asynccontextmanager
 
 import uvicorn
 
-from fluxos.api.permissions import Authorizer, DenyAllAuthorizer
+from fluxos.api.permissions import Authorizer
 from fluxos.clock import Clock, SystemClock
 from fluxos.config import Settings
 from fluxos.crypto import PrivateKey
+from fluxos.identity import AppOwners, IdentityService, LoginGates, NoAppOwners, PrivilegedIds
+from fluxos.identity.gates import DatabaseGate, NodeDosGate
+from fluxos.identity.gates import DosState as GateDosState
 from fluxos.jsonrpc import JsonRpcClient
+from fluxos.network.dos import DosState
 from fluxos.network.fluxdsource import FluxdConfig, FluxdNodeSource
 from fluxos.network.nodelist import NodeListSource
 from fluxos.network.service import NetworkService
 from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
+from fluxos.storage.identity import IdentityStore
 from fluxos.storage.nodestate import NodeState
 from fluxos.system.hostinfo import HostInfo
 
@@ -45,6 +50,7 @@ class Node:
         *,
         clock: Clock | None = None,
         authorizer: Authorizer | None = None,
+        app_owners: AppOwners | None = None,
         network_source: NodeListSource | None = None,
         node_key: PrivateKey | None = None,
     ) -> None:
@@ -53,12 +59,6 @@ class Node:
         self.host = HostInfo(self.clock)
         self.database = Database(settings.database, ALL_AREAS)
         self.state = NodeState(self.database)
-        self.authorizer: Authorizer = authorizer or DenyAllAuthorizer()
-        self.bench_rpc = JsonRpcClient(
-            f"http://127.0.0.1:{BENCH_RPC_PORT}/", BENCH_RPC_USER, BENCH_RPC_PASSWORD, timeout=10
-        )
-        self._loops: list[tuple[str, BackgroundLoop]] = []
-        self._tasks: list[asyncio.Task[None]] = []
         if network_source is None and settings.fluxd_conf is not None:
             # minimal fluxd wiring for the network until the daemon client is composed here
             fluxd = FluxdConfig.read(settings.fluxd_conf, testnet=settings.testnet)
@@ -72,6 +72,33 @@ class Node:
             key=node_key,
             uptime=self.host.uptime,
         )
+        identity_store = IdentityStore(self.database)
+        # Login-phrase gates (identity.md §3.2). The database and node DOS gates exist so
+        # far; the syncthing, docker, hardware and apps DOS slots are filled in as those
+        # areas land.
+        self.login_gates = LoginGates(
+            database=DatabaseGate(identity_store),
+            node_dos=NodeDosGate(_NetworkDos(self.network.dos)),
+        )
+        self.identity = IdentityService(
+            identity_store,
+            PrivilegedIds(
+                owner=settings.zelid,
+                flux_team=settings.flux_team_zelid,
+                flux_support_team=settings.flux_support_team_zelid,
+            ),
+            self.clock,
+            self.login_gates,
+            # The apps registry will answer who owns an app; until then nobody does.
+            app_owners or NoAppOwners(),
+        )
+        self.authorizer: Authorizer = authorizer or self.identity.authorizer
+        self.bench_rpc = JsonRpcClient(
+            f"http://127.0.0.1:{BENCH_RPC_PORT}/", BENCH_RPC_USER, BENCH_RPC_PASSWORD, timeout=10
+        )
+        self._loops: list[tuple[str, BackgroundLoop]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.add_background("identity expiry", self.identity.purge_loop)
         for name, loop in self.network.background_loops():
             self.add_background(name, loop)
 
@@ -95,6 +122,12 @@ class Node:
         log.info(
             "node started: data dir %s, api port %d", self.settings.data_dir, self.settings.apiport
         )
+        missing = self.login_gates.missing()
+        if missing:
+            log.warning(
+                "login phrases are issued without the %s checks: not wired yet",
+                ", ".join(missing),
+            )
 
     async def stop(self) -> None:
         await self.network.close()
@@ -118,6 +151,17 @@ class Node:
             except Exception:
                 log.exception("background task %s failed; restarting it in 5 s", name)
                 await asyncio.sleep(5)
+
+
+class _NetworkDos:
+    """The network's DOS state as the login gate reads it."""
+
+    def __init__(self, dos: DosState) -> None:
+        self._dos = dos
+
+    async def dos_state(self) -> GateDosState:
+        view = self._dos.view()
+        return GateDosState(view["dosState"], view["dosMessage"])
 
 
 def serve(settings: Settings) -> None:

@@ -32,10 +32,10 @@ from tests.support.processes import free_loopback_host
 
 
 async def eventually(
-    predicate: Callable[[], Any | Awaitable[Any]], timeout: float = 20.0, interval: float = 0.05
+    predicate: Callable[[], Any | Awaitable[Any]], within: float = 20.0, interval: float = 0.05
 ) -> Any:
-    """Await until `predicate` (sync or async) is truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+    """Await until `predicate` (sync or async) is truthy; fail after `within` seconds."""
+    deadline = time.monotonic() + within
     last: Any = None
     while time.monotonic() < deadline:
         value = predicate()
@@ -45,7 +45,7 @@ async def eventually(
             return value
         last = value
         await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+    raise AssertionError(f"condition not met within {within}s (last value: {last!r})")
 
 
 class InProcessNode:
@@ -107,7 +107,7 @@ class InProcessNode:
         )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve(), name=f"uvicorn {self.host}")
-        await eventually(lambda: self._server is not None and self._server.started, timeout=15)
+        await eventually(lambda: self._server is not None and self._server.started, within=15)
         return self
 
     async def stop(self) -> None:
@@ -138,7 +138,9 @@ class PeerClient:
         self.received: list[Any] = []
         self._reader: asyncio.Task[None] | None = None
 
-    async def connect(self, node: InProcessNode | str, headers: dict[str, str] | None = None) -> None:
+    async def connect(
+        self, node: InProcessNode | str, headers: dict[str, str] | None = None
+    ) -> None:
         target = node.host if isinstance(node, InProcessNode) else node
         self.ws = await websockets.connect(
             f"ws://{target}:16127/ws/flux/16127",
@@ -185,9 +187,7 @@ async def start_nodes(
     count: int, tmp_path: Path, registry: FluxnodeRegistry, **settings: Any
 ) -> list[InProcessNode]:
     """Register `count` nodes in the list first (so each sees all), then start them."""
-    nodes = [
-        InProcessNode(tmp_path / f"node-{i}", registry, **settings) for i in range(count)
-    ]
+    nodes = [InProcessNode(tmp_path / f"node-{i}", registry, **settings) for i in range(count)]
     await asyncio.gather(*(node.start() for node in nodes))
     return nodes
 

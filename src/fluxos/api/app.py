@@ -18,7 +18,7 @@ from fluxos import FLUXOS_COMPAT_VERSION, __version__
 from fluxos.api.cache import ResponseCache
 from fluxos.api.dispatch import Dispatcher, RouteIndex
 from fluxos.api.envelope import error_response
-from fluxos.api.routers import flux, network
+from fluxos.api.routers import flux, identity, network
 from fluxos.api.routetable import load_route_table
 from fluxos.api.routing import Call, Endpoint, FluxRouter, Route, WebSocketRoute
 from fluxos.errors import BadParameter, FluxError, NotFound
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ROUTERS: tuple[FluxRouter, ...] = (flux.router, network.router)
+ROUTERS: tuple[FluxRouter, ...] = (flux.router, identity.router, network.router)
 
 
 def create_app(
@@ -73,17 +73,17 @@ def create_app(
     endpoints = [Endpoint(route, node, cache) for route in routes]
     for endpoint in endpoints:
         _document(api, endpoint)
-    for router in routers:
-        for ws_route in router.websocket_routes:
-            _add_websocket(api, ws_route, node)
+    # The dispatcher hands every websocket scope to the FastAPI application.
+    for socket_route in (ws for router in routers for ws in router.websockets):
+        _mount_websocket(api, socket_route, node)
     return Dispatcher(RouteIndex(endpoints), api)
 
 
-def _add_websocket(api: FastAPI, route: WebSocketRoute, node: Node) -> None:
-    async def serve(websocket: WebSocket) -> None:
+def _mount_websocket(api: FastAPI, route: WebSocketRoute, node: Node) -> None:
+    async def handle(websocket: WebSocket) -> None:
         await route.handler(websocket, node)
 
-    api.add_api_websocket_route(route.starlette_path, serve)
+    api.add_api_websocket_route(route.starlette_path, handle, name=route.path)
 
 
 def all_routes() -> list[Route]:

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Handler = Callable[["Call"], Awaitable[Any]]
-# a websocket route's handler: the accepted-or-not socket and the node
 WebSocketHandler = Callable[[WebSocket, Any], Awaitable[None]]
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -60,10 +59,15 @@ class Route:
 
 @dataclass(frozen=True)
 class WebSocketRoute:
-    """A websocket path (`/ws/flux/:port`) and the handler that serves its connections."""
+    """A websocket endpoint: `path` in upstream's form (`/ws/id/:loginphrase`).
+
+    The handler receives the Starlette `WebSocket` (path parameters in `path_params`)
+    and the node.
+    """
 
     path: str
     handler: WebSocketHandler
+    section: str
 
     @property
     def starlette_path(self) -> str:
@@ -78,13 +82,13 @@ class FluxRouter:
     def __init__(self, section: str) -> None:
         self.section = section
         self.routes: list[Route] = []
-        self.websocket_routes: list[WebSocketRoute] = []
+        self.websockets: list[WebSocketRoute] = []
 
     def websocket(self, path: str) -> Callable[[WebSocketHandler], WebSocketHandler]:
-        """Declare a websocket route; `:name` segments arrive in `websocket.path_params`."""
+        """Declare a websocket endpoint; `create_app` mounts it beside the HTTP routes."""
 
         def register(handler: WebSocketHandler) -> WebSocketHandler:
-            self.websocket_routes.append(WebSocketRoute(path, handler))
+            self.websockets.append(WebSocketRoute(path, handler, self.section))
             return handler
 
         return register

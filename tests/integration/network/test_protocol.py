@@ -4,6 +4,7 @@ real signatures, a node list made in the test."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def mesh_complete(nodes: list[InProcessNode]) -> bool:
 
 async def test_five_nodes_form_a_full_mesh(five) -> None:
     _registry, nodes = five
-    await eventually(lambda: mesh_complete(nodes), timeout=30)
+    await eventually(lambda: mesh_complete(nodes), within=30)
     peers = await nodes[0].get("/flux/peers")
     assert peers["status"] == "success"
     assert {f"{p['ip']}:{p['port']}" for p in peers["data"]} == {n.address for n in nodes[1:]}
@@ -55,7 +56,7 @@ class Inbox:
 
 async def test_broadcast_reaches_every_node_exactly_once(five) -> None:
     _registry, nodes = five
-    await eventually(lambda: mesh_complete(nodes), timeout=30)
+    await eventually(lambda: mesh_complete(nodes), within=30)
     inboxes = []
     for node in nodes:
         inbox = Inbox()
@@ -83,7 +84,7 @@ async def test_a_message_travels_a_chain_by_hash_announcements(tmp_path: Path) -
     await asyncio.gather(*(node.start() for node in nodes))
     try:
         await eventually(lambda: all(n.network.state.confirmed for n in nodes))
-        for left, right in zip(nodes, nodes[1:], strict=False):
+        for left, right in itertools.pairwise(nodes):
             assert await left.network.dial(right.address)
         inboxes = []
         for node in nodes:
@@ -111,13 +112,13 @@ async def test_unlisted_signer_is_refused_and_counted_against_the_peer(five) -> 
     for n in range(3):
         await stranger.send(stranger.sign({"type": "testnote", "n": n}))
     info = await eventually(
-        lambda: _peer_with_bad_messages(target, stranger.address, at_least=3), timeout=10
+        lambda: _peer_with_bad_messages(target, stranger.address, at_least=3), within=10
     )
     assert info["badMessages"] == 3
     assert target.network.gossip.stats.accepted == 0
     for n in range(3, 40):
         await stranger.send(stranger.sign({"type": "testnote", "n": n}))
-    await eventually(stranger.closed, timeout=10)
+    await eventually(stranger.closed, within=10)
     assert stranger.close_code == CloseCode.BAD_ORIGIN_INBOUND
     assert stranger.address not in target.peer_keys()
 
@@ -143,11 +144,11 @@ async def test_replayed_message_is_dropped(five) -> None:
     await eventually(lambda: inbox.hashes)
     for _ in range(3):
         await listed.send(envelope)  # the same bytes again
-    await eventually(lambda: target.network.gossip.stats.duplicates >= 3, timeout=10)
+    await eventually(lambda: target.network.gossip.stats.duplicates >= 3, within=10)
     assert inbox.hashes == [object_hash(envelope.data)]
     stale = listed.sign({"type": "testnote", "n": "old"}, timestamp_ms=envelope.timestamp - 301_000)
     await listed.send(stale)
-    await eventually(lambda: any(f.get("type") == "nak" for f in listed.received), timeout=10)
+    await eventually(lambda: any(f.get("type") == "nak" for f in listed.received), within=10)
     assert {"type": "nak", "hash": object_hash(stale.data), "reason": "stale"} in listed.received
     assert len(inbox.hashes) == 1
     await listed.close()
@@ -170,7 +171,7 @@ async def test_flood_is_throttled_and_the_peer_disconnected(five) -> None:
         sent += 1
         if sent % 200 == 0:
             await asyncio.sleep(0.05)
-    await eventually(flooder.closed, timeout=15)
+    await eventually(flooder.closed, within=15)
     assert flooder.close_code == CloseCode.BAD_ORIGIN_INBOUND
     assert target.network.limiter.dropped(flooder.address) > 500
     assert target.network.gossip.stats.accepted == 1  # the one copy that was new
@@ -178,8 +179,12 @@ async def test_flood_is_throttled_and_the_peer_disconnected(five) -> None:
 
 async def test_a_stopped_node_is_dropped_and_its_peers_connect_elsewhere(tmp_path: Path) -> None:
     registry = FluxnodeRegistry()
-    small = {"min_outgoing_peers": 2, "outgoing_peer_target": 2, "min_incoming_peers": 1,
-             "incoming_peer_target": 1}
+    small = {
+        "min_outgoing_peers": 2,
+        "outgoing_peer_target": 2,
+        "min_incoming_peers": 1,
+        "incoming_peer_target": 1,
+    }
     nodes = await start_nodes(7, tmp_path, registry, **small)
     try:
         await eventually(lambda: all(len(n.network.peers.outbound()) >= 2 for n in nodes), 30)
