@@ -23,7 +23,8 @@ from websockets.asyncio.client import ClientConnection
 
 from fluxos.api.app import create_app
 from fluxos.config import load_settings
-from fluxos.crypto import PrivateKey
+from fluxos.crypto import PrivateKey, bitcoin_address, sign_message
+from fluxos.identity.client import Signer, login
 from fluxos.network.envelope import Envelope
 from fluxos.network.service import NetworkService
 from fluxos.node import Node
@@ -64,6 +65,7 @@ class InProcessNode:
         self.host = host or free_loopback_host()
         self.address = f"{self.host}:16127"
         self.key = key or PrivateKey.generate()
+        self.owner = PrivateKey.generate()  # the node operator's ZelID key: admin privilege
         if register:
             registry.register(self.address, self.key)
         overrides = {
@@ -72,6 +74,7 @@ class InProcessNode:
             "apiport": 16127,
             "development": True,
             "log_console": False,
+            "zelid": bitcoin_address(self.owner.public_key),
             **settings,
         }
         self.settings = load_settings(data_dir, overrides, environ={})
@@ -122,6 +125,13 @@ class InProcessNode:
         async with httpx.AsyncClient(timeout=10) as client:
             response = await client.get(self.url + path, **kwargs)
         return response.json()
+
+    async def admin_headers(self) -> dict[str, str]:
+        """Log in as the node's owner (a real login round trip); the `zelidauth` header."""
+        owner = self.owner
+        signer = Signer(bitcoin_address(owner.public_key), lambda text: sign_message(text, owner))
+        credentials = await asyncio.to_thread(login, self.url, signer)
+        return {"zelidauth": credentials.header_json()}
 
     def peer_keys(self) -> set[str]:
         return {peer.key for peer in self.network.peers}

@@ -155,10 +155,15 @@ class Connections:
             self._peers.end_dial(key, failed=True)
             log.info("could not connect to %s (%s): %s", key, source, error or type(error).__name__)
             return False
-        if key in self._peers:  # it connected to us while we were dialling
-            self._peers.end_dial(key, failed=False)
-            await ws.close(CloseCode.DUPLICATE_PEER, "Peer already connected")
-            return False
+        existing = self._peers.get(key)
+        if existing is not None:  # it connected to us while we were dialling
+            if existing.direction is Direction.INBOUND and self._we_initiate(key):
+                await existing.close(CloseCode.DUPLICATE_PEER, "replaced")
+                self._peers.remove(existing, CloseCode.DUPLICATE_PEER)
+            else:
+                self._peers.end_dial(key, failed=False)
+                await ws.close(CloseCode.DUPLICATE_PEER, "Peer already connected")
+                return False
         meta = RemoteMeta.from_headers(ws.response.headers if ws.response else {})
         peer = self._new_peer(ip, port, Direction.OUTBOUND, source, _ClientLink(ws), meta)
         if reconnect:
@@ -221,8 +226,11 @@ class Connections:
             for name, value in flux_headers(self._uptime()).items()
         ]
         refusal = self._admission(ip, port_text)
-        if refusal is None and f"{ip}:{port_text}" in self._peers:
-            refusal = await self._duplicate(f"{ip}:{port_text}", meta)
+        key = f"{ip}:{port_text}"
+        if refusal is None and key in self._peers:
+            refusal = await self._duplicate(key, meta)
+        elif refusal is None and self._peers.is_pending(key) and self._we_initiate(key):
+            refusal = self._already_connected()
         await websocket.accept(headers=response_headers)
         if refusal is not None:
             code, reason, delay = refusal
@@ -232,7 +240,6 @@ class Connections:
             with contextlib.suppress(Exception):
                 await websocket.close(code, reason)
             return
-        key = f"{ip}:{port_text}"
         if key in self._peers:  # registered while we were admitting it
             await websocket.close(CloseCode.DUPLICATE_PEER, "Peer already connected")
             return
@@ -291,11 +298,24 @@ class Connections:
                 self._peers.remove(existing, CloseCode.DUPLICATE_PEER)
                 return None
             return CloseCode.DUPLICATE_PEER, "Existing connection verified alive", 0.0
+        if existing.direction is Direction.OUTBOUND and not self._we_initiate(key):
+            # both dialled at once: keep the connection the lower address opened (theirs)
+            await existing.close(CloseCode.DUPLICATE_PEER, "replaced")
+            self._peers.remove(existing, CloseCode.DUPLICATE_PEER)
+            return None
+        return self._already_connected()
+
+    def _already_connected(self) -> tuple[int, str, float]:
         return (
             CloseCode.DUPLICATE_PEER,
             "Peer already connected",
             self._params.duplicate_close_delay,
         )
+
+    def _we_initiate(self, key: str) -> bool:
+        """When two nodes dial each other at once, both keep the connection opened by the
+        lower address (upstream refuses both newcomers, and the pair ends up unconnected)."""
+        return f"{self._local.ip}:{self._local.api_port}" < key
 
     async def _answers_ping(self, peer: Peer) -> bool:
         link = peer.link

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
 
 from fluxos.api.envelope import Message, warning
+from fluxos.api.permissions import Permission
 from fluxos.api.routing import Call, FluxRouter
 from fluxos.errors import BadParameter, FluxError
 from fluxos.network.peers import CloseCode, Source
@@ -249,7 +250,8 @@ async def dos_state(call: Call) -> dict[str, Any]:
     return _network(call).dos.view()
 
 
-@router.post("/flux/dosstate")
+# Upstream answers 404 before any privilege check when the hook is off, as it always is here.
+@router.post("/flux/dosstate", permission=Permission.PUBLIC)
 async def set_dos_state(call: Call) -> JSONResponse:
-    """Upstream's test hook; only with `testEventStream`, which this node does not offer."""
+    """Upstream's test hook (Flux team, `testEventStream` only); not offered by this node."""
     return JSONResponse({"status": "error", "data": {"message": "Not available"}}, status_code=404)
