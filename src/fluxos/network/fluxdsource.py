@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fluxos.chain.fluxconf import FluxConf
 from fluxos.errors import ConfigError
 from fluxos.jsonrpc import JsonRpcClient
 
@@ -30,26 +31,21 @@ class FluxdConfig:
     @classmethod
     def read(cls, path: Path, *, testnet: bool = False) -> FluxdConfig:
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as error:
-            raise ConfigError(f"fluxd_conf: cannot read {path}: {error.strerror}") from None
-        values: dict[str, str] = {}
-        for line in text.splitlines():
-            key, sep, value = line.strip().partition("=")
-            if sep and not key.startswith("#"):
-                values.setdefault(key.strip(), value.strip())  # fluxd reads the first one
+            conf = FluxConf.read(path)
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(f"fluxd_conf: cannot read {path}: {error}") from None
         default_port = (
-            TESTNET_RPC_PORT if testnet or values.get("testnet") == "1" else MAINNET_RPC_PORT
+            TESTNET_RPC_PORT if testnet or conf.get("testnet") == "1" else MAINNET_RPC_PORT
         )
-        port = values.get("rpcport") or str(default_port)
+        port = conf.get("rpcport") or str(default_port)
         if not port.isdigit():
             raise ConfigError(f"fluxd_conf: rpcport must be a number, got {port!r} in {path}")
-        host = values.get("rpcconnect") or "127.0.0.1"
+        host = conf.get("rpcconnect") or "127.0.0.1"
         return cls(
             rpc_url=f"http://{host}:{port}/",
-            rpc_user=values.get("rpcuser", ""),
-            rpc_password=values.get("rpcpassword", ""),
-            node_key_wif=values.get("zelnodeprivkey") or None,
+            rpc_user=conf.get("rpcuser") or "",
+            rpc_password=conf.get("rpcpassword") or "",
+            node_key_wif=conf.get("zelnodeprivkey") or None,
         )
 
     def client(self, timeout: float = 10.0) -> JsonRpcClient:

@@ -3,9 +3,11 @@
 Upstream's shared token bucket: 120 tokens per 1 s window, refilled when a second has
 passed since the window opened; the first frame opens the bucket for free and the bucket
 may dip to −1, so about 122 frames a second get through and the rest are dropped before
-parsing. Upstream never disconnects for volume; we also close on a sustained flood (drops
-in `flood_windows` distinct windows within `flood_span` seconds), which an honest peer's
-short bursts never reach.
+parsing. Upstream never disconnects for volume; we also close on a flood: more than
+`flood_drops` frames dropped within `flood_span` seconds. Counting drops rather than
+overflowing seconds keeps the verdict independent of how the frames were batched on their
+way in (a busy node reads a backlog of thousands of frames in one go), and an honest
+peer's bursts (a few hundred hash announcements) stay far below it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ FRAMES_PER_WINDOW = 120
 WINDOW_SECONDS = 1.0
 MAX_BUCKETS = 150
 BUCKET_IDLE_SECONDS = 15.0
-FLOOD_WINDOWS = 6
+FLOOD_DROPS = 2000
 FLOOD_SPAN_SECONDS = 10.0
 
 
@@ -30,7 +32,8 @@ class _Bucket:
     tokens: int
     window_start: float
     dropped: int = 0
-    overflow_windows: deque[float] = field(default_factory=deque)
+    # (window start, frames dropped in it), oldest first
+    drops: deque[list[float]] = field(default_factory=deque)
 
 
 class FrameRateLimiter:
@@ -42,14 +45,14 @@ class FrameRateLimiter:
         *,
         frames_per_window: int = FRAMES_PER_WINDOW,
         window_seconds: float = WINDOW_SECONDS,
-        flood_windows: int = FLOOD_WINDOWS,
+        flood_drops: int = FLOOD_DROPS,
         flood_span_seconds: float = FLOOD_SPAN_SECONDS,
         max_buckets: int = MAX_BUCKETS,
     ) -> None:
         self._clock = clock
         self._capacity = frames_per_window
         self._window = window_seconds
-        self._flood_windows = flood_windows
+        self._flood_drops = flood_drops
         self._flood_span = flood_span_seconds
         self._buckets: TTLCache[str, _Bucket] = TTLCache(
             maxsize=max_buckets, ttl=BUCKET_IDLE_SECONDS, timer=clock.monotonic
@@ -70,21 +73,23 @@ class FrameRateLimiter:
             bucket.tokens -= 1
             return True
         bucket.dropped += 1
-        windows = bucket.overflow_windows
-        if not windows or windows[-1] != bucket.window_start:
-            windows.append(bucket.window_start)
-        while windows and now - windows[0] > self._flood_span:
-            windows.popleft()
+        drops = bucket.drops
+        if drops and drops[-1][0] == bucket.window_start:
+            drops[-1][1] += 1
+        else:
+            drops.append([bucket.window_start, 1])
+            while drops and now - drops[0][0] > self._flood_span:
+                drops.popleft()
         return False
 
     def is_flooding(self, key: str) -> bool:
-        """Whether `key` overflowed its bucket in enough recent windows to be cut off."""
+        """Whether `key` had more than `flood_drops` frames dropped in the recent span."""
         bucket = self._buckets.get(key)
         if bucket is None:
             return False
         now = self._clock.monotonic()
-        recent = [start for start in bucket.overflow_windows if now - start <= self._flood_span]
-        return len(recent) >= self._flood_windows
+        recent = sum(count for start, count in bucket.drops if now - start <= self._flood_span)
+        return recent > self._flood_drops
 
     def dropped(self, key: str) -> int:
         bucket = self._buckets.get(key)

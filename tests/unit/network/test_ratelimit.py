@@ -22,19 +22,28 @@ def test_peers_have_separate_buckets() -> None:
     assert limiter.allow("b")
 
 
-def test_sustained_overflow_is_a_flood_but_a_burst_is_not() -> None:
+def test_a_burst_is_not_a_flood_but_sustained_excess_is() -> None:
     clock = ManualClock()
-    limiter = FrameRateLimiter(clock, flood_windows=6, flood_span_seconds=10)
-    for _second in range(5):
-        for _ in range(200):
-            limiter.allow("peer")
-        clock.advance(1.0)
-    assert not limiter.is_flooding("peer")  # five overflowing seconds: still a burst
-    for _ in range(200):
+    limiter = FrameRateLimiter(clock, flood_drops=2000, flood_span_seconds=10)
+    for _ in range(1000):  # a burst: 878 frames over the allowance
         limiter.allow("peer")
+    assert not limiter.is_flooding("peer")
+    for _second in range(5):
+        clock.advance(1.0)
+        for _ in range(400):
+            limiter.allow("peer")
+    assert limiter.dropped("peer") == 878 + 5 * 279
     assert limiter.is_flooding("peer")
     clock.advance(11)
-    assert not limiter.is_flooding("peer")  # old overflows age out of the span
+    assert not limiter.is_flooding("peer")  # old drops age out of the span
+
+
+def test_a_backlog_read_in_one_go_is_judged_by_its_size() -> None:
+    clock = ManualClock()
+    limiter = FrameRateLimiter(clock)
+    for _ in range(5000):  # thousands of queued frames processed within one second
+        limiter.allow("peer")
+    assert limiter.is_flooding("peer")
 
 
 def test_a_busy_but_polite_peer_never_floods() -> None:
