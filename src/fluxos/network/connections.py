@@ -212,7 +212,8 @@ class Connections:
                 if not future.cancelled() and future.exception() is None:
                     peer.record_pong(self._clock.monotonic() - sent, self._clock.millis())
 
-            waiter.add_done_callback(answered)
+            # websockets returns a Future (typed as an Awaitable) resolved by the pong
+            asyncio.ensure_future(waiter).add_done_callback(answered)
 
     # -- inbound -------------------------------------------------------------------------
     async def accept(self, websocket: WebSocket, port_segment: str | None) -> None:
@@ -233,12 +234,12 @@ class Connections:
             refusal = self._already_connected()
         await websocket.accept(headers=response_headers)
         if refusal is not None:
-            code, reason, delay = refusal
-            log.info("inbound %s:%s refused: %s (%d)", ip, port_text, reason, code)
+            refused_code, reason, delay = refusal
+            log.info("inbound %s:%s refused: %s (%d)", ip, port_text, reason, refused_code)
             if delay:
                 await asyncio.sleep(delay)
             with contextlib.suppress(Exception):
-                await websocket.close(code, reason)
+                await websocket.close(refused_code, reason)
             return
         if key in self._peers:  # registered while we were admitting it
             await websocket.close(CloseCode.DUPLICATE_PEER, "Peer already connected")

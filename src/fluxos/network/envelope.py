@@ -7,7 +7,6 @@ fluxnode key, and a receiver judges it against the originator's entry in the nod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -39,11 +38,22 @@ class Verdict(StrEnum):
 REQUIRED_FIELDS = ("version", "timestamp", "pubKey", "signature", "data")
 
 
-@dataclass(frozen=True, slots=True)
 class Envelope:
-    """A parsed envelope; `message` is the object as received (relayed verbatim)."""
+    """A parsed envelope; `message` is the object as received (relayed as JS re-serialises it)."""
 
-    message: dict[str, Any]
+    __slots__ = ("_data_text", "message")
+
+    def __init__(self, message: dict[str, Any]) -> None:
+        self.message = message
+        self._data_text: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Envelope({self.message!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Envelope) and other.message == self.message
+
+    __hash__ = None  # type: ignore[assignment]
 
     @classmethod
     def sign(cls, data: dict[str, Any], key: PrivateKey, timestamp_ms: int) -> Envelope:
@@ -85,9 +95,20 @@ class Envelope:
         kind = data.get("type") if isinstance(data, dict) else None
         return kind if isinstance(kind, str) else ""
 
+    @property
+    def data_text(self) -> str:
+        """`JSON.stringify(data)`, computed once (the signature and the wire text share it)."""
+        if self._data_text is None:
+            self._data_text = js_stringify(self.message.get("data"))
+        return self._data_text
+
     def to_json(self) -> str:
         """The wire text: `JSON.stringify` of the envelope as received or built."""
-        return js_stringify(self.message)
+        message = self.message
+        if tuple(message) != REQUIRED_FIELDS:
+            return js_stringify(message)
+        head = js_stringify({key: message[key] for key in REQUIRED_FIELDS[:4]})
+        return f'{head[:-1]},"data":{self.data_text}}}'
 
     def age_ms(self, now_ms: int) -> float:
         timestamp = self.timestamp
@@ -103,7 +124,9 @@ class Envelope:
         if not isinstance(data, dict) or not data.get("type"):
             return Verdict.MALFORMED
         timestamp = message.get("timestamp")
-        if not _is_number(timestamp) or now_ms < timestamp - MAX_FUTURE_SKEW_MS:
+        if not isinstance(timestamp, int | float) or isinstance(timestamp, bool):
+            return Verdict.MALFORMED
+        if now_ms < timestamp - MAX_FUTURE_SKEW_MS:
             return Verdict.MALFORMED
         pub_key = message.get("pubKey")
         signature = message.get("signature")
@@ -118,7 +141,8 @@ class Envelope:
                 return Verdict.PUBKEY_MISMATCH
         elif not nodes.owns_node(pub_key):
             return Verdict.NODE_NOT_FOUND
-        if not verify_message(signed_text(data, timestamp), pub_key, signature):
+        text = f"{ENVELOPE_VERSION}{self.data_text}{js_number(timestamp)}"
+        if not verify_message(text, pub_key, signature):
             return Verdict.BAD_SIGNATURE
         return Verdict.OK
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 _MAX_ARRAY_INDEX = 2**32 - 2
@@ -16,6 +17,7 @@ _MAX_SAFE_INTEGER = 2**53
 # the C implementation behind json.dumps(ensure_ascii=False): escapes only '"', '\\' and
 # U+0000-U+001F, exactly as JS does
 _encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def js_number(value: int | float) -> str:
@@ -87,7 +89,7 @@ def js_key_order(keys: list[str]) -> list[str]:
 def js_string(value: str) -> str:
     """A JSON string literal as JS writes it (lone surrogates escaped, ES2019)."""
     encoded: str = _encode_string(value)
-    if any("\ud800" <= ch <= "\udfff" for ch in value):
+    if not value.isascii() and _SURROGATE.search(value):
         encoded = "".join(
             f"\\u{ord(ch):04x}" if "\ud800" <= ch <= "\udfff" else ch for ch in encoded
         )

@@ -37,25 +37,6 @@ NEVER_RELAYED = frozenset(
         "fluxappinstallingerrorssync",
     }
 )
-SYNC_RESPONSE_TYPES = frozenset(
-    {
-        "fluxapptempsync",
-        "fluxapprunningsync",
-        "fluxappinstallingsync",
-        "fluxappinstallingerrorssync",
-    }
-)
-KNOWN_TYPES = frozenset(
-    {
-        *ORIGIN_FIELD,
-        *NEVER_RELAYED,
-        "fluxappregister",
-        "fluxappupdate",
-        "zelappregister",
-        "zelappupdate",
-    }
-)
-
 _HASH = re.compile(r"^[0-9a-f]{40}$")
 NAK_STALE = "stale"
 

@@ -183,3 +183,19 @@ async def test_availability_communication_and_dos(pair) -> None:
     assert reply.status_code == 404
     assert reply.json() == {"status": "error", "data": {"message": "Not available"}}
     assert health.text == "OK"
+
+
+async def test_dos_monitor_asks_another_node_whether_we_are_reachable(pair) -> None:
+    _registry, (a, b) = pair
+    a.network.dos.set(5, None)
+    assert await a.network.dos_monitor.check_availability(a.address)  # b probes a for real
+    assert a.network.dos.view() == {"dosState": 0, "dosMessage": None}
+    await b.stop()
+    assert not await a.network.dos_monitor.check_availability(a.address)
+    assert a.network.dos.view() == {
+        "dosState": 12,
+        "dosMessage": "Flux communication is limited, other nodes on the network cannot "
+        "reach yours through API calls",
+    }
+    login = await a.get("/id/loginphrase")
+    assert login["status"] == "error"  # the login gate refuses while the node is DOS
