@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fluxos.clock import Clock
@@ -33,6 +34,7 @@ class NetworkState:
         self._height: int | None = None
         self._last_refresh = float("-inf")
         self._ready = asyncio.Event()
+        self._on_unconfirmed: list[Callable[[], None]] = []
 
     @property
     def confirmed(self) -> bool:
@@ -65,17 +67,29 @@ class NetworkState:
         return True
 
     async def refresh_status(self) -> None:
+        """Ask fluxd for our status; an unreachable fluxd leaves the last answer standing
+        (a daemon restart must not cut every peer), only a real answer changes it."""
         try:
             status = await self._source.node_status()
         except FluxError as error:
-            if self.confirmed:
-                log.warning("fluxnode status unavailable (%s); treating us as unconfirmed", error)
-            self.status = {}
+            log.warning("fluxnode status unavailable (%s); keeping the last one", error)
             return
         was = self.confirmed
         self.status = status if isinstance(status, dict) else {}
         if self.confirmed != was:
             log.info("our fluxnode is now %s", self.status.get("status") or "unknown")
+            if was:
+                for listener in self._on_unconfirmed:
+                    listener()
+
+    def on_unconfirmed(self, listener: Callable[[], None]) -> None:
+        """Call `listener` when fluxd says our fluxnode is no longer confirmed."""
+        self._on_unconfirmed.append(listener)
+
+    def message_capable(self, pubkey: str, own_address: str) -> bool:
+        """Confirmed, and the list entry at our address carries our key (§3)."""
+        node = self.nodes.at(own_address)
+        return self.confirmed and node is not None and node.pubkey == pubkey
 
     async def run(self) -> None:
         """Refresh status on a timer and the list whenever the chain grows."""

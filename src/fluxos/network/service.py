@@ -9,6 +9,7 @@ uses to talk to the Flux network.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -107,6 +108,8 @@ class NetworkService:
             rng=rng,
         )
         self.availability = AvailabilityProbe(self.state, self.http)
+        self.state.on_unconfirmed(self._drop_all_peers)
+        self._background: set[asyncio.Task[None]] = set()
 
     @property
     def own_address(self) -> str:
@@ -118,7 +121,17 @@ class NetworkService:
         self.gossip.subscribe(kind, handler)
 
     async def broadcast(self, data: dict[str, Any]) -> Envelope:
-        """Sign `data` as this fluxnode and send it to every peer."""
+        """Sign `data` as this fluxnode and send it to every peer.
+
+        Only a confirmed node listed with our key may originate: anything else would be
+        refused by every receiver (and counted against us).
+        """
+        pubkey = self.key.public_key.hex() if self.key else ""
+        if not self.state.message_capable(pubkey, self.own_address):
+            raise FluxError(
+                f"this node ({self.own_address}) is not a confirmed fluxnode listed with its "
+                "key, so other nodes would refuse its messages; nothing was broadcast"
+            )
         return await self.gossip.broadcast(data)
 
     async def send_to(self, peer_key: str, data: dict[str, Any]) -> bool:
@@ -137,6 +150,14 @@ class NetworkService:
             return False
         await peer.close(code, "purposefully closed")
         return True
+
+    def _drop_all_peers(self) -> None:
+        log.warning("our fluxnode lost its confirmation: closing every peer connection")
+        task = asyncio.create_task(
+            self.connections.close_all(CloseCode.NODE_UNCONFIRMED, "node not confirmed")
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # -- lifecycle ----------------------------------------------------------------------
     def background_loops(self) -> list[tuple[str, Loop]]:

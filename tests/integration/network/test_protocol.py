@@ -11,10 +11,18 @@ from pathlib import Path
 
 import pytest
 
+from fluxos.errors import FluxError
 from fluxos.network.gossip import ReceivedMessage
 from fluxos.network.objecthash import object_hash
+from fluxos.network.peers import CloseCode
 from tests.support.fluxnodes import FluxnodeRegistry
-from tests.support.network import InProcessNode, eventually, start_nodes, stop_nodes
+from tests.support.network import (
+    InProcessNode,
+    PeerClient,
+    eventually,
+    start_nodes,
+    stop_nodes,
+)
 
 
 @pytest.fixture
@@ -100,3 +108,22 @@ async def test_a_message_travels_a_chain_by_hash_announcements(tmp_path: Path) -
         assert nodes[2].network.gossip.stats.served == 1
     finally:
         await stop_nodes(nodes)
+
+
+async def test_a_node_that_loses_its_confirmation_leaves_the_network(tmp_path: Path) -> None:
+    registry = FluxnodeRegistry()
+    a, b = await start_nodes(2, tmp_path, registry)
+    try:
+        await eventually(lambda: a.address in b.peer_keys(), within=30)
+        registry.drop(b.address)  # fluxd now reports b's fluxnode as merely STARTED
+        await eventually(lambda: not b.network.state.confirmed)
+        await eventually(lambda: not a.peer_keys() and not b.peer_keys(), within=20)
+        with pytest.raises(FluxError, match="not a confirmed fluxnode"):
+            await b.network.broadcast({"type": "testnote"})
+        knocking = PeerClient()
+        await knocking.connect(b)
+        await eventually(knocking.closed, within=10)
+        assert knocking.close_code == CloseCode.NODE_UNCONFIRMED
+        assert not b.peer_keys()
+    finally:
+        await stop_nodes([a, b])
