@@ -127,3 +127,18 @@ async def test_a_node_that_loses_its_confirmation_leaves_the_network(tmp_path: P
         assert not b.peer_keys()
     finally:
         await stop_nodes([a, b])
+
+
+async def test_mainnet_nodes_refuse_peers_from_private_addresses(tmp_path: Path) -> None:
+    registry = FluxnodeRegistry()
+    node = InProcessNode(tmp_path / "mainnet", registry, development=False)
+    await node.start()
+    try:
+        await eventually(lambda: node.network.state.confirmed)
+        peer = PeerClient()
+        await peer.connect(node)
+        await eventually(peer.closed, within=10)
+        assert peer.close_code == CloseCode.PRIVATE_IP
+        assert not node.peer_keys()
+    finally:
+        await node.stop()
