@@ -130,6 +130,59 @@ def login(
     print(credentials.header_json() if as_json else credentials.header_qs())
 
 
+@app.command()
+def cluster(
+    count: Annotated[int, typer.Argument(help="Number of nodes (127.0.0.2 … 127.0.0.N+1).")],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Cluster directory (default ~/.fluxos/cluster)."),
+    ] = None,
+    min_outgoing: Annotated[
+        int | None, typer.Option("--min-outgoing", help="Deterministic outbound peers (8).")
+    ] = None,
+    min_incoming: Annotated[
+        int | None, typer.Option("--min-incoming", help="Wanted inbound peers (4).")
+    ] = None,
+) -> None:
+    """Run a devnet and COUNT nodes on loopback addresses: a Flux network on one machine."""
+    from rich.table import Table
+
+    from fluxos.network.cluster import Cluster, ClusterError, PeerTargets
+
+    targets = PeerTargets(
+        min_outgoing=min_outgoing,
+        outgoing_target=min_outgoing,
+        min_incoming=min_incoming,
+        incoming_target=min_incoming,
+    )
+    directory = data_dir or Path.home() / ".fluxos" / "cluster"
+    try:
+        network = Cluster(count, directory, targets=targets)
+        network.start(progress=lambda text: console.print(f"[dim]{text}…[/dim]"))
+    except ClusterError as error:
+        err_console.print(f"[red]fluxos cluster:[/red] {error}")
+        raise typer.Exit(1) from None
+    table = Table(title=f"fluxos cluster: {count} nodes")
+    for column in ("node", "API", "fluxnode pubkey"):
+        table.add_column(column, no_wrap=True)
+    for node in network.nodes:
+        table.add_row(str(node.index), node.url, node.pubkey()[:16] + "…")
+    console.print(table)
+    owner_wif = network.data_dir / "owner.wif"
+    console.print(
+        f"data: {network.data_dir} (node i logs in node-i/process.log)\n"
+        "health checks: http://<node ip>:16126/health\n"
+        f"owner ZelID, admin on every node: {network.owner_zelid}\n"
+        f"log in: fluxos login --url {network.nodes[0].url} --key $(cat {owner_wif})\n"
+        "Ctrl-C stops the cluster."
+    )
+    try:
+        network.wait()
+    finally:
+        console.print("stopping the cluster…")
+        network.stop()
+
+
 @config_app.command("show")
 def config_show(data_dir: DataDir = None) -> None:
     """Print the effective settings as JSON."""

@@ -12,9 +12,15 @@ import uvicorn
 from fluxos.api.permissions import Authorizer
 from fluxos.clock import Clock, SystemClock
 from fluxos.config import Settings
+from fluxos.crypto import PrivateKey
 from fluxos.identity import AppOwners, IdentityService, LoginGates, NoAppOwners, PrivilegedIds
-from fluxos.identity.gates import DatabaseGate
+from fluxos.identity.gates import DatabaseGate, NodeDosGate
+from fluxos.identity.gates import DosState as GateDosState
 from fluxos.jsonrpc import JsonRpcClient
+from fluxos.network.dos import DosState
+from fluxos.network.fluxdsource import FluxdConfig, FluxdNodeSource
+from fluxos.network.nodelist import NodeListSource
+from fluxos.network.service import NetworkService
 from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
 from fluxos.storage.identity import IdentityStore
@@ -45,16 +51,35 @@ class Node:
         clock: Clock | None = None,
         authorizer: Authorizer | None = None,
         app_owners: AppOwners | None = None,
+        network_source: NodeListSource | None = None,
+        node_key: PrivateKey | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.host = HostInfo(self.clock)
         self.database = Database(settings.database, ALL_AREAS)
         self.state = NodeState(self.database)
+        if network_source is None and settings.fluxd_conf is not None:
+            # minimal fluxd wiring for the network until the daemon client is composed here
+            fluxd = FluxdConfig.read(settings.fluxd_conf, testnet=settings.testnet)
+            network_source = FluxdNodeSource(fluxd.client())
+            if node_key is None and fluxd.node_key_wif:
+                node_key = PrivateKey.from_wif(fluxd.node_key_wif)
+        self.network = NetworkService(
+            settings,
+            clock=self.clock,
+            source=network_source,
+            key=node_key,
+            uptime=self.host.uptime,
+        )
         identity_store = IdentityStore(self.database)
-        # Login-phrase gates (identity.md §3.2). Only the database gate exists so far; the
-        # syncthing, docker, hardware and DOS slots are filled in as those areas land.
-        self.login_gates = LoginGates(database=DatabaseGate(identity_store))
+        # Login-phrase gates (identity.md §3.2). The database and node DOS gates exist so
+        # far; the syncthing, docker, hardware and apps DOS slots are filled in as those
+        # areas land.
+        self.login_gates = LoginGates(
+            database=DatabaseGate(identity_store),
+            node_dos=NodeDosGate(_NetworkDos(self.network.dos)),
+        )
         self.identity = IdentityService(
             identity_store,
             PrivilegedIds(
@@ -74,6 +99,8 @@ class Node:
         self._loops: list[tuple[str, BackgroundLoop]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.add_background("identity expiry", self.identity.purge_loop)
+        for name, loop in self.network.background_loops():
+            self.add_background(name, loop)
 
     def add_background(self, name: str, loop: BackgroundLoop) -> None:
         """Register a long-running coroutine to start with the node and stop with it."""
@@ -103,6 +130,7 @@ class Node:
             )
 
     async def stop(self) -> None:
+        await self.network.close()
         for task in self._tasks:
             task.cancel()
         if self._tasks:
@@ -125,11 +153,24 @@ class Node:
                 await asyncio.sleep(5)
 
 
+class _NetworkDos:
+    """The network's DOS state as the login gate reads it."""
+
+    def __init__(self, dos: DosState) -> None:
+        self._dos = dos
+
+    async def dos_state(self) -> GateDosState:
+        view = self._dos.view()
+        return GateDosState(view["dosState"], view["dosMessage"])
+
+
 def serve(settings: Settings) -> None:
     """Run a node and its API until SIGINT/SIGTERM (blocking)."""
     from fluxos.api.app import create_app
 
     node = Node(settings)
+    for name, loop in node.network.side_port_loops():
+        node.add_background(name, loop)
     config = uvicorn.Config(
         create_app(node),
         host=settings.host,
@@ -137,6 +178,10 @@ def serve(settings: Settings) -> None:
         loop="uvloop",
         http="httptools",
         ws="websockets-sansio",
+        # liveness of inbound peer sockets (ASGI cannot send pings; the server does)
+        ws_ping_interval=node.network.params.ping_interval,
+        ws_ping_timeout=node.network.params.ping_interval * node.network.params.max_missed_pongs,
+        ws_max_size=node.network.params.max_frame_bytes,
         lifespan="on",
         log_config=None,
         access_log=False,
