@@ -38,6 +38,8 @@ ALIASES = {
     "apiport": "apiport",
     "fluxTeamFluxID": "flux_team_zelid",
     "fluxSupportTeamFluxID": "flux_support_team_zelid",
+    "minOutgoing": "min_outgoing_peers",
+    "minIncoming": "min_incoming_peers",
 }
 
 _ZELID = re.compile(r"^(1[1-9A-HJ-NP-Za-km-z]{24,33}|0x[0-9a-fA-F]{40})$")
@@ -73,6 +75,12 @@ class Settings(BaseModel):
     flux_team_zelid: str = FLUX_TEAM_ZELID
     flux_support_team_zelid: str = FLUX_SUPPORT_TEAM_ZELID
     fluxd_conf: Path | None = None
+    # peer network targets (upstream fluxapps.minOutgoing/minIncoming; random dials fill
+    # up to the targets)
+    min_outgoing_peers: int = 8
+    min_incoming_peers: int = 4
+    outgoing_peer_target: int = 14
+    incoming_peer_target: int = 12
     # Flux's public services the app checks and prices ask; "" turns one off (§3.4, §5.3)
     flux_helpers_url: str = "https://raw.githubusercontent.com/RunOnFlux/flux/master/helpers"
     flux_stats_url: str = "https://stats.runonflux.io"
@@ -106,6 +114,15 @@ class Settings(BaseModel):
         if value not in ALLOWED_API_PORTS:
             allowed = ", ".join(map(str, ALLOWED_API_PORTS))
             raise ValueError(f"must be one of {allowed}")
+        return value
+
+    @field_validator(
+        "min_outgoing_peers", "min_incoming_peers", "outgoing_peer_target", "incoming_peer_target"
+    )
+    @classmethod
+    def _peer_count(cls, value: int) -> int:
+        if not 1 <= value <= 1000:
+            raise ValueError("must be between 1 and 1000")
         return value
 
     @field_validator("router_ip")

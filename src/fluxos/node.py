@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 import uvicorn
 
-from fluxos.api.permissions import Authorizer, DenyAllAuthorizer
+from fluxos.api.permissions import Authorizer
 from fluxos.apps.conflicts import InMemoryDirectory
 from fluxos.apps.dockerregistry import DockerRegistryClient
 from fluxos.apps.fluxservices import FluxServices, FluxServiceUrls
@@ -20,9 +20,18 @@ from fluxos.apps.registration import AppSpecChecker
 from fluxos.apps.service import AppsService
 from fluxos.clock import Clock, SystemClock
 from fluxos.config import Settings
+from fluxos.crypto import PrivateKey
+from fluxos.identity import AppOwners, IdentityService, LoginGates, NoAppOwners, PrivilegedIds
+from fluxos.identity.gates import DatabaseGate, NodeDosGate
+from fluxos.identity.gates import DosState as GateDosState
 from fluxos.jsonrpc import JsonRpcClient
+from fluxos.network.dos import DosState
+from fluxos.network.fluxdsource import FluxdConfig, FluxdNodeSource
+from fluxos.network.nodelist import NodeListSource
+from fluxos.network.service import NetworkService
 from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
+from fluxos.storage.identity import IdentityStore
 from fluxos.storage.nodestate import NodeState
 from fluxos.system.hostinfo import HostInfo
 
@@ -49,18 +58,57 @@ class Node:
         *,
         clock: Clock | None = None,
         authorizer: Authorizer | None = None,
+        app_owners: AppOwners | None = None,
+        network_source: NodeListSource | None = None,
+        node_key: PrivateKey | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.host = HostInfo(self.clock)
         self.database = Database(settings.database, ALL_AREAS)
         self.state = NodeState(self.database)
-        self.authorizer: Authorizer = authorizer or DenyAllAuthorizer()
+        if network_source is None and settings.fluxd_conf is not None:
+            # minimal fluxd wiring for the network until the daemon client is composed here
+            fluxd = FluxdConfig.read(settings.fluxd_conf, testnet=settings.testnet)
+            network_source = FluxdNodeSource(fluxd.client())
+            if node_key is None and fluxd.node_key_wif:
+                node_key = PrivateKey.from_wif(fluxd.node_key_wif)
+        self.network = NetworkService(
+            settings,
+            clock=self.clock,
+            source=network_source,
+            key=node_key,
+            uptime=self.host.uptime,
+        )
+        identity_store = IdentityStore(self.database)
+        # Login-phrase gates (identity.md §3.2). The database and node DOS gates exist so
+        # far; the syncthing, docker, hardware and apps DOS slots are filled in as those
+        # areas land.
+        self.login_gates = LoginGates(
+            database=DatabaseGate(identity_store),
+            node_dos=NodeDosGate(_NetworkDos(self.network.dos)),
+        )
+        self.identity = IdentityService(
+            identity_store,
+            PrivilegedIds(
+                owner=settings.zelid,
+                flux_team=settings.flux_team_zelid,
+                flux_support_team=settings.flux_support_team_zelid,
+            ),
+            self.clock,
+            self.login_gates,
+            # The apps registry will answer who owns an app; until then nobody does.
+            app_owners or NoAppOwners(),
+        )
+        self.authorizer: Authorizer = authorizer or self.identity.authorizer
         self.bench_rpc = JsonRpcClient(
             f"http://127.0.0.1:{BENCH_RPC_PORT}/", BENCH_RPC_USER, BENCH_RPC_PASSWORD, timeout=10
         )
         self._loops: list[tuple[str, BackgroundLoop]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self.add_background("identity expiry", self.identity.purge_loop)
+        for name, loop in self.network.background_loops():
+            self.add_background(name, loop)
         self._build_apps()
 
     def _build_apps(self) -> None:
@@ -122,8 +170,15 @@ class Node:
         log.info(
             "node started: data dir %s, api port %d", self.settings.data_dir, self.settings.apiport
         )
+        missing = self.login_gates.missing()
+        if missing:
+            log.warning(
+                "login phrases are issued without the %s checks: not wired yet",
+                ", ".join(missing),
+            )
 
     async def stop(self) -> None:
+        await self.network.close()
         for task in self._tasks:
             task.cancel()
         if self._tasks:
@@ -148,11 +203,24 @@ class Node:
                 await asyncio.sleep(5)
 
 
+class _NetworkDos:
+    """The network's DOS state as the login gate reads it."""
+
+    def __init__(self, dos: DosState) -> None:
+        self._dos = dos
+
+    async def dos_state(self) -> GateDosState:
+        view = self._dos.view()
+        return GateDosState(view["dosState"], view["dosMessage"])
+
+
 def serve(settings: Settings) -> None:
     """Run a node and its API until SIGINT/SIGTERM (blocking)."""
     from fluxos.api.app import create_app
 
     node = Node(settings)
+    for name, loop in node.network.side_port_loops():
+        node.add_background(name, loop)
     config = uvicorn.Config(
         create_app(node),
         host=settings.host,
@@ -160,6 +228,10 @@ def serve(settings: Settings) -> None:
         loop="uvloop",
         http="httptools",
         ws="websockets-sansio",
+        # liveness of inbound peer sockets (ASGI cannot send pings; the server does)
+        ws_ping_interval=node.network.params.ping_interval,
+        ws_ping_timeout=node.network.params.ping_interval * node.network.params.max_missed_pongs,
+        ws_max_size=node.network.params.max_frame_bytes,
         lifespan="on",
         log_config=None,
         access_log=False,
