@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -179,3 +180,24 @@ async def test_malformed_requests_never_stop_the_server(devnet: Devnet, rpc: Jso
         replies = batch.json()
         assert replies[0]["error"] is None and replies[1]["error"]["code"] == -8
     assert await rpc.call("getblockcount") == 2_199_999  # still serving; empty chain so far
+
+
+async def test_block_timer_mines_on_its_own(tmp_path: Path, connect: Connect) -> None:
+    async with (
+        Devnet.open(tmp_path / "timed", rpc_port=0, fluxnodes=False, block_time=0.05) as net,
+        connect(net.endpoints[0]) as rpc,
+    ):
+        assert await rpc.call("getgenerate") is True
+        for _ in range(400):
+            if await rpc.call("getblockcount") >= 2_200_002:
+                break
+            await asyncio.sleep(0.05)
+        assert await rpc.call("getblockcount") >= 2_200_002
+
+
+async def test_help_lists_fluxd_sections(rpc: JsonRpcClient) -> None:
+    text = await rpc.call("help")
+    for section in ("== Blockchain ==", "== Fluxnode ==", "== Wallet ==", "== Addressindex =="):
+        assert section in text
+    assert 'getblock "hash|height" ( verbosity )' in text
+    assert (await rpc.call("help", "nosuch")) == "help: unknown command: nosuch"
