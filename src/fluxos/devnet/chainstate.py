@@ -19,6 +19,7 @@ from cachetools import LRUCache
 
 from fluxos.chain.block import Block, BlockHeader, block_work
 from fluxos.chain.interpreter import MANDATORY_FLAGS
+from fluxos.chain.merkle import merkle_root
 from fluxos.chain.outpoint import NULL_HASH, hash_hex
 from fluxos.chain.params import MAX_BLOCK_SIZE
 from fluxos.chain.script import is_unspendable
@@ -273,7 +274,7 @@ class ChainState:
             raise ValueError("prev-blk-not-found")
         if len(parsed.raw) > MAX_BLOCK_SIZE:
             raise TxRejected(REJECT_INVALID, "bad-blk-length")
-        if parsed.block.compute_merkle_root() != header.merkle_root:
+        if merkle_root(parsed.txids) != header.merkle_root:
             raise TxRejected(REJECT_INVALID, "bad-txnmrklroot")
         parent = self.entries.get(header.prev_hash)
         if parent is not None and header.time <= self.median_time_past(parent):

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 ProgressCallback = Callable[[int, int], None]
 COMMIT_EVERY = 1000
+LOG_EVERY = 1000
 
 
 class ChainEngine:
@@ -180,6 +181,8 @@ class ChainEngine:
             if self._mined % COMMIT_EVERY == 0:
                 self.store.commit()
                 settle_heap()
+            if count >= LOG_EVERY and (i + 1) % LOG_EVERY == 0:
+                log.info("mined %d of %d blocks, height %d", i + 1, count, entry.height)
             if progress is not None:
                 progress(i + 1, count)
         return hashes
