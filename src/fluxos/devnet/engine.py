@@ -63,9 +63,8 @@ class ChainEngine:
         self.bench_key = self._bench_key()
         self.chain = ChainState(self.store, start_height)
         self.indexes = ChainIndexes()
-        self.mempool = Mempool(self.chain, self.indexes, clock)
         self.fluxnodes = FluxnodeRegistry(self.chain, self.bench_key.public_key)
-        self.mempool.fluxnodes = self.fluxnodes
+        self.mempool = Mempool(self.chain, self.indexes, self.fluxnodes, clock)
         self.chain.block_rules.append(self.fluxnodes.check_block)
         self.chain.listeners.extend([self.indexes, self.fluxnodes, self.mempool])
         self.miner = Miner(self.chain, self.mempool, self.fluxnodes, clock)
