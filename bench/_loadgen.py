@@ -1,0 +1,101 @@
+"""Shared pieces of the benchmarks: wrk runs, process start-up timing, medians."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+BENCH_DIR = Path(__file__).resolve().parent
+NODE_MODULES_DIR = BENCH_DIR / ".node"
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def ensure_wrk() -> str:
+    """Path of Debian's wrk, installing it when running as root and it is missing."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"], check=False, stdout=subprocess.DEVNULL
+        )
+        found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    return found
+
+
+def run_wrk(url: str, connections: int = 32, seconds: int = 8, threads: int = 1) -> WrkResult:
+    output = subprocess.run(
+        [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", output, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    count = int(errors.group(1)) if errors else 0
+    if socket_errors:
+        count += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
+    return WrkResult(rps, _to_ms(latency["50"]), _to_ms(latency["99"]), count)
+
+
+def _to_ms(text: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]
+
+
+def wait_for(url: str, timeout: float = 30.0) -> float:
+    """Seconds until `url` answers 200."""
+    began = time.perf_counter()
+    while time.perf_counter() - began < timeout:
+        try:
+            if httpx.get(url, timeout=0.5).status_code == 200:
+                return time.perf_counter() - began
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.01)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+def npm_install(package_dir: Path) -> Path | None:
+    """Install a bench's npm dependencies under bench/.node; None when npm is unavailable."""
+    if not shutil.which("npm") or not shutil.which("node"):
+        return None
+    target = NODE_MODULES_DIR / package_dir.name
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(package_dir / "package.json", target / "package.json")
+    if not (target / "node_modules").exists():
+        result = subprocess.run(
+            ["npm", "install", "--silent", "--no-audit", "--no-fund"],
+            cwd=target,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            print(f"npm install failed: {result.stderr.strip()[:300]}")
+            return None
+    return target
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)

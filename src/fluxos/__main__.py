@@ -1,0 +1,3 @@
+from fluxos.cli import main
+
+main()

@@ -1,0 +1,33 @@
+"""The response cache for caller-independent public routes (upstream's route-level apicache)."""
+
+from __future__ import annotations
+
+from cachetools import TLRUCache
+
+from fluxos.clock import Clock
+
+
+class ResponseCache:
+    """Rendered response bodies by request URL, each with its route's lifetime.
+
+    Only the endpoint decides what is cacheable: public routes whose answer cannot depend
+    on the caller. Errors are never stored, so a passing daemon outage does not stick.
+    """
+
+    def __init__(self, clock: Clock, max_entries: int = 4096) -> None:
+        self._entries: TLRUCache[str, tuple[float, bytes]] = TLRUCache(
+            maxsize=max_entries,
+            ttu=lambda _key, value, now: now + value[0],
+            timer=clock.monotonic,
+        )
+
+    def get(self, key: str) -> bytes | None:
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None else None
+
+    def put(self, key: str, content: bytes, ttl_seconds: float) -> None:
+        if ttl_seconds > 0:
+            self._entries[key] = (ttl_seconds, content)
+
+    def clear(self) -> None:
+        self._entries.clear()

@@ -1,0 +1,96 @@
+"""Fast request dispatch by static path prefix.
+
+Starlette matches routes by trying each route's regex in turn; with ~1,000 path variants
+(every optional segment doubles a route) that costs far more than the handlers do. Flux
+routes are a static prefix followed by ordered optional segments, so a dictionary lookup
+on the longest static prefix finds the route in a few steps. Everything it does not
+match (docs, websockets, unknown paths) falls through to the FastAPI application.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import unquote
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from fluxos.api.routing import Endpoint
+
+CORS_HEADERS = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"GET,HEAD,PUT,PATCH,POST,DELETE"),
+]
+
+
+class RouteIndex:
+    """(method, static prefix) → endpoint; matching strips trailing parameter segments."""
+
+    def __init__(self, endpoints: Iterable[Endpoint]) -> None:
+        self._by_method: dict[str, dict[str, Endpoint]] = {}
+        self._depth = 0
+        for endpoint in endpoints:
+            route = endpoint.route
+            self._by_method.setdefault(route.method, {})[route.base] = endpoint
+            self._depth = max(self._depth, len(route.row.params))
+
+    def match(self, method: str, path: str) -> tuple[Endpoint, list[str]] | None:
+        table = self._by_method.get("GET" if method == "HEAD" else method)
+        if table is None:
+            return None
+        if len(path) > 1 and path.endswith("/"):
+            path = path[:-1]
+        endpoint = table.get(path)
+        if endpoint is not None:
+            return endpoint, []
+        prefix = path
+        values: list[str] = []
+        for _ in range(self._depth):
+            cut = prefix.rfind("/")
+            if cut <= 0:
+                return None
+            values.append(prefix[cut + 1 :])
+            prefix = prefix[:cut]
+            endpoint = table.get(prefix)
+            if endpoint is not None:
+                if len(values) > len(endpoint.route.row.params):
+                    return None
+                values.reverse()
+                return endpoint, [unquote(v) for v in values]
+        return None
+
+
+class Dispatcher:
+    """The ASGI entry point: Flux routes by prefix lookup, the rest to the fallback app."""
+
+    def __init__(self, index: RouteIndex, fallback: ASGIApp) -> None:
+        self.index = index
+        self.fallback = fallback
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if scope["method"] == "OPTIONS":
+                await _preflight(scope, send)
+                return
+            found = self.index.match(scope["method"], scope["path"])
+            if found is not None:
+                endpoint, values = found
+                scope["fluxos.path_values"] = values
+                response = await endpoint(Request(scope, receive))
+                response.headers["access-control-allow-origin"] = "*"
+                await response(scope, receive, send)
+                return
+        await self.fallback(scope, receive, send)
+
+
+async def _preflight(scope: Scope, send: Send) -> None:
+    requested = b""
+    for name, value in scope.get("headers", []):
+        if name == b"access-control-request-headers":
+            requested = value
+    headers: list[Any] = [*CORS_HEADERS, (b"content-length", b"0")]
+    if requested:
+        headers.append((b"access-control-allow-headers", requested))
+    await send({"type": "http.response.start", "status": 204, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})

@@ -1,0 +1,1 @@
+"""One router module per section of the API document."""

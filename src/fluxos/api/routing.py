@@ -1,0 +1,338 @@
+"""Route declarations and the one generic endpoint every Flux API route runs through.
+
+A router module declares handlers with `FluxRouter.get/post`; the route table supplies the
+ordered parameters, permission and cache lifetime. The endpoint binds parameters (ordered
+path segment first, then the query string, then — for POST — the body), enforces the
+permission, serves caller-independent answers from the response cache, calls the handler
+and wraps its result in the envelope. Errors become the error envelope here and only here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from fluxos.api.bodies import ensure_object
+from fluxos.api.envelope import error_response, json_response, render, success_body
+from fluxos.api.permissions import Permission
+from fluxos.api.routetable import RouteRow, load_route_table, split_template
+from fluxos.errors import BadParameter, FluxError, Unauthorized
+
+if TYPE_CHECKING:
+    from fluxos.api.cache import ResponseCache
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["Call"], Awaitable[Any]]
+LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
+MAX_BODY_BYTES = 16 * 1024 * 1024
+_TRUE = frozenset({"true", "1"})
+_FALSE = frozenset({"false", "0"})
+
+
+@dataclass(frozen=True)
+class Route:
+    """A declared route: its table row, handler and how to find the app it concerns."""
+
+    row: RouteRow
+    handler: Handler
+    section: str
+    summary: str
+    app_param: str | None = "appname"
+    cacheable: bool = field(default=False)
+
+    @property
+    def method(self) -> str:
+        return self.row.method
+
+    @property
+    def base(self) -> str:
+        return self.row.base
+
+
+class FluxRouter:
+    """Collects the routes of one API section (one per seed section)."""
+
+    def __init__(self, section: str) -> None:
+        self.section = section
+        self.routes: list[Route] = []
+
+    def get(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self._declare("GET", path, **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self._declare("POST", path, **options)
+
+    def _declare(
+        self,
+        method: str,
+        path: str,
+        *,
+        permission: Permission | tuple[Permission, ...] | None = None,
+        params: tuple[str, ...] | None = None,
+        cache_seconds: int | None = None,
+        app_param: str | None = "appname",
+        summary: str | None = None,
+    ) -> Callable[[Handler], Handler]:
+        row = _resolve_row(method, path, permission, params, cache_seconds)
+
+        def register(handler: Handler) -> Handler:
+            doc = (handler.__doc__ or "").strip().splitlines()
+            # Only answers that cannot depend on the caller are cached; upstream's URL-keyed
+            # cache on protected routes served one caller's data to another.
+            cacheable = row.cache_seconds is not None and row.permission is Permission.PUBLIC
+            self.routes.append(
+                Route(
+                    row=row,
+                    handler=handler,
+                    section=self.section,
+                    summary=summary or (doc[0] if doc else row.base),
+                    app_param=app_param,
+                    cacheable=cacheable,
+                )
+            )
+            return handler
+
+        return register
+
+
+def _resolve_row(
+    method: str,
+    path: str,
+    permission: Permission | tuple[Permission, ...] | None,
+    params: tuple[str, ...] | None,
+    cache_seconds: int | None,
+) -> RouteRow:
+    base, template_params = split_template(path)
+    table_row = load_route_table().get((method, base))
+    if table_row is None and (permission is None or (params is None and ":" not in path)):
+        raise ValueError(f"{method} {base} is not in routes.tsv: declare its permission and params")
+    declared_params = params if params is not None else template_params or None
+    if (
+        table_row is not None
+        and declared_params is not None
+        and declared_params != table_row.params
+    ):
+        raise ValueError(f"{method} {base}: params {declared_params} differ from the route table")
+    if isinstance(permission, Permission):
+        permission = (permission,)
+    if table_row is None:
+        return RouteRow(
+            method=method,
+            template=path,
+            base=base,
+            params=declared_params or (),
+            permissions=permission or (Permission.PUBLIC,),
+            caller_dependent=False,
+            cache_seconds=cache_seconds,
+            local_only=False,
+        )
+    if permission is None and cache_seconds is None:
+        return table_row
+    return RouteRow(
+        method=method,
+        template=table_row.template,
+        base=base,
+        params=table_row.params,
+        permissions=permission or table_row.permissions,
+        caller_dependent=table_row.caller_dependent,
+        cache_seconds=cache_seconds if cache_seconds is not None else table_row.cache_seconds,
+        local_only=table_row.local_only,
+    )
+
+
+class Call:
+    """One request as a handler sees it: bound parameters, body, caller and the node."""
+
+    __slots__ = ("_body", "_path_values", "node", "request", "route")
+
+    def __init__(
+        self, request: Request, node: Any, route: Route, path_values: list[str], body: Any
+    ) -> None:
+        self.request = request
+        self.node = node
+        self.route = route
+        self._path_values = path_values
+        self._body = body
+
+    # -- raw values -------------------------------------------------------------------
+    def param(self, name: str) -> Any:
+        """The value of `name`: ordered path segment, else query string, else POST body field.
+
+        Empty strings count as absent, as upstream's `a || b` binding treats them.
+        """
+        params = self.route.row.params
+        if name in params:
+            index = params.index(name)
+            if index < len(self._path_values) and self._path_values[index] != "":
+                return self._path_values[index]
+        value = self.request.query_params.get(name)
+        if value not in (None, ""):
+            return value
+        if isinstance(self._body, dict):
+            value = self._body.get(name)
+            if value not in (None, ""):
+                return value
+        return None
+
+    @property
+    def body(self) -> Any:
+        """The POST body as an object (JSON or query string); `{}` when empty."""
+        return self._body
+
+    def object_body(self) -> dict[str, Any]:
+        if not isinstance(self._body, dict):
+            raise BadParameter("request body must be a JSON object or a query string")
+        return self._body
+
+    @property
+    def zelidauth(self) -> str | None:
+        return self.request.headers.get("zelidauth") or self.request.query_params.get("zelidauth")
+
+    @property
+    def client_ip(self) -> str:
+        client = self.request.client
+        return client.host if client else ""
+
+    # -- typed values -----------------------------------------------------------------
+    def text(self, name: str, *, required: bool = False) -> str | None:
+        value = self.param(name)
+        if value is None:
+            if required:
+                raise BadParameter(f"{name} is required")
+            return None
+        return value if isinstance(value, str) else render(value).decode()
+
+    def require(self, name: str) -> str:
+        value = self.text(name, required=True)
+        assert value is not None
+        return value
+
+    def integer(
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        default: int | None = None,
+        minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> int | None:
+        value = self.param(name)
+        if value is None:
+            if required:
+                raise BadParameter(f"{name} is required")
+            return default
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise BadParameter(f"{name} must be an integer, got {value!r}") from None
+        if minimum is not None and number < minimum:
+            raise BadParameter(f"{name} must be at least {minimum}, got {number}")
+        if maximum is not None and number > maximum:
+            raise BadParameter(f"{name} must be at most {maximum}, got {number}")
+        return number
+
+    def boolean(self, name: str, *, default: bool | None = None) -> bool | None:
+        value = self.param(name)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise BadParameter(f"{name} must be true or false, got {value!r}")
+
+    async def authorized(self, level: Permission, app_name: str | None = None) -> bool:
+        """Whether the caller holds `level` (for routes whose output depends on the caller)."""
+        authorizer = self.node.authorizer
+        return bool(await authorizer.authorize(level, self.zelidauth, app_name))
+
+
+class Endpoint:
+    """The ASGI-facing callable for one route (shared by the fast dispatcher and FastAPI)."""
+
+    def __init__(self, route: Route, node: Any, cache: ResponseCache) -> None:
+        self.route = route
+        self.node = node
+        self.cache = cache
+
+    async def __call__(self, request: Request) -> Response:
+        route = self.route
+        try:
+            if route.row.local_only and (
+                request.client is None or request.client.host not in LOOPBACK
+            ):
+                return PlainTextResponse("Access denied", status_code=401)
+            body: Any = None
+            if route.method == "POST":
+                body = await _read_body(request)
+            path_values = request.scope.get("fluxos.path_values")
+            if path_values is None:
+                path_values = [request.path_params.get(p, "") for p in route.row.params]
+            call = Call(request, self.node, route, path_values, body)
+            await self._check_permission(call)
+            cache_key = await self._cache_key(call) if route.cacheable else None
+            if cache_key is not None:
+                cached = self.cache.get(cache_key)
+                if cached is not None:
+                    return _cached_response(cached)
+            result = await route.handler(call)
+            if isinstance(result, Response):
+                return result
+            rendered = render(success_body(result))
+            if cache_key is not None:
+                self.cache.put(cache_key, rendered, route.row.cache_seconds or 0)
+            return _cached_response(rendered)
+        except FluxError as error:
+            return error_response(error)
+        except Exception:
+            log.exception("%s %s failed", route.method, request.url.path)
+            return json_response(
+                {"status": "error", "data": {"name": "Error", "message": "Internal error"}}
+            )
+
+    async def _check_permission(self, call: Call) -> None:
+        permissions = self.route.row.permissions
+        if Permission.PUBLIC in permissions:
+            return
+        app_name = call.text(self.route.app_param) if self.route.app_param else None
+        authorizer = self.node.authorizer
+        for level in permissions:
+            if await authorizer.authorize(level, call.zelidauth, app_name):
+                return
+        raise Unauthorized()
+
+    async def _cache_key(self, call: Call) -> str:
+        request = call.request
+        key = f"{request.method} {request.url.path}?{request.url.query}"
+        if self.route.row.caller_dependent:
+            # Answers that differ for the admin are cached per privilege, never shared.
+            is_admin = await call.authorized(Permission.ADMIN)
+            key += "#admin" if is_admin else "#public"
+        return key
+
+
+async def _read_body(request: Request) -> Any:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise BadParameter(f"request body must be at most {MAX_BODY_BYTES} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BadParameter(f"request body must be at most {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return ensure_object(b"".join(chunks))
+
+
+def _cached_response(content: bytes) -> Response:
+    return Response(content, media_type="application/json; charset=utf-8")

@@ -1,0 +1,224 @@
+"""Node settings: `fluxos.toml` in the data dir, then `FLUXOS_*` environment variables, then
+command-line options — parsed once at start into a frozen, typed `Settings`.
+
+Keys and defaults mirror upstream's `config/userconfig.js` (the operator's file) and
+`ZelBack/config/default.js`; upstream's camelCase names (`routerIP`, `blockedPorts`, …)
+are accepted beside our snake_case ones. A bad value stops the start with a message
+naming the key, its source and the rule.
+"""
+
+from __future__ import annotations
+
+import ipaddress as ipaddr
+import json
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from fluxos.errors import ConfigError
+
+CONFIG_FILE = "fluxos.toml"
+ENV_PREFIX = "FLUXOS_"
+ALLOWED_API_PORTS = (16127, 16137, 16147, 16157, 16167, 16177, 16187, 16197)
+FLUX_TEAM_ZELID = "1hjy4bCYBJr4mny4zCE85J94RXa8W6q37"
+FLUX_SUPPORT_TEAM_ZELID = "16iJqiVbHptCx87q6XQwNpKdgEZnFtKcyP"
+MARKETPLACE_URL = "https://stats.runonflux.io/marketplace/listapps"
+MARKETPLACE_DEV_URL = "https://stats.runonflux.io/marketplace/listdevapps"
+
+# upstream userconfig names → ours
+ALIASES = {
+    "routerIP": "router_ip",
+    "blockedPorts": "blocked_ports",
+    "blockedRepositories": "blocked_repositories",
+    "apiPort": "apiport",
+    "apiport": "apiport",
+    "fluxTeamFluxID": "flux_team_zelid",
+    "fluxSupportTeamFluxID": "flux_support_team_zelid",
+}
+
+_ZELID = re.compile(r"^(1[1-9A-HJ-NP-Za-km-z]{24,33}|0x[0-9a-fA-F]{40})$")
+_KADENA = re.compile(r"^kadena:[^?]+\?chainid=([0-9]{1,2})$")
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def default_data_dir() -> Path:
+    return Path.home() / ".fluxos"
+
+
+class Settings(BaseModel):
+    """Everything a node is configured with. Frozen: change the file and restart."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data_dir: Path
+    # the operator's userconfig
+    zelid: str = ""
+    ipaddress: str = "127.0.0.1"
+    apiport: int = 16127
+    router_ip: str = ""
+    kadena: str = ""
+    testnet: bool = False
+    development: bool = False
+    blocked_ports: tuple[int, ...] = ()
+    blocked_repositories: tuple[str, ...] = ()
+    # the node process
+    host: str = "0.0.0.0"  # noqa: S104 - a Flux node serves the public network
+    database_url: str = ""
+    log_level: str = "info"
+    log_console: bool = True
+    flux_team_zelid: str = FLUX_TEAM_ZELID
+    flux_support_team_zelid: str = FLUX_SUPPORT_TEAM_ZELID
+    fluxd_conf: Path | None = None
+
+    @field_validator("zelid")
+    @classmethod
+    def _zelid(cls, value: str) -> str:
+        if value and not _ZELID.match(value):
+            raise ValueError(
+                "must be a ZelID: a 1… Bitcoin address (25–34 base58 characters) "
+                "or a 0x… Ethereum address"
+            )
+        return value
+
+    @field_validator("ipaddress")
+    @classmethod
+    def _ipaddress(cls, value: str) -> str:
+        try:
+            ipaddr.ip_address(value.strip("[]"))
+        except ValueError:
+            raise ValueError("must be an IPv4 or IPv6 address") from None
+        return value
+
+    @field_validator("apiport")
+    @classmethod
+    def _apiport(cls, value: int) -> int:
+        if value not in ALLOWED_API_PORTS:
+            allowed = ", ".join(map(str, ALLOWED_API_PORTS))
+            raise ValueError(f"must be one of {allowed}")
+        return value
+
+    @field_validator("router_ip")
+    @classmethod
+    def _router_ip(cls, value: str) -> str:
+        if value:
+            try:
+                ipaddr.IPv4Address(value)
+            except ValueError:
+                raise ValueError("must be empty or an IPv4 address") from None
+        return value
+
+    @field_validator("kadena")
+    @classmethod
+    def _kadena(cls, value: str) -> str:
+        if value:
+            match = _KADENA.match(value)
+            if not match or not 0 <= int(match.group(1)) <= 20:
+                raise ValueError("must be empty or kadena:<account>?chainid=<0..20>")
+        return value
+
+    @field_validator("blocked_ports")
+    @classmethod
+    def _blocked_ports(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        bad = [port for port in value if not 1 <= port <= 65535]
+        if bad:
+            raise ValueError(f"ports must be between 1 and 65535 ({bad} are not)")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.lower() not in _LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
+        return value.lower()
+
+    # -- derived values --------------------------------------------------------------------
+    @property
+    def database(self) -> str:
+        """The SQLAlchemy URL; SQLite in the data dir unless `database_url` says otherwise."""
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'fluxos.db'}"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def home_port(self) -> int:
+        return self.apiport - 1
+
+    @property
+    def marketplace_url(self) -> str:
+        return MARKETPLACE_DEV_URL if self.development else MARKETPLACE_URL
+
+    def public_view(self) -> dict[str, Any]:
+        """The settings as plain data, for `fluxos config show`."""
+        return json.loads(self.model_dump_json())
+
+
+def load_settings(
+    data_dir: Path | str | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Read the data dir's `fluxos.toml`, the environment and `overrides`, in that order."""
+    env = dict(os.environ if environ is None else environ)
+    directory = Path(data_dir or env.get(f"{ENV_PREFIX}DATA_DIR") or default_data_dir())
+    directory = directory.expanduser().resolve()
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    config_file = directory / CONFIG_FILE
+    if config_file.exists():
+        try:
+            document = tomllib.loads(config_file.read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{config_file}: not valid TOML: {exc}") from None
+        for key, value in document.items():
+            name = _canonical(key)
+            values[name] = value
+            sources[name] = str(config_file)
+    for name in Settings.model_fields:
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw is not None and name != "data_dir":
+            values[name] = _env_value(name, raw)
+            sources[name] = f"environment {ENV_PREFIX}{name.upper()}"
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[_canonical(key)] = value
+            sources[_canonical(key)] = "command line"
+    values["data_dir"] = directory
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, sources)) from None
+
+
+def _canonical(key: str) -> str:
+    return ALIASES.get(key, key)
+
+
+def _env_value(name: str, raw: str) -> Any:
+    annotation = str(Settings.model_fields[name].annotation)
+    if "tuple" in annotation:
+        text = raw.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except ValueError:
+                return text
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return raw
+
+
+def _describe(exc: ValidationError, sources: dict[str, str]) -> str:
+    problems = []
+    for error in exc.errors():
+        key = str(error["loc"][0]) if error["loc"] else "?"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting"
+        source = sources.get(key, "default")
+        problems.append(f"{key}: {message}, got {error.get('input')!r} (from {source})")
+    return "invalid configuration: " + "; ".join(problems)

@@ -1,0 +1,1 @@
+"""Node-level concerns: log files, host and process information, configuration changes."""

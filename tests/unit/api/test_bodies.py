@@ -1,0 +1,68 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fluxos.api.bodies import ensure_object, parse_qs, stringify_qs
+
+
+def test_json_object_and_array_are_kept() -> None:
+    assert ensure_object(b'{"zelid":"1abc","n":5}') == {"zelid": "1abc", "n": 5}
+    assert ensure_object("[1,2]") == [1, 2]
+
+
+def test_non_objects_become_empty_and_null_is_kept() -> None:
+    assert ensure_object(b"") == {}
+    assert ensure_object("   ") == {}
+    assert ensure_object("5") == {}
+    assert ensure_object('"text"') == {}
+    assert ensure_object("null") is None
+
+
+def test_query_string_body_like_the_flux_ui_sends() -> None:
+    body = "zelid=1CbEr&signature=IH9d68fk%2FdYQ%3D&loginPhrase=1612516082039abc"
+    assert ensure_object(body) == {
+        "zelid": "1CbEr",
+        "signature": "IH9d68fk/dYQ=",
+        "loginPhrase": "1612516082039abc",
+    }
+
+
+def test_plain_text_becomes_a_key() -> None:
+    # upstream's ensureObject turns a bare word into {"word": ""}
+    assert ensure_object("abc") == {"abc": ""}
+
+
+def test_qs_brackets_arrays_and_repeats() -> None:
+    parsed = parse_qs("blockedPorts%5B0%5D=1&blockedPorts%5B1%5D=2&a[]=x&a[]=y&b[c][d]=1&e=1&e=2")
+    assert parsed == {
+        "blockedPorts": ["1", "2"],
+        "a": ["x", "y"],
+        "b": {"c": {"d": "1"}},
+        "e": ["1", "2"],
+    }
+    assert parse_qs("q=a+b%2Bc") == {"q": "a b+c"}
+
+
+def test_stringify_matches_qs_encoding() -> None:
+    frame = stringify_qs(
+        {
+            "status": "success",
+            "data": {"message": "Successfully logged in", "sig": "a/b+c=", "x": None},
+        }
+    )
+    assert frame == (
+        "status=success&data%5Bmessage%5D=Successfully%20logged%20in&data%5Bsig%5D=a%2Fb%2Bc%3D"
+    )
+
+
+_TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)))
+
+
+@given(st.dictionaries(_TEXT.filter(lambda k: k and not set(k) & set("[]&=?")), _TEXT, max_size=8))
+def test_flat_stringify_then_parse_round_trips(values: dict[str, str]) -> None:
+    assert parse_qs(stringify_qs(values)) == values
+
+
+@given(st.binary(max_size=200))
+def test_ensure_object_never_raises(raw: bytes) -> None:
+    result = ensure_object(raw)
+    assert result is None or isinstance(result, dict | list)
