@@ -100,9 +100,23 @@ class Devnet:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def open(cls, data_dir: Path, **options: object) -> AsyncIterator[Devnet]:
-        """Start a devnet for the duration of the block."""
-        devnet = cls(data_dir, **options)  # type: ignore[arg-type]
+    async def open(
+        cls,
+        data_dir: Path,
+        *,
+        rpc_port: int = 16124,
+        nodes: int = 1,
+        start_height: int = DEFAULT_START_HEIGHT,
+        block_time: float | None = None,
+        fluxnodes: bool = True,
+        clock: Clock | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> AsyncIterator[Devnet]:
+        """Start a devnet for the duration of the block (same options as the constructor)."""
+        devnet = cls(
+            data_dir, rpc_port=rpc_port, nodes=nodes, start_height=start_height,
+            block_time=block_time, fluxnodes=fluxnodes, clock=clock, progress=progress,
+        )  # fmt: skip
         await devnet.start()
         try:
             yield devnet
