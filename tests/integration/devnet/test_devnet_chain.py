@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 
 from fluxos.devnet.server import Devnet, EndpointInfo
+from fluxos.errors import ConfigError
 from fluxos.jsonrpc import JsonRpcClient, RpcError
 
 Connect = Callable[[EndpointInfo], JsonRpcClient]
@@ -201,3 +203,15 @@ async def test_help_lists_fluxd_sections(rpc: JsonRpcClient) -> None:
         assert section in text
     assert 'getblock "hash|height" ( verbosity )' in text
     assert (await rpc.call("help", "nosuch")) == "help: unknown command: nosuch"
+
+
+async def test_a_busy_port_is_a_clear_error_and_leaves_the_data_dir_usable(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"127.0.0.1:{port}.*not available"):
+            async with Devnet.open(tmp_path / "d", rpc_port=port, fluxnodes=False):
+                pass
+    async with Devnet.open(tmp_path / "d", rpc_port=0, fluxnodes=False) as net:
+        assert net.engine.chain.height == 2_199_999
