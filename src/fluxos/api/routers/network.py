@@ -11,7 +11,6 @@ from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
 
 from fluxos.api.envelope import Message, warning
-from fluxos.api.permissions import Permission
 from fluxos.api.routing import Call, FluxRouter
 from fluxos.errors import BadParameter, FluxError
 from fluxos.network.peers import CloseCode, Source
@@ -250,8 +249,9 @@ async def dos_state(call: Call) -> dict[str, Any]:
     return _network(call).dos.view()
 
 
-# Upstream answers 404 before any privilege check when the hook is off, as it always is here.
-@router.post("/flux/dosstate", permission=Permission.PUBLIC)
+# Upstream answers 404 before its privilege check when the hook is off; we check the Flux
+# team privilege first, like every other route, then answer the same 404.
+@router.post("/flux/dosstate")
 async def set_dos_state(call: Call) -> JSONResponse:
     """Upstream's test hook (Flux team, `testEventStream` only); not offered by this node."""
     return JSONResponse({"status": "error", "data": {"message": "Not available"}}, status_code=404)
