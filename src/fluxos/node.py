@@ -13,7 +13,7 @@ from fluxos.api.permissions import Authorizer
 from fluxos.apps.conflicts import InMemoryDirectory
 from fluxos.apps.dockerregistry import DockerRegistryClient
 from fluxos.apps.fluxservices import FluxServices, FluxServiceUrls
-from fluxos.apps.heights import LatestForkHeight
+from fluxos.apps.heights import DaemonHeight, HeightSource, LatestForkHeight, read_flux_conf_rpc
 from fluxos.apps.params import DEVELOPMENT, MAINNET
 from fluxos.apps.quotes import PriceQuoter
 from fluxos.apps.registration import AppSpecChecker
@@ -21,6 +21,7 @@ from fluxos.apps.service import AppsService
 from fluxos.clock import Clock, SystemClock
 from fluxos.config import Settings
 from fluxos.crypto import PrivateKey
+from fluxos.errors import ConfigError, FluxError
 from fluxos.identity import AppOwners, IdentityService, LoginGates, NoAppOwners, PrivilegedIds
 from fluxos.identity.gates import DatabaseGate, NodeDosGate
 from fluxos.identity.gates import DosState as GateDosState
@@ -113,9 +114,19 @@ class Node:
 
     def _build_apps(self) -> None:
         """The apps service: spec checks and prices against Docker registries and Flux's
-        public services; the height is the latest fork's until the daemon is wired."""
+        public services, at fluxd's height (the latest fork's while fluxd cannot answer)."""
         settings = self.settings
         params = DEVELOPMENT if settings.development else MAINNET
+        heights: HeightSource = LatestForkHeight(params)
+        self._apps_fluxd: JsonRpcClient | None = None
+        if settings.fluxd_conf is not None:
+            # until the daemon service is composed here, the apps ask fluxd directly
+            try:
+                endpoint = read_flux_conf_rpc(settings.fluxd_conf, testnet=settings.testnet)
+            except (FluxError, OSError, UnicodeDecodeError) as error:
+                raise ConfigError(f"fluxd_conf: {error}") from None
+            self._apps_fluxd = endpoint.client()
+            heights = DaemonHeight(self._apps_fluxd, fallback=heights)
         self.flux_services = FluxServices(
             FluxServiceUrls(
                 helpers=settings.flux_helpers_url,
@@ -144,7 +155,7 @@ class Node:
             ),
             images=self.docker_registry,
             lists=self.flux_services,
-            heights=LatestForkHeight(params),
+            heights=heights,
             clock=self.clock,
             directory=directory,
             user_blocked_repositories=settings.blocked_repositories,
@@ -187,6 +198,8 @@ class Node:
         await self.bench_rpc.aclose()
         await self.docker_registry.aclose()
         await self.flux_services.aclose()
+        if self._apps_fluxd is not None:
+            await self._apps_fluxd.aclose()
         await self.database.close()
         log.info("node stopped")
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from fluxos.apps.params import AppParams
+from fluxos.chain.fluxconf import FluxConf
 from fluxos.errors import DaemonUnavailable, FluxError
 from fluxos.jsonrpc import JsonRpcClient
 
@@ -52,12 +53,30 @@ class LatestForkHeight:
 
 
 class DaemonHeight:
-    """fluxd's `getblockcount` over JSON-RPC."""
+    """fluxd's `getblockcount` over JSON-RPC; with a `fallback`, its height while fluxd
+    cannot answer (said once per outage in the log)."""
 
-    def __init__(self, rpc: JsonRpcClient) -> None:
+    def __init__(self, rpc: JsonRpcClient, fallback: HeightSource | None = None) -> None:
         self._rpc = rpc
+        self._fallback = fallback
+        self._failing = False
 
     async def current_height(self) -> int:
+        try:
+            height = await self._ask()
+        except DaemonUnavailable as error:
+            if self._fallback is None:
+                raise
+            if not self._failing:
+                logger.warning("%s; app rules fall back until fluxd answers", error.message)
+                self._failing = True
+            return await self._fallback.current_height()
+        if self._failing:
+            logger.info("fluxd answers again: app rules use its height %d", height)
+            self._failing = False
+        return height
+
+    async def _ask(self) -> int:
         try:
             height = await self._rpc.call("getblockcount")
         except FluxError as error:
@@ -79,27 +98,19 @@ class RpcEndpoint:
         return JsonRpcClient(self.url, self.user, self.password, timeout=timeout)
 
 
-def read_flux_conf_rpc(path: Path) -> RpcEndpoint:
-    """The RPC endpoint of a flux.conf: `key=value` lines, first value of a key wins.
-
-    A small reader of the three keys the height needs; `fluxos.chain.fluxconf` replaces
-    it once the chain package lands on main.
-    """
-    values: dict[str, str] = {}
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        key, sep, value = raw.strip().partition("=")
-        if sep and not key.startswith("#"):
-            values.setdefault(key.strip(), value.strip())
-    user, password = values.get("rpcuser", ""), values.get("rpcpassword", "")
-    if not user or not password:
-        raise FluxError(f"{path}: rpcuser and rpcpassword are required to ask fluxd its height")
-    testnet = values.get("testnet", "0") == "1"
-    port_text = values.get("rpcport", "")
+def read_flux_conf_rpc(path: Path, *, testnet: bool = False) -> RpcEndpoint:
+    """fluxd's RPC endpoint from a flux.conf: `rpcconnect`, `rpcport` (by network when
+    absent), `rpcuser`, `rpcpassword`. Raises OSError if the file cannot be read."""
+    conf = FluxConf.read(path)
+    testnet = testnet or conf.get("testnet") == "1"
+    port_text = conf.get("rpcport") or ""
     if port_text and not (port_text.isdigit() and 0 < int(port_text) < 65536):
         raise FluxError(f"{path}: rpcport must be a port number, got {port_text!r}")
-    default_port = FLUXD_TESTNET_RPC_PORT if testnet else FLUXD_RPC_PORT
-    port = int(port_text) if port_text else default_port
-    return RpcEndpoint(f"http://127.0.0.1:{port}/", user, password)
+    port = int(port_text) if port_text else FLUXD_TESTNET_RPC_PORT if testnet else FLUXD_RPC_PORT
+    host = conf.get("rpcconnect") or "127.0.0.1"
+    return RpcEndpoint(
+        f"http://{host}:{port}/", conf.get("rpcuser") or "", conf.get("rpcpassword") or ""
+    )
 
 
 def find_flux_conf(

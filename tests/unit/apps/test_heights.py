@@ -41,12 +41,13 @@ def test_flux_conf_rpc_settings(tmp_path: Path) -> None:
     assert read_flux_conf_rpc(conf).url == "http://127.0.0.1:16124/"
     conf.write_text("rpcuser=a\nrpcpassword=b\ntestnet=1\n")
     assert read_flux_conf_rpc(conf).url == "http://127.0.0.1:26124/"
+    conf.write_text("rpcconnect=10.0.0.2\n")
+    assert read_flux_conf_rpc(conf, testnet=True).url == "http://10.0.0.2:26124/"
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("rpcuser=a\n", "rpcuser and rpcpassword are required"),
         ("rpcuser=a\nrpcpassword=b\nrpcport=http\n", "rpcport must be a port number, got 'http'"),
         ("rpcuser=a\nrpcpassword=b\nrpcport=70000\n", "rpcport must be a port number"),
     ],
