@@ -6,23 +6,33 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import uvicorn
 
 from fluxos.api.permissions import Authorizer, DenyAllAuthorizer
+from fluxos.chain.fluxd import (
+    FluxdConfig,
+    discover_flux_conf,
+    flux_conf_candidates,
+    fluxbench_client,
+    fluxbench_endpoint,
+    fluxd_client,
+)
+from fluxos.chain.liveness import DaemonLiveness
 from fluxos.clock import Clock, SystemClock
 from fluxos.config import Settings
-from fluxos.jsonrpc import JsonRpcClient
+from fluxos.errors import ConfigError
 from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
 from fluxos.storage.nodestate import NodeState
+from fluxos.system.benchmarks import StoredBenchmark
+from fluxos.system.control import ProcessControl
+from fluxos.system.embedded import EmbeddedDaemons
 from fluxos.system.hostinfo import HostInfo
 
 log = logging.getLogger(__name__)
 
-BENCH_RPC_PORT = 16224
-BENCH_RPC_USER = "fluxbenchuser"
-BENCH_RPC_PASSWORD = "fluxbenchpassword"  # noqa: S105 - fluxbenchd's fixed, public credentials
 SHUTDOWN_SECONDS = 5.0
 
 BackgroundLoop = Callable[[], Awaitable[None]]
@@ -41,6 +51,8 @@ class Node:
         *,
         clock: Clock | None = None,
         authorizer: Authorizer | None = None,
+        home: Path | None = None,
+        manage_daemons: bool = False,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -48,11 +60,52 @@ class Node:
         self.database = Database(settings.database, ALL_AREAS)
         self.state = NodeState(self.database)
         self.authorizer: Authorizer = authorizer or DenyAllAuthorizer()
-        self.bench_rpc = JsonRpcClient(
-            f"http://127.0.0.1:{BENCH_RPC_PORT}/", BENCH_RPC_USER, BENCH_RPC_PASSWORD, timeout=10
-        )
         self._loops: list[tuple[str, BackgroundLoop]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._build_daemon_clients(home or Path.home(), manage_daemons)
+        self.stored_benchmark = StoredBenchmark(self.state, self.clock)
+        self.daemon_liveness = DaemonLiveness(self.fluxd, self.clock, testnet=settings.testnet)
+        self.add_background("daemon-liveness", self.daemon_liveness.run)
+
+    def _build_daemon_clients(self, home: Path, manage_daemons: bool) -> None:
+        """fluxd from flux.conf; with none found and `manage_daemons`, the embedded devnet
+        and bench (unless `[daemon] embedded = false`)."""
+        settings = self.settings
+        conf_path = discover_flux_conf(settings.fluxd_conf, home)
+        self.fluxd_config: FluxdConfig | None = None
+        if conf_path is not None:
+            try:
+                self.fluxd_config = FluxdConfig.read(
+                    conf_path, testnet=settings.testnet, host=settings.daemon.host
+                )
+            except (OSError, UnicodeDecodeError) as error:
+                raise ConfigError(f"fluxd_conf: cannot read {conf_path}: {error}") from None
+        self.fluxd = fluxd_client(self.clock, self.fluxd_config)
+        self.fluxbench = fluxbench_client()
+        self.embedded: EmbeddedDaemons | None = None
+        if conf_path is not None:
+            endpoint = self.fluxd_config.endpoint.url if self.fluxd_config else "?"
+            log.info("fluxd: using %s (%s)", conf_path, endpoint)
+        elif manage_daemons and settings.daemon.embedded:
+            self.embedded = EmbeddedDaemons(settings, self.fluxd, self.fluxbench)
+        else:
+            looked = ", ".join(str(p) for p in flux_conf_candidates(home))
+            self.fluxd.configure(
+                None,
+                f"fluxd is not configured: no flux.conf found ({looked}) and this node does "
+                "not run the embedded devnet",
+            )
+        if self.embedded is None:
+            bench_dir = settings.benchmark.bench_dir or home / ".fluxbenchmark"
+            self.fluxbench.configure(
+                fluxbench_endpoint(
+                    testnet=settings.testnet,
+                    bench_dir=bench_dir,
+                    port=settings.benchmark.rpc_port,
+                    host=settings.daemon.host,
+                )
+            )
+        self.control = ProcessControl(self.embedded, settings.hooks, conf_path)
 
     def add_background(self, name: str, loop: BackgroundLoop) -> None:
         """Register a long-running coroutine to start with the node and stop with it."""
@@ -69,6 +122,8 @@ class Node:
     async def start(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.database.open()
+        if self.embedded is not None:
+            await self.embedded.start()
         for name, loop in self._loops:
             self._tasks.append(asyncio.create_task(self._supervise(name, loop), name=name))
         log.info(
@@ -81,7 +136,10 @@ class Node:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=SHUTDOWN_SECONDS)
         self._tasks.clear()
-        await self.bench_rpc.aclose()
+        if self.embedded is not None:
+            await self.embedded.stop()
+        await self.fluxd.aclose()
+        await self.fluxbench.aclose()
         await self.database.close()
         log.info("node stopped")
 
@@ -102,7 +160,10 @@ def serve(settings: Settings) -> None:
     """Run a node and its API until SIGINT/SIGTERM (blocking)."""
     from fluxos.api.app import create_app
 
-    node = Node(settings)
+    try:
+        node = Node(settings, manage_daemons=True)
+    except ConfigError as error:
+        raise SystemExit(f"fluxos: {error}") from None
     config = uvicorn.Config(
         create_app(node),
         host=settings.host,

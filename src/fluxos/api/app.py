@@ -17,7 +17,7 @@ from fluxos import FLUXOS_COMPAT_VERSION, __version__
 from fluxos.api.cache import ResponseCache
 from fluxos.api.dispatch import Dispatcher, RouteIndex
 from fluxos.api.envelope import error_response
-from fluxos.api.routers import flux
+from fluxos.api.routers import benchmark, daemon, flux
 from fluxos.api.routetable import load_route_table
 from fluxos.api.routing import Call, Endpoint, FluxRouter, Route
 from fluxos.errors import BadParameter, FluxError, NotFound
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ROUTERS: tuple[FluxRouter, ...] = (flux.router,)
+ROUTERS: tuple[FluxRouter, ...] = (flux.router, daemon.router, benchmark.router)
 
 
 def create_app(

@@ -182,7 +182,7 @@ def _block_hashes(values: Lookup) -> list[Any]:
 
 # ----------------------------------------------------------------------------------------
 # Short constructors keep the table readable: one row per line where it fits.
-N, B, O, S = number, boolean, json_object, text
+N, B, O, S = number, boolean, json_object, text  # noqa: E741 - the spec's names
 
 
 def req(name: str, coerce: Coercion = raw, **kw: Any) -> Arg:
@@ -390,9 +390,7 @@ RPC_ROUTES: tuple[RpcRoute, ...] = (
     rpc("zvalidateaddress", "z_validateaddress", opt("zaddr")),
     rpc("gettransaction", "gettransaction", req("txid"), opt("includewatchonly", B, default=False)),
     # -- address index (§3.6): public, as live nodes serve them (the seed says admin) -------
-    address_index(
-        "getaddresstxids", opt("start", N), opt("end", N)
-    ),
+    address_index("getaddresstxids", opt("start", N), opt("end", N)),
     address_index("getaddressbalance"),
     address_index(
         "getaddressdeltas",
@@ -401,9 +399,7 @@ RPC_ROUTES: tuple[RpcRoute, ...] = (
         opt("chaininfo", B, aliases=("chainInfo",), key="chainInfo"),
     ),
     # upstream passed chainInfo through as text, which fluxd rejects as "not a boolean"
-    address_index(
-        "getaddressutxos", opt("chaininfo", B, aliases=("chainInfo",), key="chainInfo")
-    ),
+    address_index("getaddressutxos", opt("chaininfo", B, aliases=("chainInfo",), key="chainInfo")),
     address_index("getaddressmempool"),
     # -- transparent wallet (§3.7) -----------------------------------------------------------
     rpc(

@@ -67,6 +67,8 @@ class DaemonClient:
 
     def configure(self, endpoint: RpcEndpoint | None, reason: str = "") -> None:
         """Point the client at `endpoint` (None: calls fail with `reason` until reconfigured)."""
+        if reason:
+            self._unconfigured_reason = reason
         if endpoint == self._endpoint and (endpoint is None or self._rpc is not None):
             return
         if self._rpc is not None:
@@ -77,8 +79,6 @@ class DaemonClient:
             if endpoint is not None
             else None
         )
-        if reason:
-            self._unconfigured_reason = reason
         if self.caches is not None:
             self.caches.clear()
         log.info("%s RPC endpoint: %s", self.name, endpoint.url if endpoint else reason or "none")
@@ -128,8 +128,9 @@ class DaemonClient:
                     yield
         except DaemonUnavailable as error:
             url = self._endpoint.url if self._endpoint else "?"
+            detail = str(error.__cause__ or "") or error.message
             raise DaemonUnavailable(
-                f"{self.name} is not reachable at {url} ({error.message})", code=error.code
+                f"{self.name} is not reachable at {url} ({error.code}: {detail})", code=error.code
             ) from error
 
     async def aclose(self) -> None:
