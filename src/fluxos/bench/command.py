@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,7 +97,9 @@ class _QuietServer(uvicorn.Server):
 async def serve_bench(settings: BenchSettings, *, remeasure: bool, console: Console) -> None:
     """The bench daemon's life: bind, measure if needed, serve until `stop` or a signal."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with _debug_log(settings.debug_log_path):
+    # Bind first: a second bench on a taken port fails before touching the data dir.
+    listener = _bind(settings)
+    with listener, _debug_log(settings.debug_log_path):
         clock = SystemClock()
         key = load_bench_key(settings.key_path, settings.fluxnode_key_wif)
         bench = Benchmarker(settings, MeasurementStore(settings.results_path), clock)
@@ -122,10 +125,10 @@ async def serve_bench(settings: BenchSettings, *, remeasure: bool, console: Cons
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopping.set)
-        serving = loop.create_task(server.serve(), name="bench-rpc")
+        serving = loop.create_task(server.serve(sockets=[listener]), name="bench-rpc")
         refresher: asyncio.Task[None] | None = None
         try:
-            await _started(server, serving, settings)
+            await _started(server, serving)
             log.info(
                 "bench RPC listening on %s:%d (public key %s)",
                 settings.rpc_host,
@@ -154,16 +157,25 @@ async def serve_bench(settings: BenchSettings, *, remeasure: bool, console: Cons
             log.info("bench stopped")
 
 
-async def _started(
-    server: uvicorn.Server, serving: asyncio.Task[None], settings: BenchSettings
-) -> None:
+def _bind(settings: BenchSettings) -> socket.socket:
+    """The listening socket, bound here so that a taken port is our error, not uvicorn's exit."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((settings.rpc_host, settings.rpc_port))
+    except OSError as exc:
+        listener.close()
+        raise ConfigError(
+            f"rpc_port: cannot listen on {settings.rpc_host}:{settings.rpc_port}: {exc.strerror}"
+        ) from None
+    return listener
+
+
+async def _started(server: uvicorn.Server, serving: asyncio.Task[None]) -> None:
     while not server.started:
         if serving.done():
-            # uvicorn logs the bind error and exits the serve task (SystemExit).
-            raise ConfigError(
-                f"rpc_port: cannot listen on {settings.rpc_host}:{settings.rpc_port} "
-                "(in use or not permitted)"
-            )
+            serving.result()  # re-raise what ended the server
+            raise ConfigError("rpc: the bench RPC server stopped while starting")
         await asyncio.sleep(0.05)
 
 

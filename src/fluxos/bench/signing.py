@@ -108,7 +108,7 @@ def parse_confirm_tx(hexstring: Any) -> Transaction:
     if len(text) % 2 or any(c not in "0123456789abcdefABCDEF" for c in text):
         raise RpcError(
             RPC_DESERIALIZATION_ERROR,
-            "TX decode failed: hexstring is not an even-length hex string",
+            "TX decode failed: hexstring must be an even number of hex digits",
         )
     try:
         tx = Transaction.from_hex(text)
