@@ -9,6 +9,7 @@ import coincurve
 
 from fluxos.crypto.hashes import keccak256
 from fluxos.crypto.keys import PrivateKey
+from fluxos.crypto.recovery import recover_public_key
 
 logger = logging.getLogger(__name__)
 
@@ -77,10 +78,8 @@ def _signature_parts(signature_hex: str) -> tuple[bytes, int]:
 def _recover_address_hex(message: str | bytes, signature_hex: str) -> str:
     """Lower-case hex (no '0x') of the signer's address; ValueError if nothing recovers."""
     rs, recid = _signature_parts(signature_hex)
-    point = coincurve.PublicKey.from_signature_and_message(
-        rs + bytes([recid]), personal_message_hash(message), hasher=None
-    )
-    return keccak256(point.format(compressed=False)[1:])[-20:].hex()
+    pubkey = recover_public_key(rs, recid, personal_message_hash(message), compressed=False)
+    return keccak256(pubkey[1:])[-20:].hex()
 
 
 def recover_eth_address(message: str | bytes, signature_hex: str) -> str:

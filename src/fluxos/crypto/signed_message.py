@@ -13,8 +13,6 @@ import logging
 import re
 from functools import lru_cache
 
-import coincurve
-
 from fluxos.crypto.addresses import (
     BITCOIN_P2PKH,
     FLUX_P2PKH,
@@ -25,6 +23,7 @@ from fluxos.crypto.addresses import (
 from fluxos.crypto.ethereum import verify_eth_message
 from fluxos.crypto.hashes import hash160, sha256d
 from fluxos.crypto.keys import PrivateKey
+from fluxos.crypto.recovery import recover_public_key
 
 logger = logging.getLogger(__name__)
 
@@ -116,9 +115,7 @@ def decode_signature_base64(signature: str) -> bytes:
 
 def _recover(raw_signature: bytes, recid: int, compressed: bool, digest: bytes) -> bytes:
     """Serialised public key recovered from r ‖ s (raw_signature[1:65]); ValueError if none."""
-    recoverable = raw_signature[1:] + bytes([recid])
-    point = coincurve.PublicKey.from_signature_and_message(recoverable, digest, hasher=None)
-    return point.format(compressed=compressed)
+    return recover_public_key(raw_signature[1:], recid, digest, compressed)
 
 
 def _parse_compact(signature: str) -> tuple[bytes, int]:
