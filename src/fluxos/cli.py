@@ -54,6 +54,19 @@ def start(
     serve(settings)
 
 
+def _register_bench() -> None:
+    """`fluxos bench` is the bench's own command (`python -m fluxos.bench`), same options."""
+    from fluxos.bench.__main__ import main as bench_main
+
+    app.command(
+        "bench",
+        help="Measure this machine, decide its fluxnode tier, and serve fluxbenchd's JSON-RPC.",
+    )(bench_main)
+
+
+_register_bench()
+
+
 @app.command()
 def version() -> None:
     """Print the fluxos version and the FluxOS version it is compatible with."""

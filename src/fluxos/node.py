@@ -88,6 +88,8 @@ class Node:
             log.info("fluxd: using %s (%s)", conf_path, endpoint)
         elif manage_daemons and settings.daemon.embedded:
             self.embedded = EmbeddedDaemons(settings, self.fluxd, self.fluxbench)
+            # started beside the API: until they answer, daemon routes say they are starting
+            self.add_background("embedded-daemons", self.embedded.start)
         else:
             looked = ", ".join(str(p) for p in flux_conf_candidates(home))
             self.fluxd.configure(
@@ -122,8 +124,6 @@ class Node:
     async def start(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.database.open()
-        if self.embedded is not None:
-            await self.embedded.start()
         for name, loop in self._loops:
             self._tasks.append(asyncio.create_task(self._supervise(name, loop), name=name))
         log.info(
