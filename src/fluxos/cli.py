@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 
 from fluxos import FLUXOS_COMPAT_VERSION, __version__
 from fluxos.config import load_settings
-from fluxos.errors import ConfigError
+from fluxos.errors import ConfigError, FluxError
 from fluxos.system.logfiles import configure_logging
 
 app = typer.Typer(
@@ -71,6 +72,74 @@ _register_bench()
 def version() -> None:
     """Print the fluxos version and the FluxOS version it is compatible with."""
     console.print(f"fluxos {__version__} (FluxOS API {FLUXOS_COMPAT_VERSION})")
+
+
+WifKey = Annotated[
+    str | None, typer.Option("--key", help="ZelID private key in WIF (Bitcoin signed messages).")
+]
+EthKey = Annotated[
+    str | None, typer.Option("--eth-key", help="Ethereum private key in hex (personal_sign).")
+]
+
+
+def _signer(key: str | None, eth_key: str | None):  # type: ignore[no-untyped-def]
+    from fluxos.identity.client import bitcoin_signer, ethereum_signer
+
+    if (key is None) == (eth_key is None):
+        err_console.print("[red]fluxos:[/red] give exactly one of --key WIF or --eth-key HEX")
+        raise typer.Exit(2)
+    try:
+        return bitcoin_signer(key) if key is not None else ethereum_signer(eth_key or "")
+    except FluxError as error:
+        err_console.print(f"[red]fluxos:[/red] {error.message}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def keygen(
+    eth: Annotated[bool, typer.Option("--eth", help="An Ethereum key and address.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Make a new ZelID: print its address and private key (WIF, or hex with --eth)."""
+    from fluxos.identity.client import new_bitcoin_key, new_ethereum_key
+
+    address, secret = new_ethereum_key() if eth else new_bitcoin_key()
+    label = "eth_key" if eth else "wif"
+    if as_json:
+        print(json.dumps({"address": address, label: secret}))
+    else:
+        print(f"address: {address}\n{label}: {secret}")
+
+
+@app.command()
+def sign(
+    message: Annotated[str, typer.Argument(help="The text to sign, e.g. a login phrase.")],
+    key: WifKey = None,
+    eth_key: EthKey = None,
+) -> None:
+    """Sign MESSAGE: a base64 Bitcoin message signature, or 0x-hex with --eth-key."""
+    print(_signer(key, eth_key).sign(message))
+
+
+@app.command()
+def login(
+    url: Annotated[str, typer.Option("--url", help="The node, e.g. http://HOST:16127.")],
+    key: WifKey = None,
+    eth_key: EthKey = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the header's JSON form instead.")
+    ] = False,
+) -> None:
+    """Log in to a node and print the zelidauth header value (curl -H "zelidauth: …")."""
+    from fluxos.identity.client import login as log_in
+
+    signer = _signer(key, eth_key)
+    try:
+        credentials = log_in(url, signer)
+    except (FluxError, httpx.HTTPError) as error:
+        err_console.print(f"[red]fluxos:[/red] {getattr(error, 'message', None) or error}")
+        raise typer.Exit(1) from None
+    print(credentials.header_json() if as_json else credentials.header_qs())
 
 
 @config_app.command("show")

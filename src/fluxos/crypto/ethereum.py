@@ -54,6 +54,14 @@ def eth_address(pubkey: bytes) -> str:
     return _checksummed(keccak256(uncompressed[1:])[-20:].hex())
 
 
+def to_checksum_address(address: str) -> str:
+    """EIP-55 form of a '0x' + 40-hex address given in any case; ValueError if not one."""
+    body = address[2:] if address[:2] in ("0x", "0X") else ""
+    if len(body) != 40 or _HEX.fullmatch(body) is None:
+        raise ValueError("Ethereum address must be '0x' followed by 40 hex digits")
+    return _checksummed(body.lower())
+
+
 def _checksummed(lower_hex: str) -> str:
     nibbles = keccak256(lower_hex.encode("ascii")).hex()
     return "0x" + "".join(

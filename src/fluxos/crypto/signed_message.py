@@ -170,16 +170,31 @@ def _pubkey_hex_to_p2pkh(pubkey_hex: str) -> str:
     return address_from_hash(BITCOIN_P2PKH, hash160(key_bytes))
 
 
+def verify_bitcoin_message(
+    message: str | bytes, address: str, signature: str, magic: str = BITCOIN_MAGIC
+) -> bool:
+    """bitcoinjs-message 2.2 `verify` (default options) without FluxOS's dispatch; never raises.
+
+    Unlike `verify_message`, a bech32 address (always longer than 36 chars) reaches the
+    P2WPKH check here instead of being read as a hex public key.
+    """
+    try:
+        return _verify_bitcoin(message, address, signature, magic)
+    except Exception as exc:  # the contract is a boolean: a verifier crash is a failed check
+        logger.debug("Bitcoin message check failed for %s: %s", address, exc)
+        return False
+
+
 def _verify_bitcoin(message: str | bytes, address: str, signature: str, magic: str) -> bool:
     """bitcoinjs-message 2.2 `verify` with default options; raises on malformed input."""
     raw, flag = _parse_compact(signature)
     pkh = hash160(_recover(raw, flag & 3, bool(flag & 12), message_digest(message, magic)))
-    if flag & _FLAG_SEGWIT == 0:
+    if not flag & _FLAG_SEGWIT:
         # Only the first payload byte is dropped and the version is never checked: any
         # 1-byte-version address with this hash passes, 2-byte Flux t1 addresses cannot.
         payload = base58_payload_or_none(address)
         return payload is not None and payload[1:] == pkh
-    if flag & _FLAG_NATIVE_SEGWIT == _FLAG_NATIVE_SEGWIT:
+    if (flag & _FLAG_NATIVE_SEGWIT) == _FLAG_NATIVE_SEGWIT:
         return segwit_program_or_none(address) == pkh
     payload = base58_payload_or_none(address)
     return payload is not None and payload[1:] == hash160(_P2WPKH_REDEEM_PREFIX + pkh)
