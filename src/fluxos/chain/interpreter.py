@@ -18,6 +18,7 @@ from fluxos.chain.script import (
     OP_16,
     OP_PUSHDATA4,
     ScriptError,
+    is_p2pkh,
     is_p2sh,
     is_valid_signature_encoding,
     iter_ops,
@@ -413,6 +414,35 @@ def _is_push_only(script: bytes) -> bool:
         return False
 
 
+def _p2pkh_fast(
+    script_sig: bytes, script_pubkey: bytes, checker: SignatureChecker, flags: Flags
+) -> bool:
+    """The common case in a few byte checks; False means "use the full interpreter".
+
+    Only a fully valid spend returns True, so every failure still gets fluxd's exact
+    error from the general path.
+    """
+    if not script_sig or script_sig[0] > 75:
+        return False
+    sig_len = script_sig[0]
+    at = 1 + sig_len
+    if at >= len(script_sig) or script_sig[at] not in (33, 65):
+        return False
+    key_len = script_sig[at]
+    if at + 1 + key_len != len(script_sig):
+        return False
+    sig = script_sig[1:at]
+    pubkey = script_sig[at + 1 :]
+    if hash160(pubkey) != script_pubkey[3:23]:
+        return False
+    try:
+        _check_signature_encoding(sig, flags)
+        _check_pubkey_encoding(pubkey)
+    except ScriptFailure:
+        return False
+    return checker.check_sig(sig, pubkey, script_pubkey)
+
+
 def verify_script(
     script_sig: bytes,
     script_pubkey: bytes,
@@ -420,6 +450,8 @@ def verify_script(
     flags: Flags = STANDARD_FLAGS,
 ) -> None:
     """fluxd's VerifyScript with P2SH; raises ScriptFailure(reason) when the spend is invalid."""
+    if is_p2pkh(script_pubkey) and _p2pkh_fast(script_sig, script_pubkey, checker, flags):
+        return
     if flags.sig_push_only and not _is_push_only(script_sig):
         raise ScriptFailure(ERR_SIG_PUSHONLY)
     stack: list[bytes] = []

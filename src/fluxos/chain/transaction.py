@@ -10,11 +10,15 @@ byte blobs: the devnet never creates them but must carry mainnet ones unchanged.
 from __future__ import annotations
 
 import hashlib
+import struct
 from dataclasses import dataclass, field
 
 from fluxos.chain.fluxnodetx import FluxnodeTx
 from fluxos.chain.outpoint import NULL_HASH, OutPoint, hash_from_hex, hash_hex
-from fluxos.chain.serialization import ByteReader, ByteWriter, DecodeError
+from fluxos.chain.serialization import ByteReader, ByteWriter, DecodeError, compact_size
+
+_U32 = struct.Struct("<I").pack
+_I64 = struct.Struct("<q").pack
 
 OVERWINTER_VERSION_GROUP_ID = 0x03C48270
 SAPLING_VERSION_GROUP_ID = 0x892F2085
@@ -110,15 +114,22 @@ class Transaction:
             assert self.fluxnode is not None, "fluxnode transaction without payload"
             self.fluxnode.write(w, self.version, for_hash)
             return
-        w.compact_size(len(self.vin))
+        # the hot path of the devnet: append packed bytes directly rather than per-field calls
+        parts = w.parts
+        parts.append(compact_size(len(self.vin)))
         for txin in self.vin:
-            txin.prevout.write(w)
-            w.var_bytes(txin.script_sig)
-            w.u32(txin.sequence)
-        w.compact_size(len(self.vout))
+            script = txin.script_sig
+            parts.append(txin.prevout.txid)
+            parts.append(_U32(txin.prevout.n))
+            parts.append(compact_size(len(script)))
+            parts.append(script)
+            parts.append(_U32(txin.sequence))
+        parts.append(compact_size(len(self.vout)))
         for out in self.vout:
-            w.i64(out.value)
-            w.var_bytes(out.script_pubkey)
+            script = out.script_pubkey
+            parts.append(_I64(out.value))
+            parts.append(compact_size(len(script)))
+            parts.append(script)
         w.u32(self.lock_time)
         sapling = self.is_sapling
         if sapling or self.is_overwinter_v3:

@@ -1,0 +1,1 @@
+"""fluxd's JSON-RPC method groups served by each devnet endpoint."""
