@@ -69,7 +69,8 @@ class EmbeddedDaemons:
             ChildSpec(
                 name="devnet",
                 argv=self._devnet_argv,
-                log_path=settings.log_dir / "devnet.log",
+                # fluxd keeps debug.log beside its flux.conf; /flux/daemondebug serves it
+                log_path=self.devnet_dir / "debug.log",
                 ready=self._devnet_answers,
                 env=env,
             ),
