@@ -31,6 +31,7 @@ from fluxos.storage.identity import IdentityStore
 from fluxos.storage.nodestate import NodeState
 from fluxos.system.benchmarks import StoredBenchmark
 from fluxos.system.control import ProcessControl
+from fluxos.system.daemonlogs import bench_log, daemon_log
 from fluxos.system.embedded import EmbeddedDaemons
 from fluxos.system.hostinfo import HostInfo
 
@@ -129,6 +130,12 @@ class Node:
                 )
             )
         self.control = ProcessControl(self.embedded, settings.hooks, conf_path)
+        if self.embedded is not None:
+            self.daemon_log = daemon_log(self.embedded.devnet_dir)
+            self.bench_log = bench_log(self.embedded.bench_dir)
+        else:
+            self.daemon_log = daemon_log(self.fluxd_config.datadir if self.fluxd_config else None)
+            self.bench_log = bench_log(settings.benchmark.bench_dir or home / ".fluxbenchmark")
 
     def add_background(self, name: str, loop: BackgroundLoop) -> None:
         """Register a long-running coroutine to start with the node and stop with it."""

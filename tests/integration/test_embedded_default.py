@@ -100,6 +100,20 @@ def test_control_routes_act_on_the_children(embedded: tuple[NodeProcess, Admin])
     assert reindexing["data"]["message"] == "Daemon successfully reindexing"
 
 
+def test_daemon_and_bench_debug_logs(embedded: tuple[NodeProcess, Admin]) -> None:
+    node, admin = embedded
+    headers = admin.login(node.url)
+    assert node.get("/flux/daemondebug").json()["data"]["code"] == 401
+    download = node.get("/flux/daemondebug", headers=headers)
+    assert download.status_code == 200
+    assert download.headers["content-disposition"] == 'attachment; filename="debug.log"'
+    assert "devnet running" in download.text
+    tail = node.get("/flux/tailbenchmarkdebug", headers=headers).json()
+    assert tail["status"] == "success" and tail["data"]["message"].strip()
+    assert len(tail["data"]["message"].splitlines()) <= 100
+    assert node.get("/flux/taildaemondebug", headers=headers).json()["status"] == "success"
+
+
 def test_a_crashed_child_is_restarted(embedded: tuple[NodeProcess, Admin]) -> None:
     node, _admin = embedded
     devnet = child(node, "fluxos.devnet")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.responses import FileResponse
+
 from fluxos.api.envelope import Message
 from fluxos.api.passthrough import register_rows
 from fluxos.api.routing import Call, FluxRouter
@@ -32,3 +34,16 @@ async def start_bench(call: Call) -> Message:
 async def restart_bench(call: Call) -> Message:
     """Restart the benchmark daemon (the embedded bench, or `[hooks] bench_restart`)."""
     return Message(await call.node.control.restart_bench())
+
+
+@router.get("/flux/benchmarkdebug", app_param=None)
+async def benchmark_debug(call: Call) -> FileResponse:
+    """Download the benchmark daemon's debug.log."""
+    path = call.node.bench_log.path()
+    return FileResponse(path, filename="debug.log", media_type="text/plain; charset=utf-8")
+
+
+@router.get("/flux/tailbenchmarkdebug", app_param=None)
+async def tail_benchmark_debug(call: Call) -> Message:
+    """The last 100 lines of the benchmark daemon's debug.log."""
+    return Message(await call.node.bench_log.tail())

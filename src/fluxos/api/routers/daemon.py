@@ -3,6 +3,8 @@ served by the generic handler), plus the routes that start and stop fluxd itself
 
 from __future__ import annotations
 
+from starlette.responses import FileResponse
+
 from fluxos.api.envelope import Message
 from fluxos.api.passthrough import register_rows
 from fluxos.api.routing import Call, FluxRouter
@@ -31,3 +33,16 @@ async def restart_daemon(call: Call) -> Message:
 async def reindex_daemon(call: Call) -> Message:
     """Reindex fluxd (the embedded devnet rebuilds its indexes; else `[hooks] daemon_reindex`)."""
     return Message(await call.node.control.reindex_daemon())
+
+
+@router.get("/flux/daemondebug", app_param=None)
+async def daemon_debug(call: Call) -> FileResponse:
+    """Download fluxd's debug.log (the embedded devnet's output when the node runs it)."""
+    path = call.node.daemon_log.path()
+    return FileResponse(path, filename="debug.log", media_type="text/plain; charset=utf-8")
+
+
+@router.get("/flux/taildaemondebug", app_param=None)
+async def tail_daemon_debug(call: Call) -> Message:
+    """The last 100 lines of fluxd's debug.log."""
+    return Message(await call.node.daemon_log.tail())
