@@ -23,7 +23,7 @@ from fluxos.chain.transaction import Transaction
 from fluxos.clock import Clock
 from fluxos.crypto.hashes import hash160
 from fluxos.crypto.keys import PrivateKey
-from fluxos.devnet.chainstate import ChainState, ParsedBlock
+from fluxos.devnet.chainstate import ChainState, ParsedBlock, settle_heap
 from fluxos.devnet.endpoint import Endpoint
 from fluxos.devnet.fluxnodes import FluxnodeRegistry
 from fluxos.devnet.indexes import ChainIndexes
@@ -71,6 +71,7 @@ class ChainEngine:
         self.endpoints: list[Endpoint] = []
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="devnet-chain")
         self.stopping = False
+        self._mined = 0
         self.block_time: float | None = None  # seconds between timer blocks, if mining on a timer
         self.stop_hooks: list[Callable[[], None]] = []
 
@@ -175,8 +176,10 @@ class ChainEngine:
                 self.mempool.reorganised(disconnected)
             self.after_block()
             hashes.append(entry.hash)
-            if (i + 1) % COMMIT_EVERY == 0:
+            self._mined += 1
+            if self._mined % COMMIT_EVERY == 0:
                 self.store.commit()
+                settle_heap()
             if progress is not None:
                 progress(i + 1, count)
         return hashes

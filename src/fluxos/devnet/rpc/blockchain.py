@@ -135,14 +135,13 @@ class BlockchainRpc:
 
         Returns data for a block: 0 = hex, 1 = object, 2 = object with transaction details."""
         text = get_str(hash_or_height)
+        entry: BlockEntry | None = None
         if len(text) < 64:
             if not _DIGITS.fullmatch(text):
                 raise RpcError(RPC_INVALID_PARAMETER, "Invalid block height parameter")
             entry = self.ctx.chain.at_height(int(text))
             if entry is None:
                 raise RpcError(RPC_INVALID_PARAMETER, "Block height out of range")
-        else:
-            entry = self._entry(lenient_hash(text))
         if isinstance(verbosity, bool):
             level = 1 if verbosity else 0
         elif isinstance(verbosity, int | float):
@@ -151,6 +150,8 @@ class BlockchainRpc:
             level = 1 if get_bool(verbosity) else 0
         if not 0 <= level <= 2:
             raise RpcError(RPC_INVALID_PARAMETER, "Verbosity must be in range from 0 to 2")
+        if entry is None:
+            entry = self._entry(lenient_hash(text))
         parsed = self.ctx.chain.parsed(entry.hash)
         if level == 0:
             return parsed.raw.hex()

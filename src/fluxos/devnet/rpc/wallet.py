@@ -122,7 +122,7 @@ class WalletRpc:
         """listunspent ( minconf maxconf ["address",...] )
 
         Returns unspent transaction outputs with between minconf and maxconf confirmations."""
-        type_check((minconf, maxconf, addresses), ["number", "number", "array"])
+        type_check((minconf, maxconf, addresses), ["number", "number", "array"], True)
         low, high = get_int(minconf), get_int(maxconf)
         wanted: set[bytes] = set()
         if addresses is not None:
