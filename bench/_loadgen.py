@@ -45,11 +45,11 @@ def ensure_wrk() -> str:
 def run_wrk(
     url: str,
     connections: int = 32,
-    seconds: int = 8,
+    seconds: float = 8,
     threads: int = 1,
     script: Path | None = None,
 ) -> WrkResult:
-    """One wrk run against `url`; `script` is a wrk Lua script shaping each request."""
+    """One wrk run; `script` is a Lua file shaping the requests (wrk's -s)."""
     extra = ["-s", str(script)] if script is not None else []
     output = subprocess.run(
         [

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 from rich.console import Console
 
@@ -161,6 +160,8 @@ def login(
     ] = False,
 ) -> None:
     """Log in to a node and print the zelidauth header value (curl -H "zelidauth: …")."""
+    import httpx
+
     from fluxos.identity.client import login as log_in
 
     signer = _signer(key, eth_key)

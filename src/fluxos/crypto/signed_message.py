@@ -37,6 +37,8 @@ _HEADER_BASE = 27
 _FLAG_COMPRESSED = 4
 _FLAG_SEGWIT = 8
 _FLAG_NATIVE_SEGWIT = 12
+# bitcoinjs-message serialises the recovered key compressed when either bit is set.
+_COMPRESSED_FORMS = _FLAG_COMPRESSED | _FLAG_SEGWIT
 _P2WPKH_REDEEM_PREFIX = b"\x00\x14"  # OP_0 PUSH20: the redeem script of P2SH-P2WPKH
 
 _BASE64_URLSAFE_TO_STD = str.maketrans("-_", "+/")
@@ -136,7 +138,7 @@ def recover_message_key(
     ValueError if the signature is malformed or no key recovers.
     """
     raw, flag = _parse_compact(signature_b64)
-    pubkey = _recover(raw, flag & 3, bool(flag & 12), message_digest(message, magic))
+    pubkey = _recover(raw, flag & 3, bool(flag & _COMPRESSED_FORMS), message_digest(message, magic))
     return pubkey, raw[0]
 
 
@@ -188,7 +190,8 @@ def verify_bitcoin_message(
 def _verify_bitcoin(message: str | bytes, address: str, signature: str, magic: str) -> bool:
     """bitcoinjs-message 2.2 `verify` with default options; raises on malformed input."""
     raw, flag = _parse_compact(signature)
-    pkh = hash160(_recover(raw, flag & 3, bool(flag & 12), message_digest(message, magic)))
+    digest = message_digest(message, magic)
+    pkh = hash160(_recover(raw, flag & 3, bool(flag & _COMPRESSED_FORMS), digest))
     if not flag & _FLAG_SEGWIT:
         # Only the first payload byte is dropped and the version is never checked: any
         # 1-byte-version address with this hash passes, 2-byte Flux t1 addresses cannot.

@@ -76,6 +76,8 @@ def login(base_url: str, signer: Signer, *, timeout: float = 30.0) -> Credential
             if phrase_reply["status"] != "success":
                 raise FluxError(f"node refused a login phrase: {_message(phrase_reply)}")
         phrase = phrase_reply["data"]
+        if not isinstance(phrase, str):
+            raise FluxError(f"node answered a login phrase that is not text: {phrase!r}")
         signature = signer.sign(phrase)
         body = {"zelid": signer.address, "loginPhrase": phrase, "signature": signature}
         reply = _envelope(http.post(f"{base}/id/verifylogin", json=body))

@@ -40,7 +40,7 @@ def credentials_from(value: Any) -> Credentials | None:
     zelid, signature, phrase = value.get("zelid"), value.get("signature"), value.get("loginPhrase")
     if not (_text(zelid) and _text(signature) and _text(phrase)):
         return None
-    return Credentials(zelid, signature, phrase)
+    return Credentials(str(zelid), str(signature), str(phrase))
 
 
 def parse_zelidauth(header: str | None) -> Credentials | None:

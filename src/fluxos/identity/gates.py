@@ -59,7 +59,8 @@ class DatabaseGate:
             await self.table.ping()
         except Exception as error:
             log.error("login phrase refused: database check failed: %s", error)
-            raise FluxError(str(error), name=type(error).__name__) from error
+            cause = getattr(error, "orig", None) or error  # the driver's error, not SQL text
+            raise FluxError(str(cause), name=type(cause).__name__) from error
 
 
 class SyncthingProbe(Protocol):

@@ -60,7 +60,9 @@ class WaitLookupFailed(FluxError):
     """The store failed while a websocket waited; `stage` says which lookup."""
 
     def __init__(self, stage: str, error: Exception) -> None:
-        super().__init__(str(error), name=type(error).__name__)
+        # The driver's own error, as upstream reports it (not SQLAlchemy's wrapper and SQL).
+        cause = getattr(error, "orig", None) or error
+        super().__init__(str(cause), name=type(cause).__name__)
         self.stage = stage
 
 
@@ -113,10 +115,14 @@ class IdentityService:
             raise FluxError("Signed message is not valid")
         if signature is None or signature == "":
             raise FluxError("No signature is specified")
-        issued = await self.store.find_phrase(message, now_ms)
-        if issued is None or not stamp < now_ms:
+        if not stamp < now_ms:  # upstream: a phrase must be strictly older than now
             raise FluxError(NO_LONGER_VALID)
+        # The signature is checked before the store is read: it costs a fraction of a
+        # lookup, and a good one goes straight to the consuming write. The answers stay
+        # upstream's: an unknown phrase is "no longer valid" whatever the signature.
         if not isinstance(signature, str) or not self.verify(message, address, signature):
+            if await self.store.find_phrase(message, now_ms) is None:
+                raise FluxError(NO_LONGER_VALID)
             raise FluxError("Invalid signature")
         session = SessionRecord(
             zelid=address,

@@ -9,17 +9,18 @@ what upstream's MongoDB TTL indexes do.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Column,
     Index,
     Integer,
+    Row,
     String,
     Table,
     Text,
     delete,
-    func,
     select,
     update,
 )
@@ -276,18 +277,6 @@ class IdentityStore:
             result = await conn.execute(delete(sessions))
         return int(result.rowcount)
 
-    async def count_sessions(self, now_ms: int) -> int:
-        async with self.database.connect() as conn:
-            return int(
-                (
-                    await conn.execute(
-                        select(func.count())
-                        .select_from(sessions)
-                        .where(sessions.c.expire_ms > now_ms)
-                    )
-                ).scalar_one()
-            )
-
     # -- parked signatures --------------------------------------------------------------
     async def add_signature(self, record: SignatureRecord) -> None:
         async with self.database.transaction() as conn:
@@ -338,13 +327,13 @@ class IdentityStore:
         )
 
 
-def _session(row: object, now_ms: int) -> SessionRecord:
+def _session(row: Row[Any], now_ms: int) -> SessionRecord:
     # The hand-over window is honoured at read time; the purge only tidies the rows.
-    signature = row.signature if row.signature_until_ms > now_ms else None  # type: ignore[attr-defined]
+    signature = row.signature if row.signature_until_ms > now_ms else None
     return SessionRecord(
-        zelid=row.zelid,  # type: ignore[attr-defined]
-        login_phrase=row.login_phrase,  # type: ignore[attr-defined]
+        zelid=row.zelid,
+        login_phrase=row.login_phrase,
         signature=signature,
-        created_ms=row.created_ms,  # type: ignore[attr-defined]
-        expire_ms=row.expire_ms,  # type: ignore[attr-defined]
+        created_ms=row.created_ms,
+        expire_ms=row.expire_ms,
     )

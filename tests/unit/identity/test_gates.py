@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from fluxos.errors import FluxError
 from fluxos.identity.gates import (
@@ -56,6 +57,12 @@ async def refusal(gate: object) -> dict:
 
 async def test_database_gate(store: IdentityStore) -> None:
     await DatabaseGate(store).check()
+    async with store.database.transaction() as conn:
+        await conn.execute(text("DROP TABLE identity_login_phrases"))
+    assert await refusal(DatabaseGate(store)) == {
+        "name": "OperationalError",
+        "message": "no such table: identity_login_phrases",
+    }
     assert await refusal(DatabaseGate(Probe(ConnectionError("database is locked")))) == {
         "name": "ConnectionError",
         "message": "database is locked",

@@ -42,7 +42,7 @@ async def test_phrase_is_consumed_once_and_only_while_alive(store: IdentityStore
     assert not await store.consume_phrase_into_session(session("1a", "p1"), NOW, NOW + 900)
     assert await store.consume_phrase_into_session(session("1a", "p1"), NOW, NOW + 1)
     assert not await store.consume_phrase_into_session(session("1a", "p1"), NOW, NOW + 1)
-    assert await store.count_sessions(NOW) == 1
+    assert len(await store.all_sessions(NOW)) == 1
     assert await store.active_phrases(NOW) == []
 
 
