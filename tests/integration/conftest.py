@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.daemons import Admin, BenchProcess, DevnetProcess
-from tests.support.processes import NodeProcess
+from tests.support.daemons import Admin, BenchProcess, DevnetProcess, answers
+from tests.support.processes import NodeProcess, wait_until
 
 
 @dataclass
@@ -27,7 +27,7 @@ class DaemonStack:
 def daemon_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonStack]:
     tmp = tmp_path_factory.mktemp("daemon-stack")
     devnet = DevnetProcess(tmp / "devnet", nodes=2).start()
-    bench = BenchProcess(tmp / "bench", flux_conf=devnet.conf_path).start()
+    bench = BenchProcess(tmp / "bench", flux_conf=devnet.conf_path)
     admin = Admin()
     node_dir = tmp / "node"
     node_dir.mkdir()
@@ -40,7 +40,10 @@ def daemon_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonSta
     )
     node = NodeProcess(node_dir, env={"HOME": str(tmp / "home")})
     try:
-        node.start()
+        # the node starts while the bench measures the CPU: give it time on a busy machine
+        node.start(wait=False)
+        bench.start()
+        wait_until(lambda: answers(node), timeout=120, interval=0.2)
         yield DaemonStack(devnet, bench, node, admin, admin.login(node.url), tmp)
     finally:
         node.stop()

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.support.daemons import Admin
+from tests.support.daemons import Admin, answers
 from tests.support.processes import NodeProcess, wait_until
 
 
@@ -41,8 +41,9 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodePro
     (tmp / "node" / "fluxos.toml").write_text(f'zelid = "{admin.zelid}"\n')
     # a home without ~/.flux/flux.conf: nothing to discover, so the node runs its own
     node = NodeProcess(tmp / "node", env={"HOME": str(tmp / "home")})
-    node.start()
+    node.start(wait=False)
     try:
+        wait_until(lambda: answers(node), timeout=120, interval=0.2)
         wait_until(lambda: succeeds(node, "/daemon/getblockcount"), timeout=90, interval=0.5)
         yield node, admin
     finally:
@@ -131,7 +132,8 @@ def test_a_crashed_child_is_restarted(embedded: tuple[NodeProcess, Admin]) -> No
 
 
 def test_stopping_the_node_stops_its_children(tmp_path: Path) -> None:
-    node = NodeProcess(tmp_path / "node", env={"HOME": str(tmp_path / "home")}).start()
+    node = NodeProcess(tmp_path / "node", env={"HOME": str(tmp_path / "home")}).start(wait=False)
+    wait_until(lambda: answers(node), timeout=120, interval=0.2)
     wait_until(lambda: child(node, "fluxos.bench") is not None, timeout=60)
     children = [child(node, "fluxos.devnet"), child(node, "fluxos.bench")]
     # a graceful stop (uvicorn re-raises the SIGTERM it handled), not a kill after timeout
@@ -143,7 +145,8 @@ def test_stopping_the_node_stops_its_children(tmp_path: Path) -> None:
 
 
 def test_a_killed_node_takes_its_children_down(tmp_path: Path) -> None:
-    node = NodeProcess(tmp_path / "node", env={"HOME": str(tmp_path / "home")}).start()
+    node = NodeProcess(tmp_path / "node", env={"HOME": str(tmp_path / "home")}).start(wait=False)
+    wait_until(lambda: answers(node), timeout=120, interval=0.2)
     wait_until(lambda: child(node, "fluxos.bench") is not None, timeout=60)
     children = [child(node, "fluxos.devnet"), child(node, "fluxos.bench")]
     node.stop(signal.SIGKILL)

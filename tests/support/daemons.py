@@ -17,7 +17,7 @@ import httpx
 
 from fluxos.chain.fluxconf import FluxConf
 from fluxos.identity.client import bitcoin_signer, login, new_bitcoin_key
-from tests.support.processes import free_port, wait_until
+from tests.support.processes import NodeProcess, free_port, wait_until
 
 BENCH_USER = "fluxbenchuser"
 BENCH_PASSWORD = "fluxbenchpassword"
@@ -153,3 +153,11 @@ class Admin:
         """Log in to `node_url`; the headers that carry the session."""
         credentials = login(node_url, bitcoin_signer(self._wif))
         return {"zelidauth": credentials.header_json()}
+
+
+def answers(node: NodeProcess) -> bool:
+    """Whether a node started with `start(wait=False)` serves yet (fails if it exited)."""
+    assert node.process is not None
+    if node.process.poll() is not None:
+        raise AssertionError(f"node exited with {node.process.returncode}:\n{node.output()}")
+    return httpx.get(f"{node.url}/flux/version", timeout=2).status_code == 200
