@@ -56,6 +56,49 @@ def start(
     serve(settings)
 
 
+def _register_bench() -> None:
+    """`fluxos bench` is the bench's own command (`python -m fluxos.bench`), same options."""
+    from fluxos.bench.__main__ import main as bench_main
+
+    app.command(
+        "bench",
+        help="Measure this machine, decide its fluxnode tier, and serve fluxbenchd's JSON-RPC.",
+    )(bench_main)
+
+
+_register_bench()
+
+
+@app.command()
+def devnet(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", help="Devnet data dir (chain, wallets, flux.conf); ~/.fluxos/devnet."
+        ),
+    ] = None,
+    rpc_port: Annotated[
+        int, typer.Option("--rpc-port", help="First RPC port (0: any free ports).")
+    ] = 16124,
+    nodes: Annotated[
+        int, typer.Option("--nodes", min=1, help="Simulated fluxd endpoints (fluxnodes).")
+    ] = 1,
+    start_height: Annotated[
+        int | None, typer.Option("--start-height", min=1, help="Height of the first block.")
+    ] = None,
+    block_time: Annotated[
+        float | None,
+        typer.Option("--block-time", min=0.001, help="Mine a block every S seconds."),
+    ] = None,
+) -> None:
+    """A local Flux chain speaking fluxd's JSON-RPC (one endpoint per simulated fluxd)."""
+    from fluxos.devnet.command import run_devnet
+    from fluxos.devnet.server import DEFAULT_START_HEIGHT
+
+    directory = data_dir or Path.home() / ".fluxos" / "devnet"
+    run_devnet(directory, rpc_port, nodes, start_height or DEFAULT_START_HEIGHT, block_time)
+
+
 @app.command()
 def version() -> None:
     """Print the fluxos version and the FluxOS version it is compatible with."""

@@ -1,106 +1,51 @@
-"""Registries shared by the integration tests: started once per session, images pushed."""
+"""Shared real processes for the daemon API tests: one devnet, one bench, one node using
+them through a flux.conf, and the node owner's ZelID."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from tests.support.registry import (
-    BearerLogin,
-    ImagePusher,
-    RegistryProcess,
-    TokenService,
-    htpasswd_auth,
-    require_tools,
-    running_registry,
-    token_auth,
-)
-from tests.support.servers import serving
+from tests.support.daemons import Admin, BenchProcess, DevnetProcess, answers
+from tests.support.processes import NodeProcess, wait_until
 
 
 @dataclass
-class LocalRegistry:
-    """A running registry and what was pushed to it (repotags by purpose)."""
-
-    process: RegistryProcess
-    images: dict[str, str] = field(default_factory=dict)
-    users: dict[str, str] = field(default_factory=dict)
-    tokens: TokenService | None = None
-
-    @property
-    def host(self) -> str:
-        return self.process.host
-
-    def repotag(self, name: str) -> str:
-        return self.images[name]
+class DaemonStack:
+    devnet: DevnetProcess
+    bench: BenchProcess
+    node: NodeProcess
+    admin: Admin
+    admin_headers: dict[str, str]
+    tmp: Path
 
 
-@pytest.fixture(scope="session")
-def open_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
-    """No auth: single-arch (Docker and OCI), multi-arch and foreign-architecture images."""
-    require_tools()
-    with running_registry(tmp_path_factory.mktemp("registry-open")) as process:
-        registry = LocalRegistry(process)
-        pusher = ImagePusher(process.url)
-        try:
-            pusher.image("flux/busybox", "1.36")
-            registry.images["amd64"] = f"{process.host}/flux/busybox:1.36"
-            pusher.image("flux/busybox-oci", "1.0", oci=True)
-            registry.images["oci"] = f"{process.host}/flux/busybox-oci:1.0"
-            pusher.multi_arch("flux/multi", "latest", ["amd64", "arm64", "s390x"])
-            registry.images["multi"] = f"{process.host}/flux/multi:latest"
-            pusher.multi_arch("flux/multi-oci", "latest", ["arm64", "amd64"], oci=True)
-            registry.images["multi-oci"] = f"{process.host}/flux/multi-oci:latest"
-            pusher.multi_arch("flux/armonly", "latest", ["arm64"])
-            registry.images["arm64-only"] = f"{process.host}/flux/armonly:latest"
-            pusher.image("flux/mainframe", "latest", "s390x")
-            registry.images["s390x"] = f"{process.host}/flux/mainframe:latest"
-            pusher.multi_arch("flux/exotic", "latest", ["s390x", "ppc64le"])
-            registry.images["exotic-list"] = f"{process.host}/flux/exotic:latest"
-            pusher.image("blockedorg/busybox", "latest")
-            registry.images["blocked"] = f"{process.host}/blockedorg/busybox:latest"
-        finally:
-            pusher.close()
-        yield registry
-
-
-@pytest.fixture(scope="session")
-def basic_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
-    """htpasswd basic auth on every repository, as a self-hosted private registry has."""
-    require_tools()
-    workdir = tmp_path_factory.mktemp("registry-basic")
-    users = {"flux": "s3cret:with-colon"}
-    with running_registry(workdir, htpasswd_auth(workdir, users)) as process:
-        registry = LocalRegistry(process, users=users)
-        pusher = ImagePusher(process.url, auth=("flux", users["flux"]))
-        try:
-            pusher.image("team/private", "v1")
-        finally:
-            pusher.close()
-        registry.images["private"] = f"{process.host}/team/private:v1"
-        yield registry
-
-
-@pytest.fixture(scope="session")
-def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
-    """Bearer tokens from a token service, Docker Hub's scheme: public and private repos."""
-    require_tools()
-    workdir = tmp_path_factory.mktemp("registry-token")
-    users = {"alice": "wonderland"}
-    tokens = TokenService(workdir, users, private={"alice/private"})
-    with (
-        serving(tokens.app) as token_url,
-        running_registry(workdir, token_auth(tokens, token_url)) as process,
-    ):
-        registry = LocalRegistry(process, users=users, tokens=tokens)
-        pusher = ImagePusher(process.url, auth=BearerLogin(*tokens.pusher))
-        try:
-            pusher.multi_arch("alice/public", "latest", ["amd64", "arm64"])
-            pusher.image("alice/private", "latest")
-        finally:
-            pusher.close()
-        registry.images["public"] = f"{process.host}/alice/public:latest"
-        registry.images["private"] = f"{process.host}/alice/private:latest"
-        yield registry
+@pytest.fixture(scope="module")
+def daemon_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonStack]:
+    tmp = tmp_path_factory.mktemp("daemon-stack")
+    devnet = DevnetProcess(tmp / "devnet", nodes=2).start()
+    bench = BenchProcess(tmp / "bench", flux_conf=devnet.conf_path)
+    admin = Admin()
+    node_dir = tmp / "node"
+    node_dir.mkdir()
+    (node_dir / "fluxos.toml").write_text(
+        f'zelid = "{admin.zelid}"\n'
+        f'fluxd_conf = "{devnet.conf_path}"\n'
+        "[benchmark]\n"
+        f'bench_dir = "{bench.data_dir}"\n'
+        f"rpc_port = {bench.port}\n"
+    )
+    node = NodeProcess(node_dir, env={"HOME": str(tmp / "home")})
+    try:
+        # the node starts while the bench measures the CPU: give it time on a busy machine
+        node.start(wait=False)
+        bench.start()
+        wait_until(lambda: answers(node), timeout=120, interval=0.2)
+        yield DaemonStack(devnet, bench, node, admin, admin.login(node.url), tmp)
+    finally:
+        node.stop()
+        bench.stop()
+        devnet.stop()

@@ -11,10 +11,10 @@ from typing import Any
 
 import httpx
 
+from fluxos.chain.fluxd import FluxdConfig
 from fluxos.crypto import PrivateKey, bitcoin_address, sign_message
 from fluxos.identity.client import Signer, login
 from fluxos.network.cluster import Cluster, ClusterNode, PeerTargets
-from fluxos.network.fluxdsource import FluxdConfig
 from tests.support.processes import wait_until
 
 __all__ = ["ClusterHarness", "wait_until"]
@@ -91,11 +91,12 @@ class ClusterHarness:
 
     # -- the chain ---------------------------------------------------------------------------
     def fluxd(self, fluxnode: int) -> FluxdConfig:
-        return FluxdConfig.read(self.cluster.devnet_dir / f"node-{fluxnode}" / "flux.conf")
+        conf = self.cluster.devnet_dir / f"node-{fluxnode}" / "flux.conf"
+        return FluxdConfig.read(conf, testnet=False)
 
     def fluxnode_key(self, fluxnode: int) -> PrivateKey:
         """The key of devnet fluxnode `fluxnode` (1-based), e.g. a spare one with no node."""
-        wif = self.fluxd(fluxnode).node_key_wif
+        wif = self.fluxd(fluxnode).zelnodeprivkey
         assert wif, f"fluxnode {fluxnode} has no zelnodeprivkey"
         return PrivateKey.from_wif(wif)
 
@@ -106,9 +107,9 @@ class ClusterHarness:
         conf = self.fluxd(1)
         payload = {"jsonrpc": "1.0", "id": 0, "method": "viewdeterministicfluxnodelist"}
         reply = httpx.post(
-            conf.rpc_url,
+            conf.endpoint.url,
             content=json.dumps({**payload, "params": []}),
-            auth=(conf.rpc_user, conf.rpc_password),
+            auth=(conf.endpoint.user, conf.endpoint.password),
             timeout=10,
         )
         result = reply.json()["result"]

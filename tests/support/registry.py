@@ -23,7 +23,7 @@ import tarfile
 import time
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -230,6 +230,24 @@ def token_auth(service: TokenService, token_url: str) -> dict[str, Any]:
             "rootcertbundle": str(service.cert_path),
         }
     }
+
+
+# -- a running registry and its images --------------------------------------------------
+@dataclass
+class LocalRegistry:
+    """A running registry and what was pushed to it (repotags by purpose)."""
+
+    process: RegistryProcess
+    images: dict[str, str] = field(default_factory=dict)
+    users: dict[str, str] = field(default_factory=dict)
+    tokens: TokenService | None = None
+
+    @property
+    def host(self) -> str:
+        return self.process.host
+
+    def repotag(self, name: str) -> str:
+        return self.images[name]
 
 
 # -- building and pushing images --------------------------------------------------------

@@ -18,7 +18,7 @@ import typer
 
 from fluxos.apps.errors import AppMessageError, AppSpecError
 from fluxos.apps.formatter import canonical_json, format_spec
-from fluxos.apps.heights import DaemonHeight, RpcEndpoint, find_flux_conf, read_flux_conf_rpc
+from fluxos.apps.heights import DaemonHeight, find_flux_conf, flux_conf_endpoint
 from fluxos.apps.jsvalues import UNDEFINED, parse_json, stringify
 from fluxos.apps.messages import (
     MESSAGE_VERSION,
@@ -31,9 +31,11 @@ from fluxos.apps.params import DEVELOPMENT, MAINNET, AppParams
 from fluxos.apps.quotes import PriceQuoter
 from fluxos.apps.registration import AppSpecChecker
 from fluxos.apps.specs import public_view
+from fluxos.chain.rpcclient import RpcEndpoint
 from fluxos.clock import SystemClock
 from fluxos.crypto import PrivateKey
 from fluxos.errors import BadParameter, FluxError
+from fluxos.jsonrpc import JsonRpcClient
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +110,7 @@ def _endpoint_from_url(rpc_url: str) -> RpcEndpoint:
 
 
 async def _daemon_height(endpoint: RpcEndpoint) -> int:
-    async with endpoint.client() as rpc:
+    async with JsonRpcClient(endpoint.url, endpoint.user, endpoint.password, timeout=10) as rpc:
         return await DaemonHeight(rpc).current_height()
 
 
@@ -120,8 +122,8 @@ def _daemon_endpoint(rpc_url: str | None, data_dir: Path | None) -> RpcEndpoint 
     if conf is None:
         return None
     try:
-        return read_flux_conf_rpc(conf)
-    except (FluxError, OSError, UnicodeDecodeError) as exc:
+        return flux_conf_endpoint(conf)
+    except (OSError, UnicodeDecodeError) as exc:
         logger.warning("cannot read fluxd's RPC settings from %s (%s)", conf, exc)
         return None
 
@@ -132,7 +134,7 @@ def resolve_height(
     """`--height`, else the daemon's block count, else the latest fork height of `params`.
 
     The daemon is `--rpc-url`, or the one a flux.conf describes ($FLUXD_CONFIG_PATH, the
-    data dir's flux.conf, ~/.flux/flux.conf).
+    data dir's flux.conf, ~/.flux/flux.conf, ~/.zelcash/zelcash.conf).
     """
     if height is not None:
         if height < 0:

@@ -226,7 +226,12 @@ class IdentityService:
                 except Exception as error:
                     raise WaitLookupFailed("phrase", error) from error
                 if phrase is None:
-                    return None
+                    # The login may have committed between the two reads (it deletes the
+                    # phrase and creates the session at once): look for the session again.
+                    try:
+                        return await self.store.session_by_phrase(login_phrase, now_ms)
+                    except Exception as error:
+                        raise WaitLookupFailed("session", error) from error
                 await self._sleep(woken, phrase.expire_ms - now_ms)
 
     async def await_signature(self, identifier: str) -> SignatureRecord | None:

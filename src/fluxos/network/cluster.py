@@ -298,7 +298,7 @@ class Cluster:
 
     def _wait_devnet(self) -> None:
         """Until every fluxd endpoint answers and lists all fluxnodes as confirmed."""
-        from fluxos.network.fluxdsource import FluxdConfig
+        from fluxos.chain.fluxd import FluxdConfig
 
         assert self.devnet is not None
         deadline = time.monotonic() + DEVNET_READY_SECONDS
@@ -308,7 +308,9 @@ class Cluster:
                 raise ClusterError(
                     "the devnet exited while starting:\n" + _tail(self.devnet_dir / "process.log")
                 )
-            if conf.exists() and _listed(FluxdConfig.read(conf)) >= (self.fluxnodes or 0):
+            if conf.exists() and _listed(FluxdConfig.read(conf, testnet=False)) >= (
+                self.fluxnodes or 0
+            ):
                 return
             time.sleep(0.25)
         raise ClusterError(f"the devnet was not ready within {DEVNET_READY_SECONDS:.0f} s")
@@ -334,7 +336,10 @@ def _listed(conf: Any) -> int:
     payload = {"jsonrpc": "1.0", "id": 0, "method": "viewdeterministicfluxnodelist", "params": []}
     try:
         reply = httpx.post(
-            conf.rpc_url, json=payload, auth=(conf.rpc_user, conf.rpc_password), timeout=2
+            conf.endpoint.url,
+            json=payload,
+            auth=(conf.endpoint.user, conf.endpoint.password),
+            timeout=2,
         )
         result = reply.json().get("result")
     except (httpx.HTTPError, ValueError):

@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import LocalRegistry
+from tests.support.appnodes import node_without_fluxd
 from tests.support.identity import Person
-from tests.support.processes import NodeProcess, running_node
+from tests.support.processes import NodeProcess
+from tests.support.registry import LocalRegistry
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def node(
         "FLUXOS_BLOCKED_REPOSITORIES": f"{open_registry.host}/blockedorg",
         "FLUXOS_FLUX_HELPERS_URL": "",
     }
-    with running_node(tmp_path_factory.mktemp("image-check-node"), env=env) as process:
+    with node_without_fluxd(tmp_path_factory.mktemp("image-check-node"), env=env) as process:
         yield process
 
 

@@ -23,8 +23,9 @@ from starlette.routing import Route
 from fluxos.apps.formatter import canonical_json, format_spec
 from fluxos.apps.params import MAINNET
 from fluxos.apps.specs import public_view
-from tests.integration.conftest import LocalRegistry
-from tests.support.processes import NodeProcess, running_node
+from tests.support.appnodes import node_without_fluxd
+from tests.support.processes import NodeProcess
+from tests.support.registry import LocalRegistry
 from tests.support.servers import serving
 from tests.unit.apps.spec_samples import component, seed_spec, v8_spec, vector_id, vectors
 
@@ -86,7 +87,7 @@ def local_spec(repotag: str, **top: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def offline_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
-    with running_node(tmp_path_factory.mktemp("offline-node")) as node:
+    with node_without_fluxd(tmp_path_factory.mktemp("offline-node")) as node:
         yield node
 
 
@@ -113,7 +114,7 @@ def node(
         "FLUXOS_COINGECKO_URL": "",
         "FLUXOS_BLOCKED_REPOSITORIES": f"{open_registry.host}/blockedorg",
     }
-    with running_node(tmp_path_factory.mktemp("node"), env=env) as process:
+    with node_without_fluxd(tmp_path_factory.mktemp("node"), env=env) as process:
         yield process
 
 

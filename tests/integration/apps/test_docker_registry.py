@@ -12,9 +12,8 @@ from fluxos.apps.errors import AppSpecError, ServiceUnavailable
 from fluxos.apps.imagerefs import Credentials
 from fluxos.apps.params import MAINNET
 from fluxos.clock import ManualClock
-from tests.integration.conftest import LocalRegistry
 from tests.support.processes import free_port
-from tests.support.registry import busybox_layer
+from tests.support.registry import LocalRegistry, busybox_layer
 
 
 @pytest.fixture
