@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from bench_harness import QUICK, BenchProcess, FluxVersionHandler, free_port
+from tests.integration.bench.bench_harness import QUICK, BenchProcess, FluxVersionHandler, free_port
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import psutil
 import pytest
-from bench_harness import BenchProcess, free_port, wait_until
+from tests.integration.bench.bench_harness import BenchProcess, free_port, wait_until
 
 from fluxos.bench.signing import benchmark_signer_key, parse_confirm_tx
 from fluxos.chain.fluxnodetx import CONFIRM_TX_TYPE, FluxnodeTx
