@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from fluxos import FLUXOS_COMPAT_VERSION, __version__
+from fluxos.apps.command import apps_app
 from fluxos.config import load_settings
 from fluxos.errors import ConfigError, FluxError
 from fluxos.system.logfiles import configure_logging
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect the node's configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+app.add_typer(apps_app, name="apps")
 console = Console()
 err_console = Console(stderr=True)
 

@@ -163,6 +163,13 @@ class Settings(BaseModel):
     min_incoming_peers: int = 4
     outgoing_peer_target: int = 14
     incoming_peer_target: int = 12
+    # Flux's public services the app checks and prices ask; "" turns one off (§3.4, §5.3)
+    flux_helpers_url: str = "https://raw.githubusercontent.com/RunOnFlux/flux/master/helpers"
+    flux_stats_url: str = "https://stats.runonflux.io"
+    flux_rates_url: str = "https://viprates.runonflux.io/rates"
+    coingecko_url: str = (
+        "https://api.coingecko.com/api/v3/simple/price?vs_currencies=usd&ids=zelcash"
+    )
     daemon: DaemonSettings = DaemonSettings()
     benchmark: BenchmarkSettings = BenchmarkSettings()
     hooks: HookSettings = HookSettings()
@@ -229,6 +236,13 @@ class Settings(BaseModel):
         if bad:
             raise ValueError(f"ports must be between 1 and 65535 ({bad} are not)")
         return value
+
+    @field_validator("flux_helpers_url", "flux_stats_url", "flux_rates_url", "coingecko_url")
+    @classmethod
+    def _service_url(cls, value: str) -> str:
+        if value and not re.match(r"https?://[^/\s]+", value):
+            raise ValueError("must be empty or an http(s):// URL")
+        return value.rstrip("/")
 
     @field_validator("log_level")
     @classmethod

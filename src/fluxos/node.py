@@ -11,6 +11,14 @@ from pathlib import Path
 import uvicorn
 
 from fluxos.api.permissions import Authorizer
+from fluxos.apps.conflicts import InMemoryDirectory
+from fluxos.apps.dockerregistry import DockerRegistryClient
+from fluxos.apps.fluxservices import FluxServices, FluxServiceUrls
+from fluxos.apps.heights import LatestForkHeight, SyncedDaemonHeight
+from fluxos.apps.params import DEVELOPMENT, MAINNET
+from fluxos.apps.quotes import PriceQuoter
+from fluxos.apps.registration import AppSpecChecker
+from fluxos.apps.service import AppsService
 from fluxos.chain.fluxd import (
     FluxdConfig,
     discover_flux_conf,
@@ -113,6 +121,46 @@ class Node:
         )
         self.authorizer: Authorizer = authorizer or self.identity.authorizer
         self.add_background("identity expiry", self.identity.purge_loop)
+        self._build_apps()
+
+    def _build_apps(self) -> None:
+        """The apps service: spec checks and prices against Docker registries and Flux's
+        public services, at the synced daemon's height (the latest fork's until then)."""
+        settings = self.settings
+        params = DEVELOPMENT if settings.development else MAINNET
+        self.flux_services = FluxServices(
+            FluxServiceUrls(
+                helpers=settings.flux_helpers_url,
+                stats=settings.flux_stats_url,
+                rates=settings.flux_rates_url,
+                coingecko=settings.coingecko_url,
+            ),
+            clock=self.clock,
+        )
+        self.docker_registry = DockerRegistryClient(params, clock=self.clock)
+        directory = InMemoryDirectory()  # the global app registry replaces it
+        self.apps = AppsService(
+            params,
+            checker=AppSpecChecker(
+                params,
+                directory=directory,
+                images=self.docker_registry,
+                repository_lists=self.flux_services,
+                user_blocked_repositories=settings.blocked_repositories,
+            ),
+            quoter=PriceQuoter(
+                params,
+                usd=self.flux_services,
+                rates=self.flux_services,
+                marketplace=self.flux_services,
+            ),
+            images=self.docker_registry,
+            lists=self.flux_services,
+            heights=SyncedDaemonHeight(self.daemon_liveness, LatestForkHeight(params)),
+            clock=self.clock,
+            directory=directory,
+            user_blocked_repositories=settings.blocked_repositories,
+        )
 
     def _build_daemon_clients(self, home: Path, manage_daemons: bool) -> None:
         """fluxd from flux.conf; with none found and `manage_daemons`, the embedded devnet
@@ -200,6 +248,8 @@ class Node:
             await self.embedded.stop()
         await self.fluxd.aclose()
         await self.fluxbench.aclose()
+        await self.docker_registry.aclose()
+        await self.flux_services.aclose()
         await self.database.close()
         log.info("node stopped")
 

@@ -8,5 +8,13 @@ Pure logic, no I/O. Entry points for routes and commands:
 * `registration.AppSpecChecker` - the verify/register/update checks of the API
 * `quotes.PriceQuoter` - `/apps/calculatefiatandfluxprice`; `pricing` - the price rules
 * `messages` - signed text, message hash, owner signatures
+* `imagerefs` - repotags and registry credentials
 * `command.apps_app` - the `fluxos apps` commands
+
+Talking to the outside world, behind the protocols the logic declares:
+
+* `dockerregistry.DockerRegistryClient` - `images.ImageRegistry` over the Registry API v2
+* `fluxservices.FluxServices` - Flux's lists (GitHub), price table, marketplace and rates
+* `heights` - `HeightSource`: the daemon's height, or the latest fork height
+* `service.AppsService` - what the `/apps` routes call, built by `fluxos.node`
 """

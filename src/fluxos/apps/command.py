@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -17,6 +18,7 @@ import typer
 
 from fluxos.apps.errors import AppMessageError, AppSpecError
 from fluxos.apps.formatter import canonical_json, format_spec
+from fluxos.apps.heights import DaemonHeight, find_flux_conf, flux_conf_endpoint
 from fluxos.apps.jsvalues import UNDEFINED, parse_json, stringify
 from fluxos.apps.messages import (
     MESSAGE_VERSION,
@@ -29,10 +31,11 @@ from fluxos.apps.params import DEVELOPMENT, MAINNET, AppParams
 from fluxos.apps.quotes import PriceQuoter
 from fluxos.apps.registration import AppSpecChecker
 from fluxos.apps.specs import public_view
+from fluxos.chain.rpcclient import RpcEndpoint
 from fluxos.clock import SystemClock
 from fluxos.crypto import PrivateKey
 from fluxos.errors import BadParameter, FluxError
-from fluxos.jsonrpc import JsonRpcClient, RpcError
+from fluxos.jsonrpc import JsonRpcClient
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +57,13 @@ RpcOption = Annotated[
     typer.Option(
         "--rpc-url",
         help="fluxd JSON-RPC URL (http://user:password@host:port) to read the height from.",
+    ),
+]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Node data directory whose flux.conf locates fluxd (default ~/.fluxos).",
     ),
 ]
 DevelopmentOption = Annotated[
@@ -90,28 +100,57 @@ def _read_json(path: Path, what: str) -> Any:
         raise BadParameter(f"{what} {path} is not valid JSON: {exc}") from exc
 
 
-async def _daemon_height(rpc_url: str) -> int:
+def _endpoint_from_url(rpc_url: str) -> RpcEndpoint:
     parts = urlsplit(rpc_url)
     netloc = parts.hostname or ""
     if parts.port:
         netloc = f"{netloc}:{parts.port}"
     url = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-    async with JsonRpcClient(url, parts.username or "", parts.password or "", timeout=10) as rpc:
-        return int(await rpc.call("getblockcount"))
+    return RpcEndpoint(url, parts.username or "", parts.password or "")
 
 
-def resolve_height(height: int | None, rpc_url: str | None, params: AppParams) -> int:
-    """`--height`, else the daemon's block count, else the latest fork height of `params`."""
+async def _daemon_height(endpoint: RpcEndpoint) -> int:
+    async with JsonRpcClient(endpoint.url, endpoint.user, endpoint.password, timeout=10) as rpc:
+        return await DaemonHeight(rpc).current_height()
+
+
+def _daemon_endpoint(rpc_url: str | None, data_dir: Path | None) -> RpcEndpoint | None:
+    """`--rpc-url`, else the RPC settings of the flux.conf `find_flux_conf` finds."""
+    if rpc_url:
+        return _endpoint_from_url(rpc_url)
+    conf = find_flux_conf(data_dir)
+    if conf is None:
+        return None
+    try:
+        return flux_conf_endpoint(conf)
+    except (OSError, UnicodeDecodeError) as exc:
+        logger.warning("cannot read fluxd's RPC settings from %s (%s)", conf, exc)
+        return None
+
+
+def resolve_height(
+    height: int | None, rpc_url: str | None, params: AppParams, data_dir: Path | None = None
+) -> int:
+    """`--height`, else the daemon's block count, else the latest fork height of `params`.
+
+    The daemon is `--rpc-url`, or the one a flux.conf describes ($FLUXD_CONFIG_PATH, the
+    data dir's flux.conf, ~/.flux/flux.conf, ~/.zelcash/zelcash.conf).
+    """
     if height is not None:
         if height < 0:
             raise BadParameter(f"--height must be a non-negative block height, got {height}")
         return height
-    if rpc_url:
+    endpoint = _daemon_endpoint(rpc_url, data_dir or _default_data_dir())
+    if endpoint is not None:
         try:
-            return asyncio.run(_daemon_height(rpc_url))
-        except (FluxError, RpcError, ValueError) as exc:
+            return asyncio.run(_daemon_height(endpoint))
+        except (FluxError, ValueError) as exc:
             logger.warning("daemon height unavailable (%s); using the latest fork height", exc)
     return params.latest_fork_height()
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("FLUXOS_DATA_DIR") or Path.home() / ".fluxos").expanduser()
 
 
 def _params(development: bool) -> AppParams:
@@ -127,6 +166,7 @@ def verify(
         typer.Option("--update-of", help="The app's current spec: check as an update of it."),
     ] = None,
     rpc_url: RpcOption = None,
+    data_dir: DataDirOption = None,
     development: DevelopmentOption = False,
 ) -> None:
     """Print the formatted spec (canonical key order) if it is valid."""
@@ -136,7 +176,7 @@ def verify(
         previous = (
             format_spec(_read_json(update_of, "previous spec"), params) if update_of else None
         )
-        at = resolve_height(height, rpc_url, params)
+        at = resolve_height(height, rpc_url, params, data_dir)
         checker = AppSpecChecker(params)
         if update_of is None:
             formatted = asyncio.run(checker.verify_registration(spec, at))
@@ -152,13 +192,14 @@ def price(
     spec_file: SpecFile,
     height: HeightOption = None,
     rpc_url: RpcOption = None,
+    data_dir: DataDirOption = None,
     development: DevelopmentOption = False,
 ) -> None:
     """Print usd, flux, fluxDiscount, fluxPerMonth and onchainMinimumFlux of a registration."""
     params = _params(development)
     try:
         spec = _read_json(spec_file, "spec")
-        at = resolve_height(height, rpc_url, params)
+        at = resolve_height(height, rpc_url, params, data_dir)
         quote = asyncio.run(PriceQuoter(params).owner_quote(spec, at))
     except FluxError as error:
         _fail(error)
@@ -177,6 +218,7 @@ def sign(
     ] = None,
     height: HeightOption = None,
     rpc_url: RpcOption = None,
+    data_dir: DataDirOption = None,
     development: DevelopmentOption = False,
 ) -> None:
     """Print the signed request body for /apps/appregister (or appupdate) with its hash."""
@@ -191,7 +233,7 @@ def sign(
         except (ValueError, TypeError) as exc:
             raise BadParameter(f"--key must be a WIF private key: {exc}") from exc
         spec = _read_json(spec_file, "spec")
-        at = resolve_height(height, rpc_url, params)
+        at = resolve_height(height, rpc_url, params, data_dir)
         checker = AppSpecChecker(params)
         if message_type in REGISTER_TYPES:
             asyncio.run(checker.verify_registration(spec, at))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from fluxos.apps.errors import AppSpecError, ServiceUnavailable
 from fluxos.apps.specs import AppSpec, components, is_compose
@@ -25,6 +25,10 @@ class RepositoryLists(Protocol):
     async def blocked_repositories(self) -> list[str] | None: ...
 
     async def vetted_repositories(self) -> list[str] | None: ...
+
+    async def whitelisted_repositories(self) -> list[Any] | None:
+        """helpers/repositories.json as published; only served, never enforced (§3.4.4)."""
+        ...
 
 
 class ImageRegistry(Protocol):
@@ -45,6 +49,9 @@ class OfflineRepositoryLists:
         return None
 
     async def vetted_repositories(self) -> list[str] | None:
+        return None
+
+    async def whitelisted_repositories(self) -> list[Any] | None:
         return None
 
 
@@ -120,6 +127,17 @@ async def check_image_compliance(
             raise AppSpecError(
                 f"Image {image} is user blocked. Application {name} cannot be spawned."
             )
+
+
+def check_operator_allows(repotag: str, user_blocked: Iterable[str]) -> None:
+    """Raise if the node operator's `blockedRepositories` name the image or its organisation."""
+    operator_blocked = {entry.lower() for entry in user_blocked}
+    image = _without_tag(repotag)
+    organisation = _without_name(image)
+    if organisation.lower() in operator_blocked:
+        raise AppSpecError(f"Organisation {organisation} is user blocked on this node.")
+    if image.lower() in operator_blocked:
+        raise AppSpecError(f"Image {image} is user blocked on this node.")
 
 
 async def check_image_architectures(spec: AppSpec, registry: ImageRegistry) -> None:

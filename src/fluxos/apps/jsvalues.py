@@ -269,6 +269,27 @@ def parse_json(text: str | bytes) -> Any:
         raise ValueError("JSON nested too deeply") from exc
 
 
+def as_parsed_json(value: Any) -> Any:
+    """A Python JSON value with its numbers as `JSON.parse` would give them (5000.0 -> 5000).
+
+    For bodies another parser has already decoded; raises ValueError past ~1000 levels.
+    """
+    try:
+        return _as_parsed(value)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+
+
+def _as_parsed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _as_parsed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_parsed(item) for item in value]
+    if is_number(value):
+        return normalize_number(value)
+    return value
+
+
 def ensure_string(value: Any) -> Any:
     """Upstream `ensureString`: strings unchanged, anything else through JSON.stringify."""
     return value if isinstance(value, str) else stringify(value)

@@ -216,6 +216,54 @@ class AppParams:
             "blocksAllowanceInterval": self.blocks_allowance_interval,
         }
 
+    def registration_information(self) -> dict[str, Any]:
+        """`/apps/registrationinformation`: upstream's `config.fluxapps` as far as it rules
+        app specs and payments, under upstream's names and in its order."""
+        return {
+            "latestSupportedSpecVersion": self.latest_spec_version,
+            "price": [entry.to_json() for entry in self.price],
+            "fluxUSDRate": self.flux_usd_rate,
+            "usdprice": self.usd_price.to_json(),
+            "teamSupportAddress": [
+                {"height": entry.height, "address": entry.address}
+                for entry in self.team_support_addresses
+            ],
+            "usersToExtend": list(self.users_to_extend),
+            "appSpecsEnforcementHeights": {
+                str(version): h for version, h in self.spec_enforcement_heights.items()
+            },
+            "address": self.address,
+            "addressMultisig": self.address_multisig,
+            "addressMultisigB": self.address_multisig_b,
+            "multisigAddressChange": self.multisig_address_change,
+            "portMinLegacy": self.port_min_legacy,
+            "portMaxLegacy": self.port_max_legacy,
+            "portBlockheightChange": self.port_block_height_change,
+            "portMin": self.port_min,
+            "portMax": self.port_max,
+            "bannedPorts": list(self.banned_ports),
+            "enterprisePorts": list(self.enterprise_ports),
+            "maxImageSize": self.max_image_size,
+            "minimumInstances": self.minimum_instances,
+            "minimumInstancesV8": self.minimum_instances_v8,
+            "minimumInstancesV8Block": self.minimum_instances_v8_block,
+            "maximumInstances": self.maximum_instances,
+            "blocksLasting": self.blocks_lasting,
+            "minBlocksAllowance": self.min_blocks_allowance,
+            "newMinBlocksAllowance": self.new_min_blocks_allowance,
+            "newMinBlocksAllowanceBlock": self.new_min_blocks_allowance_block,
+            "cancel1BlockMinBlocksAllowance": self.cancel1_min_blocks_allowance,
+            "cancel1BlockMinBlocksAllowanceBlock": self.cancel1_min_blocks_allowance_block,
+            "maxBlocksAllowance": self.max_blocks_allowance,
+            "postPonMaxBlocksAllowance": self.post_pon_max_blocks_allowance,
+            "daemonPONFork": self.daemon_pon_fork,
+            "blocksAllowanceInterval": self.blocks_allowance_interval,
+            "removeBlocksAllowanceIntervalBlock": self.remove_blocks_allowance_interval_block,
+            "applyMinimumPriceOn3Instances": self.apply_minimum_price_on_3_instances,
+            "applyMinimumForExtraInstances": self.apply_minimum_for_extra_instances,
+            "latestAppSpecification": self.latest_spec_version,
+        }
+
 
 _FLUX_PRICE_TABLE = (
     #          height     cpu   ram   hdd    minPrice port scope staticip

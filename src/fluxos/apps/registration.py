@@ -7,7 +7,7 @@ decryption) so a route is one call: `verify_registration(spec_json, height)`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from fluxos.apps.conflicts import AppDirectory, InMemoryDirectory, check_name_available
@@ -36,6 +36,9 @@ from fluxos.apps.updates import check_update_rules
 from fluxos.apps.validation import verify_app_specifications
 
 logger = logging.getLogger(__name__)
+
+PreviousSpecLookup = Callable[[AppSpec], Awaitable[AppSpec | None]]
+"""Finds the previous spec of a checked new spec (by its name), None if there is none."""
 
 
 class AppSpecChecker:
@@ -85,12 +88,18 @@ class AppSpecChecker:
         await check_name_available(spec, self._directory, params=self.params)
         return public_view(spec)
 
-    async def verify_update(self, spec_json: Any, height: int, previous: AppSpec | None) -> AppSpec:
+    async def verify_update(
+        self, spec_json: Any, height: int, previous: AppSpec | PreviousSpecLookup | None
+    ) -> AppSpec:
         """The formatted spec if it may replace `previous` (verifyappupdatespecifications).
 
-        `previous` is the app's latest paid spec; None means the app does not exist.
+        `previous` is the app's latest paid spec, or a lookup given the checked new spec
+        (so a bad spec is reported before a missing previous one); None means the app
+        does not exist.
         """
         spec = await self.check_spec(spec_json, height)
+        if callable(previous):
+            previous = await previous(spec)
         if previous is None:
             raise AppSpecError(f"Flux App {spec['name']} does not exist and cannot be updated")
         check_update_rules(spec, previous, self.params)
