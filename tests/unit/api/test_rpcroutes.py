@@ -7,7 +7,8 @@ import pytest
 
 from fluxos.api.app import ROUTERS
 from fluxos.api.routetable import load_route_table
-from fluxos.api.rpcroutes import RPC_ROUTES, RpcRoute, Target, TipOffset, rows_by_path
+from fluxos.api.rpcroutes import RpcRoute, Target, TipOffset
+from fluxos.api.rpctable import RPC_ROUTES, rows_by_path
 from fluxos.chain.rpcmethods import FLUXBENCH_METHODS, FLUXD_METHODS
 from fluxos.errors import BadParameter
 

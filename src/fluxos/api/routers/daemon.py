@@ -8,7 +8,8 @@ from starlette.responses import FileResponse
 from fluxos.api.envelope import Message
 from fluxos.api.passthrough import register_rows
 from fluxos.api.routing import Call, FluxRouter
-from fluxos.api.rpcroutes import RPC_ROUTES, Target
+from fluxos.api.rpcroutes import Target
+from fluxos.api.rpctable import RPC_ROUTES
 
 router = FluxRouter("Daemon")
 register_rows(router, (row for row in RPC_ROUTES if row.target is Target.FLUXD))
