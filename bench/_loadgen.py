@@ -42,9 +42,25 @@ def ensure_wrk() -> str:
     return found
 
 
-def run_wrk(url: str, connections: int = 32, seconds: int = 8, threads: int = 1) -> WrkResult:
+def run_wrk(
+    url: str,
+    connections: int = 32,
+    seconds: float = 8,
+    threads: int = 1,
+    script: Path | None = None,
+) -> WrkResult:
+    """One wrk run; `script` is a Lua file shaping the requests (wrk's -s)."""
+    extra = ["-s", str(script)] if script is not None else []
     output = subprocess.run(
-        [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        [
+            ensure_wrk(),
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            *extra,
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,

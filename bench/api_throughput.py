@@ -37,7 +37,12 @@ def start_fluxos(data_dir: Path) -> subprocess.Popen[bytes]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={"FLUXOS_LOG_CONSOLE": "false", "PATH": "/usr/bin:/bin"},
+        # the API edge alone: no embedded devnet and bench competing for the CPU
+        env={
+            "FLUXOS_LOG_CONSOLE": "false",
+            "FLUXOS_DAEMON": '{"embedded": false}',
+            "PATH": "/usr/bin:/bin",
+        },
     )
 
 

@@ -10,8 +10,9 @@ import typer
 from rich.console import Console
 
 from fluxos import FLUXOS_COMPAT_VERSION, __version__
+from fluxos.apps.command import apps_app
 from fluxos.config import load_settings
-from fluxos.errors import ConfigError
+from fluxos.errors import ConfigError, FluxError
 from fluxos.explorer import command as explorer_command
 from fluxos.system.logfiles import configure_logging
 
@@ -22,6 +23,7 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect the node's configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+app.add_typer(apps_app, name="apps")
 app.add_typer(explorer_command.app, name="explorer")
 console = Console()
 err_console = Console(stderr=True)
@@ -56,10 +58,176 @@ def start(
     serve(settings)
 
 
+def _register_bench() -> None:
+    """`fluxos bench` is the bench's own command (`python -m fluxos.bench`), same options."""
+    from fluxos.bench.__main__ import main as bench_main
+
+    app.command(
+        "bench",
+        help="Measure this machine, decide its fluxnode tier, and serve fluxbenchd's JSON-RPC.",
+    )(bench_main)
+
+
+_register_bench()
+
+
+@app.command()
+def devnet(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", help="Devnet data dir (chain, wallets, flux.conf); ~/.fluxos/devnet."
+        ),
+    ] = None,
+    rpc_port: Annotated[
+        int, typer.Option("--rpc-port", help="First RPC port (0: any free ports).")
+    ] = 16124,
+    nodes: Annotated[
+        int, typer.Option("--nodes", min=1, help="Simulated fluxd endpoints (fluxnodes).")
+    ] = 1,
+    start_height: Annotated[
+        int | None, typer.Option("--start-height", min=1, help="Height of the first block.")
+    ] = None,
+    block_time: Annotated[
+        float | None,
+        typer.Option("--block-time", min=0.001, help="Mine a block every S seconds."),
+    ] = None,
+) -> None:
+    """A local Flux chain speaking fluxd's JSON-RPC (one endpoint per simulated fluxd)."""
+    from fluxos.devnet.command import run_devnet
+    from fluxos.devnet.server import DEFAULT_START_HEIGHT
+
+    directory = data_dir or Path.home() / ".fluxos" / "devnet"
+    run_devnet(directory, rpc_port, nodes, start_height or DEFAULT_START_HEIGHT, block_time)
+
+
 @app.command()
 def version() -> None:
     """Print the fluxos version and the FluxOS version it is compatible with."""
     console.print(f"fluxos {__version__} (FluxOS API {FLUXOS_COMPAT_VERSION})")
+
+
+WifKey = Annotated[
+    str | None, typer.Option("--key", help="ZelID private key in WIF (Bitcoin signed messages).")
+]
+EthKey = Annotated[
+    str | None, typer.Option("--eth-key", help="Ethereum private key in hex (personal_sign).")
+]
+
+
+def _signer(key: str | None, eth_key: str | None):  # type: ignore[no-untyped-def]
+    from fluxos.identity.client import bitcoin_signer, ethereum_signer
+
+    if (key is None) == (eth_key is None):
+        err_console.print("[red]fluxos:[/red] give exactly one of --key WIF or --eth-key HEX")
+        raise typer.Exit(2)
+    try:
+        return bitcoin_signer(key) if key is not None else ethereum_signer(eth_key or "")
+    except FluxError as error:
+        err_console.print(f"[red]fluxos:[/red] {error.message}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def keygen(
+    eth: Annotated[bool, typer.Option("--eth", help="An Ethereum key and address.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Make a new ZelID: print its address and private key (WIF, or hex with --eth)."""
+    from fluxos.identity.client import new_bitcoin_key, new_ethereum_key
+
+    address, secret = new_ethereum_key() if eth else new_bitcoin_key()
+    label = "eth_key" if eth else "wif"
+    if as_json:
+        print(json.dumps({"address": address, label: secret}))
+    else:
+        print(f"address: {address}\n{label}: {secret}")
+
+
+@app.command()
+def sign(
+    message: Annotated[str, typer.Argument(help="The text to sign, e.g. a login phrase.")],
+    key: WifKey = None,
+    eth_key: EthKey = None,
+) -> None:
+    """Sign MESSAGE: a base64 Bitcoin message signature, or 0x-hex with --eth-key."""
+    print(_signer(key, eth_key).sign(message))
+
+
+@app.command()
+def login(
+    url: Annotated[str, typer.Option("--url", help="The node, e.g. http://HOST:16127.")],
+    key: WifKey = None,
+    eth_key: EthKey = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the header's JSON form instead.")
+    ] = False,
+) -> None:
+    """Log in to a node and print the zelidauth header value (curl -H "zelidauth: …")."""
+    import httpx
+
+    from fluxos.identity.client import login as log_in
+
+    signer = _signer(key, eth_key)
+    try:
+        credentials = log_in(url, signer)
+    except (FluxError, httpx.HTTPError) as error:
+        err_console.print(f"[red]fluxos:[/red] {getattr(error, 'message', None) or error}")
+        raise typer.Exit(1) from None
+    print(credentials.header_json() if as_json else credentials.header_qs())
+
+
+@app.command()
+def cluster(
+    count: Annotated[int, typer.Argument(help="Number of nodes (127.0.0.2 … 127.0.0.N+1).")],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Cluster directory (default ~/.fluxos/cluster)."),
+    ] = None,
+    min_outgoing: Annotated[
+        int | None, typer.Option("--min-outgoing", help="Deterministic outbound peers (8).")
+    ] = None,
+    min_incoming: Annotated[
+        int | None, typer.Option("--min-incoming", help="Wanted inbound peers (4).")
+    ] = None,
+) -> None:
+    """Run a devnet and COUNT nodes on loopback addresses: a Flux network on one machine."""
+    from rich.table import Table
+
+    from fluxos.network.cluster import Cluster, ClusterError, PeerTargets
+
+    targets = PeerTargets(
+        min_outgoing=min_outgoing,
+        outgoing_target=min_outgoing,
+        min_incoming=min_incoming,
+        incoming_target=min_incoming,
+    )
+    directory = data_dir or Path.home() / ".fluxos" / "cluster"
+    try:
+        network = Cluster(count, directory, targets=targets)
+        network.start(progress=lambda text: console.print(f"[dim]{text}…[/dim]"))
+    except ClusterError as error:
+        err_console.print(f"[red]fluxos cluster:[/red] {error}")
+        raise typer.Exit(1) from None
+    table = Table(title=f"fluxos cluster: {count} nodes")
+    for column in ("node", "API", "fluxnode pubkey"):
+        table.add_column(column, no_wrap=True)
+    for node in network.nodes:
+        table.add_row(str(node.index), node.url, node.pubkey()[:16] + "…")
+    console.print(table)
+    owner_wif = network.data_dir / "owner.wif"
+    console.print(
+        f"data: {network.data_dir} (node i logs in node-i/process.log)\n"
+        "health checks: http://<node ip>:16126/health\n"
+        f"owner ZelID, admin on every node: {network.owner_zelid}\n"
+        f"log in: fluxos login --url {network.nodes[0].url} --key $(cat {owner_wif})\n"
+        "Ctrl-C stops the cluster."
+    )
+    try:
+        network.wait()
+    finally:
+        console.print("stopping the cluster…")
+        network.stop()
 
 
 @config_app.command("show")

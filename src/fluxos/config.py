@@ -13,6 +13,7 @@ import ipaddress as ipaddr
 import json
 import os
 import re
+import shlex
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ ALIASES = {
     "apiport": "apiport",
     "fluxTeamFluxID": "flux_team_zelid",
     "fluxSupportTeamFluxID": "flux_support_team_zelid",
+    "minOutgoing": "min_outgoing_peers",
+    "minIncoming": "min_incoming_peers",
 }
 
 _ZELID = re.compile(r"^(1[1-9A-HJ-NP-Za-km-z]{24,33}|0x[0-9a-fA-F]{40})$")
@@ -45,8 +48,112 @@ _KADENA = re.compile(r"^kadena:[^?]+\?chainid=([0-9]{1,2})$")
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
+_TIERS = ("cumulus", "nimbus", "stratus")
+
+
 def default_data_dir() -> Path:
     return Path.home() / ".fluxos"
+
+
+class ExplorerSettings(BaseModel):
+    """`[explorer]`: where the block scanner starts and how often it polls at the tip."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start_height: int | None = None  # None: the chain's first block (height 1 on fluxd)
+    poll_seconds: float = 2.0
+
+    @field_validator("start_height")
+    @classmethod
+    def _start_height(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise ValueError("must be a block height (0 or more) or absent")
+        return value
+
+    @field_validator("poll_seconds")
+    @classmethod
+    def _poll_seconds(cls, value: float) -> float:
+        if not 0 < value <= 600:
+            raise ValueError("must be more than 0 and at most 600 seconds")
+        return value
+
+
+class DaemonSettings(BaseModel):
+    """`[daemon]`: where fluxd is, and the embedded devnet used when there is none."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = "127.0.0.1"
+    # with no flux.conf found, run `fluxos devnet` and `fluxos bench` as child processes
+    embedded: bool = True
+    devnet_rpc_port: int = 16124  # preferred; a free port is used when it is taken
+    devnet_block_time: float = 30.0  # seconds between devnet blocks; 0 mines on demand only
+    ready_timeout: float = 60.0  # how long the start waits for the children to answer
+
+    @field_validator("devnet_rpc_port")
+    @classmethod
+    def _port(cls, value: int) -> int:
+        if not 1 <= value <= 65535:
+            raise ValueError("must be between 1 and 65535")
+        return value
+
+    @field_validator("devnet_block_time", "ready_timeout")
+    @classmethod
+    def _non_negative(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("must be zero or more seconds")
+        return value
+
+
+class BenchmarkSettings(BaseModel):
+    """`[benchmark]`: fluxbenchd's data dir, and the tier the embedded bench assumes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bench_dir: Path | None = None  # default $FLUXBENCH_PATH, else ~/.fluxbenchmark
+    rpc_port: int | None = None  # default 16224 (26224 on testnet)
+    # the embedded bench reports this tier whatever it measures (a small machine would
+    # otherwise fail every tier); empty to report what was measured
+    assume_tier: str = "cumulus"
+
+    @field_validator("assume_tier")
+    @classmethod
+    def _tier(cls, value: str) -> str:
+        if value and value.lower() not in _TIERS:
+            raise ValueError(f"must be empty or one of {', '.join(_TIERS)}")
+        return value.lower()
+
+
+class HookSettings(BaseModel):
+    """`[hooks]`: commands (argv, run without a shell) the control routes run when the
+    node does not manage the process itself, e.g. `daemon_restart = "systemctl restart
+    zelcash"`. Unset hooks make those routes answer "not managed by this node"."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    daemon_start: tuple[str, ...] = ()
+    daemon_restart: tuple[str, ...] = ()
+    daemon_reindex: tuple[str, ...] = ()
+    bench_start: tuple[str, ...] = ()
+    bench_restart: tuple[str, ...] = ()
+    timeout: float = 900.0  # upstream waits up to 15 minutes for its scripts
+
+    @field_validator(
+        "daemon_start",
+        "daemon_restart",
+        "daemon_reindex",
+        "bench_start",
+        "bench_restart",
+        mode="before",
+    )
+    @classmethod
+    def _argv(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return tuple(shlex.split(value))
+            except ValueError as exc:
+                raise ValueError(f"not a valid command line: {exc}") from None
+        return value
 
 
 class Settings(BaseModel):
@@ -73,8 +180,23 @@ class Settings(BaseModel):
     flux_team_zelid: str = FLUX_TEAM_ZELID
     flux_support_team_zelid: str = FLUX_SUPPORT_TEAM_ZELID
     fluxd_conf: Path | None = None
-    explorer_start_height: int | None = None  # None: the chain's first block
-    explorer_poll_seconds: float = 2.0
+    # peer network targets (upstream fluxapps.minOutgoing/minIncoming; random dials fill
+    # up to the targets)
+    min_outgoing_peers: int = 8
+    min_incoming_peers: int = 4
+    outgoing_peer_target: int = 14
+    incoming_peer_target: int = 12
+    # Flux's public services the app checks and prices ask; "" turns one off (§3.4, §5.3)
+    flux_helpers_url: str = "https://raw.githubusercontent.com/RunOnFlux/flux/master/helpers"
+    flux_stats_url: str = "https://stats.runonflux.io"
+    flux_rates_url: str = "https://viprates.runonflux.io/rates"
+    coingecko_url: str = (
+        "https://api.coingecko.com/api/v3/simple/price?vs_currencies=usd&ids=zelcash"
+    )
+    daemon: DaemonSettings = DaemonSettings()
+    benchmark: BenchmarkSettings = BenchmarkSettings()
+    hooks: HookSettings = HookSettings()
+    explorer: ExplorerSettings = ExplorerSettings()
 
     @field_validator("zelid")
     @classmethod
@@ -101,6 +223,15 @@ class Settings(BaseModel):
         if value not in ALLOWED_API_PORTS:
             allowed = ", ".join(map(str, ALLOWED_API_PORTS))
             raise ValueError(f"must be one of {allowed}")
+        return value
+
+    @field_validator(
+        "min_outgoing_peers", "min_incoming_peers", "outgoing_peer_target", "incoming_peer_target"
+    )
+    @classmethod
+    def _peer_count(cls, value: int) -> int:
+        if not 1 <= value <= 1000:
+            raise ValueError("must be between 1 and 1000")
         return value
 
     @field_validator("router_ip")
@@ -130,19 +261,12 @@ class Settings(BaseModel):
             raise ValueError(f"ports must be between 1 and 65535 ({bad} are not)")
         return value
 
-    @field_validator("explorer_start_height")
+    @field_validator("flux_helpers_url", "flux_stats_url", "flux_rates_url", "coingecko_url")
     @classmethod
-    def _explorer_start_height(cls, value: int | None) -> int | None:
-        if value is not None and value < 0:
-            raise ValueError("must be a block height (0 or more) or absent")
-        return value
-
-    @field_validator("explorer_poll_seconds")
-    @classmethod
-    def _explorer_poll_seconds(cls, value: float) -> float:
-        if not 0 < value <= 600:
-            raise ValueError("must be between 0 and 600 seconds")
-        return value
+    def _service_url(cls, value: str) -> str:
+        if value and not re.match(r"https?://[^/\s]+", value):
+            raise ValueError("must be empty or an http(s):// URL")
+        return value.rstrip("/")
 
     @field_validator("log_level")
     @classmethod
@@ -200,6 +324,13 @@ def load_settings(
         if raw is not None and name != "data_dir":
             values[name] = _env_value(name, raw)
             sources[name] = f"environment {ENV_PREFIX}{name.upper()}"
+    # upstream's own environment variables for fluxd's config and the bench's data dir
+    if "fluxd_conf" not in values and env.get("FLUXD_CONFIG_PATH"):
+        values["fluxd_conf"] = env["FLUXD_CONFIG_PATH"]
+        sources["fluxd_conf"] = "environment FLUXD_CONFIG_PATH"
+    benchmark = values.get("benchmark")
+    if env.get("FLUXBENCH_PATH") and (benchmark is None or isinstance(benchmark, dict)):
+        values["benchmark"] = {"bench_dir": env["FLUXBENCH_PATH"], **(benchmark or {})}
     for key, value in (overrides or {}).items():
         if value is not None:
             values[_canonical(key)] = value
@@ -216,7 +347,13 @@ def _canonical(key: str) -> str:
 
 
 def _env_value(name: str, raw: str) -> Any:
-    annotation = str(Settings.model_fields[name].annotation)
+    field_type = Settings.model_fields[name].annotation
+    if isinstance(field_type, type) and issubclass(field_type, BaseModel):
+        try:
+            return json.loads(raw)  # a section as JSON: FLUXOS_DAEMON='{"embedded": false}'
+        except ValueError:
+            return raw
+    annotation = str(field_type)
     if "tuple" in annotation:
         text = raw.strip()
         if text.startswith("["):
@@ -231,10 +368,10 @@ def _env_value(name: str, raw: str) -> Any:
 def _describe(exc: ValidationError, sources: dict[str, str]) -> str:
     problems = []
     for error in exc.errors():
-        key = str(error["loc"][0]) if error["loc"] else "?"
+        key = ".".join(str(part) for part in error["loc"]) if error["loc"] else "?"
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown setting"
-        source = sources.get(key, "default")
+        source = sources.get(key.split(".")[0], "default")
         problems.append(f"{key}: {message}, got {error.get('input')!r} (from {source})")
     return "invalid configuration: " + "; ".join(problems)

@@ -45,6 +45,18 @@ class FluxError(Exception):
         return data
 
 
+class UnnamedError(FluxError):
+    """An error envelope without `name`, as upstream's `createErrorMessage(message)` renders:
+    `{"status":"error","data":{"message":…}}` (plus `code` when one is given)."""
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.code is not None:
+            data["code"] = self.code
+        data["message"] = self.message
+        return data
+
+
 class BadParameter(FluxError):
     """A request value is missing or breaks a rule; the message names both."""
 

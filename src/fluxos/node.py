@@ -6,26 +6,53 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import uvicorn
 
-from fluxos.api.permissions import Authorizer, DenyAllAuthorizer
-from fluxos.chain.fluxconf import FluxConf
+from fluxos.api.permissions import Authorizer
+from fluxos.apps.conflicts import InMemoryDirectory
+from fluxos.apps.dockerregistry import DockerRegistryClient
+from fluxos.apps.fluxservices import FluxServices, FluxServiceUrls
+from fluxos.apps.heights import LatestForkHeight, SyncedDaemonHeight
+from fluxos.apps.params import DEVELOPMENT, MAINNET
+from fluxos.apps.quotes import PriceQuoter
+from fluxos.apps.registration import AppSpecChecker
+from fluxos.apps.service import AppsService
+from fluxos.chain.fluxd import (
+    FluxdConfig,
+    discover_flux_conf,
+    flux_conf_candidates,
+    fluxbench_client,
+    fluxbench_endpoint,
+    fluxd_client,
+)
+from fluxos.chain.liveness import DaemonLiveness
 from fluxos.clock import Clock, SystemClock
 from fluxos.config import Settings
+from fluxos.crypto import PrivateKey
+from fluxos.errors import ConfigError
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
-from fluxos.jsonrpc import JsonRpcClient
+from fluxos.identity import AppOwners, IdentityService, LoginGates, NoAppOwners, PrivilegedIds
+from fluxos.identity.gates import DatabaseGate, NodeDosGate
+from fluxos.identity.gates import DosState as GateDosState
+from fluxos.network.dos import DosState
+from fluxos.network.fluxdsource import FluxdNodeSource
+from fluxos.network.nodelist import NodeListSource
+from fluxos.network.service import NetworkService
 from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
+from fluxos.storage.identity import IdentityStore
 from fluxos.storage.nodestate import NodeState
+from fluxos.system.benchmarks import StoredBenchmark
+from fluxos.system.control import ProcessControl
+from fluxos.system.daemonlogs import bench_log, daemon_log
+from fluxos.system.embedded import EmbeddedDaemons
 from fluxos.system.hostinfo import HostInfo
 
 log = logging.getLogger(__name__)
 
-BENCH_RPC_PORT = 16224
-BENCH_RPC_USER = "fluxbenchuser"
-BENCH_RPC_PASSWORD = "fluxbenchpassword"  # noqa: S105 - fluxbenchd's fixed, public credentials
 SHUTDOWN_SECONDS = 5.0
 
 BackgroundLoop = Callable[[], Awaitable[None]]
@@ -44,32 +71,157 @@ class Node:
         *,
         clock: Clock | None = None,
         authorizer: Authorizer | None = None,
+        app_owners: AppOwners | None = None,
+        network_source: NodeListSource | None = None,
+        node_key: PrivateKey | None = None,
+        home: Path | None = None,
+        manage_daemons: bool = False,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.host = HostInfo(self.clock)
         self.database = Database(settings.database, ALL_AREAS)
         self.state = NodeState(self.database)
-        self.authorizer: Authorizer = authorizer or DenyAllAuthorizer()
-        self.bench_rpc = JsonRpcClient(
-            f"http://127.0.0.1:{BENCH_RPC_PORT}/", BENCH_RPC_USER, BENCH_RPC_PASSWORD, timeout=10
-        )
         self._loops: list[tuple[str, BackgroundLoop]] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self.fluxd = fluxd_client(settings)
-        self.explorer: Explorer | None = None
-        if self.fluxd is not None:
-            self.explorer = Explorer(
-                self.database,
-                self.fluxd,
-                development=settings.development,
-                options=ScannerOptions(
-                    start_height=settings.explorer_start_height,
-                    poll_seconds=settings.explorer_poll_seconds,
-                ),
-                clock=self.clock,
+        self._build_daemon_clients(home or Path.home(), manage_daemons)
+        self.stored_benchmark = StoredBenchmark(self.state, self.clock)
+        self.daemon_liveness = DaemonLiveness(self.fluxd, self.clock, testnet=settings.testnet)
+        self.add_background("daemon-liveness", self.daemon_liveness.run)
+
+        if node_key is None and self.fluxd_config and self.fluxd_config.zelnodeprivkey:
+            node_key = PrivateKey.from_wif(self.fluxd_config.zelnodeprivkey)
+        self.network = NetworkService(
+            settings,
+            clock=self.clock,
+            source=network_source or FluxdNodeSource(self.fluxd),
+            key=node_key,
+            uptime=self.host.uptime,
+        )
+        for name, loop in self.network.background_loops():
+            self.add_background(name, loop)
+
+        identity_store = IdentityStore(self.database)
+        # Login-phrase gates (identity.md §3.2). The database and node DOS gates exist so
+        # far; the syncthing, docker, hardware and apps DOS slots are filled in as those
+        # areas land.
+        self.login_gates = LoginGates(
+            database=DatabaseGate(identity_store),
+            node_dos=NodeDosGate(_NetworkDos(self.network.dos)),
+        )
+        self.identity = IdentityService(
+            identity_store,
+            PrivilegedIds(
+                owner=settings.zelid,
+                flux_team=settings.flux_team_zelid,
+                flux_support_team=settings.flux_support_team_zelid,
+            ),
+            self.clock,
+            self.login_gates,
+            # The apps registry will answer who owns an app; until then nobody does.
+            app_owners or NoAppOwners(),
+        )
+        self.authorizer: Authorizer = authorizer or self.identity.authorizer
+        self.add_background("identity expiry", self.identity.purge_loop)
+        self._build_apps()
+        self.explorer = Explorer(
+            self.database,
+            self.fluxd,
+            development=settings.development,
+            options=ScannerOptions(
+                start_height=settings.explorer.start_height,
+                poll_seconds=settings.explorer.poll_seconds,
+            ),
+            clock=self.clock,
+        )
+        self.add_background("explorer", self.explorer.run)
+
+    def _build_apps(self) -> None:
+        """The apps service: spec checks and prices against Docker registries and Flux's
+        public services, at the synced daemon's height (the latest fork's until then)."""
+        settings = self.settings
+        params = DEVELOPMENT if settings.development else MAINNET
+        self.flux_services = FluxServices(
+            FluxServiceUrls(
+                helpers=settings.flux_helpers_url,
+                stats=settings.flux_stats_url,
+                rates=settings.flux_rates_url,
+                coingecko=settings.coingecko_url,
+            ),
+            clock=self.clock,
+        )
+        self.docker_registry = DockerRegistryClient(params, clock=self.clock)
+        directory = InMemoryDirectory()  # the global app registry replaces it
+        self.apps = AppsService(
+            params,
+            checker=AppSpecChecker(
+                params,
+                directory=directory,
+                images=self.docker_registry,
+                repository_lists=self.flux_services,
+                user_blocked_repositories=settings.blocked_repositories,
+            ),
+            quoter=PriceQuoter(
+                params,
+                usd=self.flux_services,
+                rates=self.flux_services,
+                marketplace=self.flux_services,
+            ),
+            images=self.docker_registry,
+            lists=self.flux_services,
+            heights=SyncedDaemonHeight(self.daemon_liveness, LatestForkHeight(params)),
+            clock=self.clock,
+            directory=directory,
+            user_blocked_repositories=settings.blocked_repositories,
+        )
+
+    def _build_daemon_clients(self, home: Path, manage_daemons: bool) -> None:
+        """fluxd from flux.conf; with none found and `manage_daemons`, the embedded devnet
+        and bench (unless `[daemon] embedded = false`)."""
+        settings = self.settings
+        conf_path = discover_flux_conf(settings.fluxd_conf, home)
+        self.fluxd_config: FluxdConfig | None = None
+        if conf_path is not None:
+            try:
+                self.fluxd_config = FluxdConfig.read(
+                    conf_path, testnet=settings.testnet, host=settings.daemon.host
+                )
+            except (OSError, UnicodeDecodeError) as error:
+                raise ConfigError(f"fluxd_conf: cannot read {conf_path}: {error}") from None
+        self.fluxd = fluxd_client(self.clock, self.fluxd_config)
+        self.fluxbench = fluxbench_client()
+        self.embedded: EmbeddedDaemons | None = None
+        if conf_path is not None:
+            endpoint = self.fluxd_config.endpoint.url if self.fluxd_config else "?"
+            log.info("fluxd: using %s (%s)", conf_path, endpoint)
+        elif manage_daemons and settings.daemon.embedded:
+            self.embedded = EmbeddedDaemons(settings, self.fluxd, self.fluxbench)
+            # started beside the API: until they answer, daemon routes say they are starting
+            self.add_background("embedded-daemons", self.embedded.start)
+        else:
+            looked = ", ".join(str(p) for p in flux_conf_candidates(home))
+            self.fluxd.configure(
+                None,
+                f"fluxd is not configured: no flux.conf found ({looked}) and this node does "
+                "not run the embedded devnet",
             )
-            self.add_background("explorer", self.explorer.run)
+        if self.embedded is None:
+            bench_dir = settings.benchmark.bench_dir or home / ".fluxbenchmark"
+            self.fluxbench.configure(
+                fluxbench_endpoint(
+                    testnet=settings.testnet,
+                    bench_dir=bench_dir,
+                    port=settings.benchmark.rpc_port,
+                    host=settings.daemon.host,
+                )
+            )
+        self.control = ProcessControl(self.embedded, settings.hooks, conf_path)
+        if self.embedded is not None:
+            self.daemon_log = daemon_log(self.embedded.devnet_dir)
+            self.bench_log = bench_log(self.embedded.bench_dir)
+        else:
+            self.daemon_log = daemon_log(self.fluxd_config.datadir if self.fluxd_config else None)
+            self.bench_log = bench_log(settings.benchmark.bench_dir or home / ".fluxbenchmark")
 
     def add_background(self, name: str, loop: BackgroundLoop) -> None:
         """Register a long-running coroutine to start with the node and stop with it."""
@@ -91,16 +243,26 @@ class Node:
         log.info(
             "node started: data dir %s, api port %d", self.settings.data_dir, self.settings.apiport
         )
+        missing = self.login_gates.missing()
+        if missing:
+            log.warning(
+                "login phrases are issued without the %s checks: not wired yet",
+                ", ".join(missing),
+            )
 
     async def stop(self) -> None:
+        await self.network.close()
         for task in self._tasks:
             task.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=SHUTDOWN_SECONDS)
         self._tasks.clear()
-        await self.bench_rpc.aclose()
-        if self.fluxd is not None:
-            await self.fluxd.aclose()
+        if self.embedded is not None:
+            await self.embedded.stop()
+        await self.fluxd.aclose()
+        await self.fluxbench.aclose()
+        await self.docker_registry.aclose()
+        await self.flux_services.aclose()
         await self.database.close()
         log.info("node stopped")
 
@@ -117,32 +279,27 @@ class Node:
                 await asyncio.sleep(5)
 
 
-# --- fluxd wiring -------------------------------------------------------------------------
-# Temporary and deliberately small: the daemon service's client (flux.conf discovery, caches,
-# the embedded devnet) replaces it. Until then a node indexes the fluxd named by `fluxd_conf`.
-FLUXD_DEFAULT_RPC_PORT = 16124
+class _NetworkDos:
+    """The network's DOS state as the login gate reads it."""
 
+    def __init__(self, dos: DosState) -> None:
+        self._dos = dos
 
-def fluxd_client(settings: Settings) -> JsonRpcClient | None:
-    """A JSON-RPC client for the fluxd described by `settings.fluxd_conf`, if any."""
-    if settings.fluxd_conf is None:
-        return None
-    conf = FluxConf.read(settings.fluxd_conf)
-    host = conf.get("rpcbind") or "127.0.0.1"
-    port = conf.get("rpcport") or str(FLUXD_DEFAULT_RPC_PORT)
-    return JsonRpcClient(
-        f"http://{host}:{port}/",
-        conf.get("rpcuser") or "",
-        conf.get("rpcpassword") or "",
-        timeout=60,
-    )
+    async def dos_state(self) -> GateDosState:
+        view = self._dos.view()
+        return GateDosState(view["dosState"], view["dosMessage"])
 
 
 def serve(settings: Settings) -> None:
     """Run a node and its API until SIGINT/SIGTERM (blocking)."""
     from fluxos.api.app import create_app
 
-    node = Node(settings)
+    try:
+        node = Node(settings, manage_daemons=True)
+    except ConfigError as error:
+        raise SystemExit(f"fluxos: {error}") from None
+    for name, loop in node.network.side_port_loops():
+        node.add_background(name, loop)
     config = uvicorn.Config(
         create_app(node),
         host=settings.host,
@@ -150,6 +307,10 @@ def serve(settings: Settings) -> None:
         loop="uvloop",
         http="httptools",
         ws="websockets-sansio",
+        # liveness of inbound peer sockets (ASGI cannot send pings; the server does)
+        ws_ping_interval=node.network.params.ping_interval,
+        ws_ping_timeout=node.network.params.ping_interval * node.network.params.max_missed_pongs,
+        ws_max_size=node.network.params.max_frame_bytes,
         lifespan="on",
         log_config=None,
         access_log=False,

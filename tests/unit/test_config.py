@@ -77,3 +77,19 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         settings.apiport = 16137  # type: ignore[misc]
     assert isinstance(settings, Settings)
+
+
+def test_flux_service_urls(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, environ={})
+    assert settings.flux_stats_url == "https://stats.runonflux.io"
+    settings = load_settings(
+        tmp_path,
+        environ={
+            "FLUXOS_FLUX_HELPERS_URL": "http://127.0.0.1:8000/helpers/",
+            "FLUXOS_COINGECKO_URL": "",
+        },
+    )
+    assert settings.flux_helpers_url == "http://127.0.0.1:8000/helpers"
+    assert settings.coingecko_url == ""
+    with pytest.raises(ConfigError, match="flux_rates_url: must be empty or an http"):
+        load_settings(tmp_path, environ={"FLUXOS_FLUX_RATES_URL": "ftp://rates"})

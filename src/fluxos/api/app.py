@@ -12,14 +12,15 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.websockets import WebSocket
 
 from fluxos import FLUXOS_COMPAT_VERSION, __version__
 from fluxos.api.cache import ResponseCache
 from fluxos.api.dispatch import Dispatcher, RouteIndex
 from fluxos.api.envelope import error_response
-from fluxos.api.routers import explorer, flux
+from fluxos.api.routers import apps, benchmark, daemon, explorer, flux, identity, network
 from fluxos.api.routetable import load_route_table
-from fluxos.api.routing import Call, Endpoint, FluxRouter, Route
+from fluxos.api.routing import Call, Endpoint, FluxRouter, Route, WebSocketRoute
 from fluxos.errors import BadParameter, FluxError, NotFound
 
 if TYPE_CHECKING:
@@ -27,7 +28,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ROUTERS: tuple[FluxRouter, ...] = (flux.router, explorer.router)
+ROUTERS: tuple[FluxRouter, ...] = (
+    flux.router,
+    identity.router,
+    daemon.router,
+    benchmark.router,
+    network.router,
+    apps.router,
+    explorer.router,
+)
 
 
 def create_app(
@@ -72,7 +81,17 @@ def create_app(
     endpoints = [Endpoint(route, node, cache) for route in routes]
     for endpoint in endpoints:
         _document(api, endpoint)
+    # The dispatcher hands every websocket scope to the FastAPI application.
+    for socket_route in (ws for router in routers for ws in router.websockets):
+        _mount_websocket(api, socket_route, node)
     return Dispatcher(RouteIndex(endpoints), api)
+
+
+def _mount_websocket(api: FastAPI, route: WebSocketRoute, node: Node) -> None:
+    async def handle(websocket: WebSocket) -> None:
+        await route.handler(websocket, node)
+
+    api.add_api_websocket_route(route.starlette_path, handle, name=route.path)
 
 
 def all_routes() -> list[Route]:

@@ -73,7 +73,11 @@ class Dispatcher:
             if scope["method"] == "OPTIONS":
                 await _preflight(scope, send)
                 return
-            found = self.index.match(scope["method"], scope["path"])
+            # Match on the path as sent: a value may hold an encoded "/" (a file name, a
+            # base64 signature) that the decoded `path` would split into two segments.
+            raw_path = scope.get("raw_path")
+            path = raw_path.decode("latin-1") if raw_path else scope["path"]
+            found = self.index.match(scope["method"], path)
             if found is not None:
                 endpoint, values = found
                 scope["fluxos.path_values"] = values

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.websockets import WebSocket
 
 from fluxos.api.bodies import ensure_object
 from fluxos.api.envelope import error_response, json_response, render, success_body
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Handler = Callable[["Call"], Awaitable[Any]]
+WebSocketHandler = Callable[[WebSocket, Any], Awaitable[None]]
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 MAX_BODY_BYTES = 16 * 1024 * 1024
 _TRUE = frozenset({"true", "1"})
@@ -55,12 +57,41 @@ class Route:
         return self.row.base
 
 
+@dataclass(frozen=True)
+class WebSocketRoute:
+    """A websocket endpoint: `path` in upstream's form (`/ws/id/:loginphrase`).
+
+    The handler receives the Starlette `WebSocket` (path parameters in `path_params`)
+    and the node.
+    """
+
+    path: str
+    handler: WebSocketHandler
+    section: str
+
+    @property
+    def starlette_path(self) -> str:
+        return "/".join(
+            "{" + part[1:] + "}" if part.startswith(":") else part for part in self.path.split("/")
+        )
+
+
 class FluxRouter:
     """Collects the routes of one API section (one per seed section)."""
 
     def __init__(self, section: str) -> None:
         self.section = section
         self.routes: list[Route] = []
+        self.websockets: list[WebSocketRoute] = []
+
+    def websocket(self, path: str) -> Callable[[WebSocketHandler], WebSocketHandler]:
+        """Declare a websocket endpoint; `create_app` mounts it beside the HTTP routes."""
+
+        def register(handler: WebSocketHandler) -> WebSocketHandler:
+            self.websockets.append(WebSocketRoute(path, handler, self.section))
+            return handler
+
+        return register
 
     def get(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
         return self._declare("GET", path, **options)

@@ -19,6 +19,8 @@ from fluxos.chain.serialization import ByteReader, ByteWriter, DecodeError, comp
 
 _U32 = struct.Struct("<I").pack
 _I64 = struct.Struct("<q").pack
+_U32_AT = struct.Struct("<I").unpack_from
+_I64_AT = struct.Struct("<q").unpack_from
 
 OVERWINTER_VERSION_GROUP_ID = 0x03C48270
 SAPLING_VERSION_GROUP_ID = 0x892F2085
@@ -183,13 +185,7 @@ class Transaction:
             return tx
         if version < 1:
             raise DecodeError(f"transaction version {version} is below 1")
-        for _ in range(r.count(41)):
-            prevout = OutPoint.read(r)
-            script = r.var_bytes()
-            tx.vin.append(TxIn(prevout, script, r.u32()))
-        for _ in range(r.count(9)):
-            value = r.i64()
-            tx.vout.append(TxOut(value, r.var_bytes()))
+        _read_transparent(r, tx)
         tx.lock_time = r.u32()
         if tx.is_sapling or tx.is_overwinter_v3:
             tx.expiry_height = r.u32()
@@ -227,6 +223,54 @@ class Transaction:
         except ValueError as exc:
             raise DecodeError("not a hex string") from exc
         return cls.from_bytes(data)
+
+
+def _read_transparent(r: ByteReader, tx: Transaction) -> None:
+    """vin and vout, read straight off the buffer: the devnet replays every transaction of
+    its chain on start, so this loop is the hot path of a restart."""
+    data, pos, end = r.data, r.pos, len(r.data)
+    vin, vout = tx.vin, tx.vout
+    count, pos = _compact_at(data, pos, end)
+    if count * 41 > end - pos:
+        raise DecodeError(f"{count} inputs cannot fit in {end - pos} bytes")
+    for _ in range(count):
+        if pos + 37 > end:
+            raise DecodeError("input runs past the end of the transaction")
+        txid = data[pos : pos + 32]
+        (n,) = _U32_AT(data, pos + 32)
+        size, pos = _compact_at(data, pos + 36, end)
+        stop = pos + size
+        if stop + 4 > end:
+            raise DecodeError("input script runs past the end of the transaction")
+        (sequence,) = _U32_AT(data, stop)
+        vin.append(TxIn(OutPoint(txid, n), data[pos:stop], sequence))
+        pos = stop + 4
+    count, pos = _compact_at(data, pos, end)
+    if count * 9 > end - pos:
+        raise DecodeError(f"{count} outputs cannot fit in {end - pos} bytes")
+    for _ in range(count):
+        if pos + 9 > end:
+            raise DecodeError("output runs past the end of the transaction")
+        (value,) = _I64_AT(data, pos)
+        size, pos = _compact_at(data, pos + 8, end)
+        stop = pos + size
+        if stop > end:
+            raise DecodeError("output script runs past the end of the transaction")
+        vout.append(TxOut(value, data[pos:stop]))
+        pos = stop
+    r.pos = pos
+
+
+def _compact_at(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """A compact size at `pos` → (value, next position), with the reader's checks."""
+    if pos >= end:
+        raise DecodeError(f"need 1 byte at offset {pos}")
+    first = data[pos]
+    if first < 0xFD:
+        return first, pos + 1
+    r = ByteReader(data, pos)
+    value = r.compact_size()
+    return value, r.pos
 
 
 def _sha256d(data: bytes) -> bytes:

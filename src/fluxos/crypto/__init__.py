@@ -23,6 +23,7 @@ from fluxos.crypto.ethereum import (
     personal_message_hash,
     recover_eth_address,
     sign_eth_message,
+    to_checksum_address,
     verify_eth_message,
 )
 from fluxos.crypto.hashes import hash160, keccak256, sha256, sha256d
@@ -33,6 +34,7 @@ from fluxos.crypto.signed_message import (
     message_digest,
     recover_message_key,
     sign_message,
+    verify_bitcoin_message,
     verify_flux_message,
     verify_message,
 )
@@ -66,6 +68,8 @@ __all__ = [
     "sha256d",
     "sign_eth_message",
     "sign_message",
+    "to_checksum_address",
+    "verify_bitcoin_message",
     "verify_der",
     "verify_eth_message",
     "verify_flux_message",

@@ -9,6 +9,7 @@ import coincurve
 
 from fluxos.crypto.hashes import keccak256
 from fluxos.crypto.keys import PrivateKey
+from fluxos.crypto.recovery import recover_public_key
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,14 @@ def eth_address(pubkey: bytes) -> str:
     return _checksummed(keccak256(uncompressed[1:])[-20:].hex())
 
 
+def to_checksum_address(address: str) -> str:
+    """EIP-55 form of a '0x' + 40-hex address given in any case; ValueError if not one."""
+    body = address[2:] if address[:2] in ("0x", "0X") else ""
+    if len(body) != 40 or _HEX.fullmatch(body) is None:
+        raise ValueError("Ethereum address must be '0x' followed by 40 hex digits")
+    return _checksummed(body.lower())
+
+
 def _checksummed(lower_hex: str) -> str:
     nibbles = keccak256(lower_hex.encode("ascii")).hex()
     return "0x" + "".join(
@@ -77,10 +86,8 @@ def _signature_parts(signature_hex: str) -> tuple[bytes, int]:
 def _recover_address_hex(message: str | bytes, signature_hex: str) -> str:
     """Lower-case hex (no '0x') of the signer's address; ValueError if nothing recovers."""
     rs, recid = _signature_parts(signature_hex)
-    point = coincurve.PublicKey.from_signature_and_message(
-        rs + bytes([recid]), personal_message_hash(message), hasher=None
-    )
-    return keccak256(point.format(compressed=False)[1:])[-20:].hex()
+    pubkey = recover_public_key(rs, recid, personal_message_hash(message), compressed=False)
+    return keccak256(pubkey[1:])[-20:].hex()
 
 
 def recover_eth_address(message: str | bytes, signature_hex: str) -> str:

@@ -13,10 +13,17 @@ def _pick_ripemd160() -> Callable[[bytes], bytes]:
     # provider); pycryptodome always has it. hashlib's is ~4x faster per call, and HASH160
     # sits on the signature-verification hot path, so prefer it when it is there.
     try:
-        hashlib.new("ripemd160", b"")
+        prototype = hashlib.new("ripemd160")
     except ValueError:
         return lambda data: RIPEMD160.new(data).digest()
-    return lambda data: hashlib.new("ripemd160", data).digest()
+
+    def openssl_ripemd160(data: bytes) -> bytes:
+        # Copying a ready object skips hashlib.new's by-name algorithm lookup.
+        h = prototype.copy()
+        h.update(data)
+        return h.digest()
+
+    return openssl_ripemd160
 
 
 ripemd160: Callable[[bytes], bytes] = _pick_ripemd160()

@@ -24,6 +24,7 @@ class PrivateKey:
     __slots__ = ("_key", "compressed", "secret")
 
     def __init__(self, key: coincurve.PrivateKey, compressed: bool) -> None:
+        """Wrap a coincurve key; callers normally use generate/from_wif/from_secret."""
         self._key = key
         self.secret: bytes = key.secret
         self.compressed = compressed
@@ -96,13 +97,13 @@ def verify_der(pubkey: bytes, signature_der: bytes, digest32: bytes) -> bool:
     High-S signatures are normalised first: libsecp256k1 rejects them, but they are valid
     by consensus (only relay policy asks for low-S), as in Bitcoin Core's CPubKey::Verify.
     """
-    if len(digest32) != 32:
-        return False
     try:
+        if len(digest32) != 32:
+            return False
         key = coincurve.PublicKey(pubkey)
         low_s = _normalise_der(signature_der)
         return key.verify(low_s, digest32, hasher=None)
-    except ValueError:
+    except (ValueError, TypeError):
         return False
 
 

@@ -13,8 +13,6 @@ import logging
 import re
 from functools import lru_cache
 
-import coincurve
-
 from fluxos.crypto.addresses import (
     BITCOIN_P2PKH,
     FLUX_P2PKH,
@@ -25,6 +23,7 @@ from fluxos.crypto.addresses import (
 from fluxos.crypto.ethereum import verify_eth_message
 from fluxos.crypto.hashes import hash160, sha256d
 from fluxos.crypto.keys import PrivateKey
+from fluxos.crypto.recovery import recover_public_key
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +37,8 @@ _HEADER_BASE = 27
 _FLAG_COMPRESSED = 4
 _FLAG_SEGWIT = 8
 _FLAG_NATIVE_SEGWIT = 12
+# bitcoinjs-message serialises the recovered key compressed when either bit is set.
+_COMPRESSED_FORMS = _FLAG_COMPRESSED | _FLAG_SEGWIT
 _P2WPKH_REDEEM_PREFIX = b"\x00\x14"  # OP_0 PUSH20: the redeem script of P2SH-P2WPKH
 
 _BASE64_URLSAFE_TO_STD = str.maketrans("-_", "+/")
@@ -116,9 +117,7 @@ def decode_signature_base64(signature: str) -> bytes:
 
 def _recover(raw_signature: bytes, recid: int, compressed: bool, digest: bytes) -> bytes:
     """Serialised public key recovered from r ‖ s (raw_signature[1:65]); ValueError if none."""
-    recoverable = raw_signature[1:] + bytes([recid])
-    point = coincurve.PublicKey.from_signature_and_message(recoverable, digest, hasher=None)
-    return point.format(compressed=compressed)
+    return recover_public_key(raw_signature[1:], recid, digest, compressed)
 
 
 def _parse_compact(signature: str) -> tuple[bytes, int]:
@@ -139,7 +138,7 @@ def recover_message_key(
     ValueError if the signature is malformed or no key recovers.
     """
     raw, flag = _parse_compact(signature_b64)
-    pubkey = _recover(raw, flag & 3, bool(flag & 12), message_digest(message, magic))
+    pubkey = _recover(raw, flag & 3, bool(flag & _COMPRESSED_FORMS), message_digest(message, magic))
     return pubkey, raw[0]
 
 
@@ -173,16 +172,32 @@ def _pubkey_hex_to_p2pkh(pubkey_hex: str) -> str:
     return address_from_hash(BITCOIN_P2PKH, hash160(key_bytes))
 
 
+def verify_bitcoin_message(
+    message: str | bytes, address: str, signature: str, magic: str = BITCOIN_MAGIC
+) -> bool:
+    """bitcoinjs-message 2.2 `verify` (default options) without FluxOS's dispatch; never raises.
+
+    Unlike `verify_message`, a bech32 address (always longer than 36 chars) reaches the
+    P2WPKH check here instead of being read as a hex public key.
+    """
+    try:
+        return _verify_bitcoin(message, address, signature, magic)
+    except Exception as exc:  # the contract is a boolean: a verifier crash is a failed check
+        logger.debug("Bitcoin message check failed for %s: %s", address, exc)
+        return False
+
+
 def _verify_bitcoin(message: str | bytes, address: str, signature: str, magic: str) -> bool:
     """bitcoinjs-message 2.2 `verify` with default options; raises on malformed input."""
     raw, flag = _parse_compact(signature)
-    pkh = hash160(_recover(raw, flag & 3, bool(flag & 12), message_digest(message, magic)))
-    if flag & _FLAG_SEGWIT == 0:
+    digest = message_digest(message, magic)
+    pkh = hash160(_recover(raw, flag & 3, bool(flag & _COMPRESSED_FORMS), digest))
+    if not flag & _FLAG_SEGWIT:
         # Only the first payload byte is dropped and the version is never checked: any
         # 1-byte-version address with this hash passes, 2-byte Flux t1 addresses cannot.
         payload = base58_payload_or_none(address)
         return payload is not None and payload[1:] == pkh
-    if flag & _FLAG_NATIVE_SEGWIT == _FLAG_NATIVE_SEGWIT:
+    if (flag & _FLAG_NATIVE_SEGWIT) == _FLAG_NATIVE_SEGWIT:
         return segwit_program_or_none(address) == pkh
     payload = base58_payload_or_none(address)
     return payload is not None and payload[1:] == hash160(_P2WPKH_REDEEM_PREFIX + pkh)

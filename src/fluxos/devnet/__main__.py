@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fluxos.devnet.command import run_devnet
 from fluxos.devnet.server import DEFAULT_START_HEIGHT
+from fluxos.errors import ConfigError
 
 
 def _positive_float(text: str) -> float:
@@ -34,7 +35,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--nodes must be at least 1, got {args.nodes}")
     if args.start_height < 1:
         parser.error(f"--start-height must be at least 1, got {args.start_height}")
-    run_devnet(args.data_dir, args.rpc_port, args.nodes, args.start_height, args.block_time)
+    try:
+        run_devnet(args.data_dir, args.rpc_port, args.nodes, args.start_height, args.block_time)
+    except ConfigError as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from fluxos.chain.transaction import Transaction
 from fluxos.clock import Clock
 from fluxos.crypto.hashes import hash160
 from fluxos.crypto.keys import PrivateKey
-from fluxos.devnet.chainstate import ChainState, ParsedBlock
+from fluxos.devnet.chainstate import ChainState, ParsedBlock, settle_heap
 from fluxos.devnet.endpoint import Endpoint
 from fluxos.devnet.fluxnodes import FluxnodeRegistry
 from fluxos.devnet.indexes import ChainIndexes
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 ProgressCallback = Callable[[int, int], None]
 COMMIT_EVERY = 1000
+LOG_EVERY = 1000
 
 
 class ChainEngine:
@@ -62,15 +63,15 @@ class ChainEngine:
         self.bench_key = self._bench_key()
         self.chain = ChainState(self.store, start_height)
         self.indexes = ChainIndexes()
-        self.mempool = Mempool(self.chain, self.indexes, clock)
         self.fluxnodes = FluxnodeRegistry(self.chain, self.bench_key.public_key)
-        self.mempool.fluxnodes = self.fluxnodes
+        self.mempool = Mempool(self.chain, self.indexes, self.fluxnodes, clock)
         self.chain.block_rules.append(self.fluxnodes.check_block)
         self.chain.listeners.extend([self.indexes, self.fluxnodes, self.mempool])
         self.miner = Miner(self.chain, self.mempool, self.fluxnodes, clock)
         self.endpoints: list[Endpoint] = []
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="devnet-chain")
         self.stopping = False
+        self._mined = 0
         self.block_time: float | None = None  # seconds between timer blocks, if mining on a timer
         self.stop_hooks: list[Callable[[], None]] = []
 
@@ -175,8 +176,12 @@ class ChainEngine:
                 self.mempool.reorganised(disconnected)
             self.after_block()
             hashes.append(entry.hash)
-            if (i + 1) % COMMIT_EVERY == 0:
+            self._mined += 1
+            if self._mined % COMMIT_EVERY == 0:
                 self.store.commit()
+                settle_heap()
+            if count >= LOG_EVERY and (i + 1) % LOG_EVERY == 0:
+                log.info("mined %d of %d blocks, height %d", i + 1, count, entry.height)
             if progress is not None:
                 progress(i + 1, count)
         return hashes

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from fluxos.chain.interpreter import STANDARD_FLAGS
 from fluxos.chain.outpoint import hash_hex
@@ -19,6 +18,7 @@ from fluxos.chain.sighash import SighashCache
 from fluxos.chain.transaction import Transaction
 from fluxos.clock import Clock
 from fluxos.devnet.chainstate import BlockEntry, ChainState, ParsedBlock, UtxoKey
+from fluxos.devnet.fluxnodes import FluxnodeRegistry
 from fluxos.devnet.indexes import ChainIndexes
 from fluxos.devnet.validation import (
     REJECT_DUPLICATE,
@@ -36,9 +36,6 @@ from fluxos.devnet.validation import (
     sigop_count,
     verify_inputs,
 )
-
-if TYPE_CHECKING:
-    from fluxos.devnet.fluxnodes import FluxnodeRegistry
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +74,20 @@ def min_relay_fee(size: int) -> int:
 class Mempool:
     """Unconfirmed transactions over the active chain."""
 
-    def __init__(self, chain: ChainState, indexes: ChainIndexes, clock: Clock) -> None:
+    def __init__(
+        self,
+        chain: ChainState,
+        indexes: ChainIndexes,
+        fluxnodes: FluxnodeRegistry,
+        clock: Clock,
+    ) -> None:
         self.chain = chain
         self.indexes = indexes
         self.clock = clock
         self.entries: dict[bytes, MempoolEntry] = {}
         self.spent_by: dict[UtxoKey, bytes] = {}
         self.fluxnode_by_collateral: dict[UtxoKey, bytes] = {}
-        self.fluxnodes: FluxnodeRegistry | None = None
+        self.fluxnodes = fluxnodes
         self.total_bytes = 0
 
     # ------------------------------------------------------------------ lookups
@@ -177,7 +180,7 @@ class Mempool:
     def _accept_fluxnode(
         self, tx: Transaction, raw: bytes, txid: bytes, height: int, time: int | None
     ) -> MempoolEntry:
-        assert tx.fluxnode is not None and self.fluxnodes is not None
+        assert tx.fluxnode is not None
         fn = tx.fluxnode
         key = (fn.collateral.txid, fn.collateral.n)
         now = int(self.clock.time())

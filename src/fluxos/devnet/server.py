@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import socket
 from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from fluxos.devnet.engine import ChainEngine, ProgressCallback
 from fluxos.devnet.fluxnodes import CONFIRMED
 from fluxos.devnet.rpc.context import RpcContext
 from fluxos.devnet.rpc.table import async_methods
+from fluxos.errors import ConfigError
 from fluxos.jsonrpc import JsonRpcServer
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,21 @@ class EndpointInfo:
     data_dir: Path
     conf_path: Path
     fluxnode_ip: str
+
+
+def _check_port_free(port: int, index: int) -> None:
+    """Fail with a clear message before uvicorn would (it exits the process on bind errors)."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise ConfigError(
+                f"rpc_port: 127.0.0.1:{port} (endpoint {index + 1}) is not available: "
+                f"{exc.strerror}; pick another --rpc-port"
+            ) from exc
 
 
 class _Server(uvicorn.Server):
@@ -100,11 +117,25 @@ class Devnet:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def open(cls, data_dir: Path, **options: object) -> AsyncIterator[Devnet]:
-        """Start a devnet for the duration of the block."""
-        devnet = cls(data_dir, **options)  # type: ignore[arg-type]
-        await devnet.start()
+    async def open(
+        cls,
+        data_dir: Path,
+        *,
+        rpc_port: int = 16124,
+        nodes: int = 1,
+        start_height: int = DEFAULT_START_HEIGHT,
+        block_time: float | None = None,
+        fluxnodes: bool = True,
+        clock: Clock | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> AsyncIterator[Devnet]:
+        """Start a devnet for the duration of the block (same options as the constructor)."""
+        devnet = cls(
+            data_dir, rpc_port=rpc_port, nodes=nodes, start_height=start_height,
+            block_time=block_time, fluxnodes=fluxnodes, clock=clock, progress=progress,
+        )  # fmt: skip
         try:
+            await devnet.start()
             yield devnet
         finally:
             await devnet.stop()
@@ -134,6 +165,8 @@ class Devnet:
         self._loop = asyncio.get_running_loop()
         engine = self.engine
         await engine.call(self._open_chain)
+        for endpoint in engine.endpoints:
+            _check_port_free(endpoint.rpc_port, endpoint.index)
         if self.fluxnodes:
             await engine.call(self.ensure_fluxnodes)
         for endpoint in engine.endpoints:

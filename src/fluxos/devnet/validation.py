@@ -139,7 +139,8 @@ def is_standard(tx: Transaction) -> None:
     """Relay policy (IsStandardTx): known output types, one OP_RETURN, push-only scriptSigs."""
     data_outputs = 0
     for out in tx.vout:
-        kind = solve(out.script_pubkey).type
+        script = out.script_pubkey
+        kind = "pubkeyhash" if is_p2pkh(script) else solve(script).type
         if kind == "nonstandard":
             raise TxRejected(REJECT_NONSTANDARD, "scriptpubkey")
         if kind == "nulldata":

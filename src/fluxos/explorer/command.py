@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from fluxos.chain.fluxd import FluxdConfig, discover_flux_conf, fluxd_client
+from fluxos.clock import SystemClock
 from fluxos.config import Settings, load_settings
 from fluxos.errors import ConfigError
 from fluxos.explorer.indexes import BatchResult
@@ -56,20 +58,20 @@ def rescan(
 
 
 async def _rescan(settings: Settings, from_height: int | None, block_format: BlockFormat) -> int:
-    from fluxos.node import fluxd_client  # the CLI layer may reach the composition root
-
-    rpc = fluxd_client(settings)
-    if rpc is None:
+    conf_path = discover_flux_conf(settings.fluxd_conf, Path.home())
+    if conf_path is None:
         err_console.print(
-            "[red]fluxos:[/red] no fluxd to index: set fluxd_conf (the path of flux.conf) "
-            "in fluxos.toml or FLUXOS_FLUXD_CONF"
+            "[red]fluxos:[/red] no fluxd to index: no flux.conf found; set fluxd_conf (its "
+            "path) in fluxos.toml or FLUXOS_FLUXD_CONF"
         )
         return 2
+    config = FluxdConfig.read(conf_path, testnet=settings.testnet, host=settings.daemon.host)
+    rpc = fluxd_client(SystemClock(), config)
     database = Database(settings.database, ALL_AREAS)
     await database.open()
     try:
         scanned = await _scanned(database)
-        start = settings.explorer_start_height
+        start = settings.explorer.start_height
         if from_height is not None and scanned is None:
             start = from_height
         explorer = Explorer(

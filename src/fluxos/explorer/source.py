@@ -1,8 +1,9 @@
 """Where blocks come from: any fluxd-style JSON-RPC client that can send batches.
 
-`JsonRpcClient` satisfies `ChainRpc` as it is, and so does the node's fluxd client. Blocks
-are fetched by height in one batched request per run of blocks, either verbose (fluxd
-renders every transaction as JSON) or raw (we decode the bytes ourselves).
+`JsonRpcClient` satisfies `ChainRpc` as it is, and so does the node's fluxd client. Every
+call goes through `batch`, which no client caches: the tip and the hashes must be fluxd's
+answer now. Blocks are fetched by height in one request per run of blocks, raw (we decode
+the bytes) or verbose (fluxd renders every transaction as JSON).
 """
 
 from __future__ import annotations
@@ -23,9 +24,7 @@ INVALID_PARAMETER = -8
 
 
 class ChainRpc(Protocol):
-    """The part of a fluxd client the explorer uses."""
-
-    async def call(self, method: str, *params: Any) -> Any: ...
+    """The part of a fluxd client the explorer uses: results or `RpcError` instances."""
 
     async def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]: ...
 
@@ -43,7 +42,10 @@ class BlockFetcher:
         self.format = block_format
 
     async def tip(self) -> int:
-        return int(await self.rpc.call("getblockcount"))
+        (reply,) = await self.rpc.batch([("getblockcount", [])])
+        if isinstance(reply, RpcError):
+            raise reply
+        return int(reply)
 
     async def block_hashes(self, heights: Sequence[int]) -> list[str | None]:
         """Active-chain hashes at `heights`; None where fluxd has no block (above its tip)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import httpx
 import pytest
 
 from fluxos.devnet.server import Devnet, EndpointInfo
+from fluxos.errors import ConfigError
 from fluxos.jsonrpc import JsonRpcClient, RpcError
 
 Connect = Callable[[EndpointInfo], JsonRpcClient]
@@ -179,3 +182,36 @@ async def test_malformed_requests_never_stop_the_server(devnet: Devnet, rpc: Jso
         replies = batch.json()
         assert replies[0]["error"] is None and replies[1]["error"]["code"] == -8
     assert await rpc.call("getblockcount") == 2_199_999  # still serving; empty chain so far
+
+
+async def test_block_timer_mines_on_its_own(tmp_path: Path, connect: Connect) -> None:
+    async with (
+        Devnet.open(tmp_path / "timed", rpc_port=0, fluxnodes=False, block_time=0.05) as net,
+        connect(net.endpoints[0]) as rpc,
+    ):
+        assert await rpc.call("getgenerate") is True
+        for _ in range(400):
+            if await rpc.call("getblockcount") >= 2_200_002:
+                break
+            await asyncio.sleep(0.05)
+        assert await rpc.call("getblockcount") >= 2_200_002
+
+
+async def test_help_lists_fluxd_sections(rpc: JsonRpcClient) -> None:
+    text = await rpc.call("help")
+    for section in ("== Blockchain ==", "== Fluxnode ==", "== Wallet ==", "== Addressindex =="):
+        assert section in text
+    assert 'getblock "hash|height" ( verbosity )' in text
+    assert (await rpc.call("help", "nosuch")) == "help: unknown command: nosuch"
+
+
+async def test_a_busy_port_is_a_clear_error_and_leaves_the_data_dir_usable(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"127.0.0.1:{port}.*not available"):
+            async with Devnet.open(tmp_path / "d", rpc_port=port, fluxnodes=False):
+                pass
+    async with Devnet.open(tmp_path / "d", rpc_port=0, fluxnodes=False) as net:
+        assert net.engine.chain.height == 2_199_999

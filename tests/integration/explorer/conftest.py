@@ -98,7 +98,7 @@ def synced_to(node: NodeProcess, tip: int) -> bool:
 def node_env(devnet: DevnetProcess) -> dict[str, str]:
     return {
         "FLUXOS_FLUXD_CONF": str(devnet.conf_file(0)),
-        "FLUXOS_EXPLORER_POLL_SECONDS": "0.2",
+        "FLUXOS_EXPLORER": '{"poll_seconds": 0.2}',
     }
 
 

@@ -60,7 +60,7 @@ async def devnet(tmp_path: Path) -> AsyncIterator[DevnetProcess]:
 async def served(devnet: DevnetProcess, tmp_path: Path) -> AsyncIterator[Served]:
     settings = load_settings(
         tmp_path / "node",
-        {"fluxd_conf": str(devnet.conf_file(0)), "explorer_poll_seconds": 0.2},
+        {"fluxd_conf": str(devnet.conf_file(0)), "explorer": {"poll_seconds": 0.2}},
         environ={},
     )
     node = Node(settings, authorizer=TokenAuthorizer(TOKEN))

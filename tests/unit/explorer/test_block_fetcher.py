@@ -23,9 +23,6 @@ class TableRpc:
         self.verbose = verbose
         self.asked: list[tuple[str, int]] = []
 
-    async def call(self, method: str, *params: Any) -> Any:
-        return (await self.batch([(method, params)]))[0]
-
     async def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
         replies: list[Any] = []
         for method, params in calls:

@@ -7,16 +7,14 @@ from typing import Any
 from fluxos.api.envelope import Message
 from fluxos.api.permissions import Permission
 from fluxos.api.routing import Call, FluxRouter
-from fluxos.errors import DaemonUnavailable, FluxError
+from fluxos.errors import FluxError
 from fluxos.explorer.service import Explorer
 
 router = FluxRouter("Explorer")
 
 
 def _explorer(call: Call) -> Explorer:
-    explorer: Explorer | None = call.node.explorer
-    if explorer is None:
-        raise DaemonUnavailable("The explorer is not running: this node has no fluxd to index")
+    explorer: Explorer = call.node.explorer
     return explorer
 
 

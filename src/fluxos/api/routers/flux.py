@@ -45,7 +45,7 @@ async def runtime_versions(call: Call) -> dict[str, str]:
 async def is_arcane_os(call: Call) -> bool:
     """Whether the node runs on ArcaneOS, as the benchmark daemon reports (false on error)."""
     try:
-        benchmarks = await call.node.bench_rpc.call("getbenchmarks")
+        benchmarks = await call.node.fluxbench.call("getbenchmarks")
     except FluxError as error:
         log.debug("isarcaneos: benchmark daemon unavailable (%s); answering false", error)
         return False

@@ -9,7 +9,7 @@ from typing import Any
 from fluxos.chain.amounts import to_coins
 from fluxos.chain.block import BlockHeader, difficulty
 from fluxos.chain.merkle import PartialMerkleTree
-from fluxos.chain.outpoint import hash_hex
+from fluxos.chain.outpoint import OutPoint, hash_hex
 from fluxos.chain.params import NETWORK, PON_ACTIVATION_HEIGHT, POW_LIMIT_BITS, SAPLING_BRANCH_ID
 from fluxos.chain.script import script_json
 from fluxos.chain.serialization import ByteReader, ByteWriter, DecodeError
@@ -481,8 +481,6 @@ class BlockchainRpc:
         if isinstance(index_value, bool) or not isinstance(index_value, int | float):
             raise RpcError(RPC_INVALID_ADDRESS_OR_KEY, "Invalid index, must be an integer")
         txid = parse_hash(txid_value, "txid")
-        from fluxos.chain.outpoint import OutPoint
-
         info = self.ctx.spent_info(OutPoint(txid, get_int(index_value)))
         if info is None:
             raise RpcError(RPC_INVALID_ADDRESS_OR_KEY, "Unable to get spent info")

@@ -15,6 +15,7 @@ RPC_TYPE_ERROR = -3
 RPC_WALLET_ERROR = -4
 RPC_INVALID_ADDRESS_OR_KEY = -5
 RPC_WALLET_INSUFFICIENT_FUNDS = -6
+RPC_WALLET_ACCOUNTS_UNSUPPORTED = -11
 RPC_INVALID_PARAMETER = -8
 RPC_CLIENT_IN_INITIAL_DOWNLOAD = -10
 RPC_DATABASE_ERROR = -20
@@ -141,6 +142,14 @@ def amount(value: Any) -> int:
         return parse_amount(value)
     except AmountError as exc:
         raise RpcError(RPC_TYPE_ERROR, str(exc)) from exc
+
+
+def account_param(value: Any) -> str:
+    """fluxd's AccountFromValue: accounts are gone; only "" (and "*" for listings) remain."""
+    text = get_str(value)
+    if text not in ("", "*"):
+        raise RpcError(RPC_WALLET_ACCOUNTS_UNSUPPORTED, "Accounts are unsupported")
+    return text
 
 
 def address_script(address: Any, message: str = "Invalid Flux address") -> bytes:

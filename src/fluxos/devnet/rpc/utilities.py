@@ -15,7 +15,6 @@ from fluxos.chain.script import (
     script_for_address,
 )
 from fluxos.crypto.addresses import decode_flux_address, flux_p2sh_address
-from fluxos.crypto.hashes import hash160
 from fluxos.crypto.signed_message import verify_flux_message
 from fluxos.devnet.rpc.context import RpcContext
 from fluxos.devnet.rpc.params import (
@@ -182,6 +181,3 @@ class UtilRpc:
         Estimates the priority a zero-fee transaction needs (-1: the devnet has no estimate)."""
         get_int(nblocks)
         return -1.0
-
-
-__all__ = ["UtilRpc", "hash160", "multisig_redeem_script"]

@@ -7,7 +7,7 @@ from typing import Any
 from fluxos.chain.amounts import to_coins
 from fluxos.chain.outpoint import hash_hex
 from fluxos.chain.script import script_for_address
-from fluxos.chain.transaction import TxOut
+from fluxos.chain.transaction import OutPoint, TxIn, TxOut
 from fluxos.devnet.indexes import address_to_key, key_address
 from fluxos.devnet.mempool import AlreadyInChain
 from fluxos.devnet.rpc.context import RpcContext
@@ -18,6 +18,7 @@ from fluxos.devnet.rpc.params import (
     RPC_TYPE_ERROR,
     RPC_WALLET_ERROR,
     RPC_WALLET_INSUFFICIENT_FUNDS,
+    account_param,
     address_script,
     amount,
     get_array,
@@ -31,18 +32,10 @@ from fluxos.devnet.rpc.params import (
     uv_type,
 )
 from fluxos.devnet.rpc.rawtransactions import decode_tx
+from fluxos.devnet.rpc.wallethistory import wallet_txs
 from fluxos.devnet.validation import TxRejected, dust_threshold
 from fluxos.devnet.wallet import WalletError
 from fluxos.jsonrpc import RpcError
-
-RPC_WALLET_ACCOUNTS_UNSUPPORTED = -11
-
-
-def _account(value: Any) -> str:
-    text = get_str(value)
-    if text not in ("", "*"):
-        raise RpcError(RPC_WALLET_ACCOUNTS_UNSUPPORTED, "Accounts are unsupported")
-    return text
 
 
 def _send_amount(value: Any) -> int:
@@ -81,7 +74,7 @@ class WalletRpc:
         """getbalance ( "account" minconf includeWatchonly )
 
         Returns the wallet's balance of coins with at least minconf confirmations."""
-        _account(account)
+        account_param(account)
         return to_coins(self.ctx.wallet.balance(get_int(minconf), get_bool(include_watchonly)))
 
     def getunconfirmedbalance(self) -> float:
@@ -95,8 +88,6 @@ class WalletRpc:
 
         Returns an object containing various wallet state info."""
         wallet = self.ctx.wallet
-        from fluxos.devnet.rpc.wallethistory import wallet_txs  # shared with the history group
-
         return {
             "walletversion": 60000,
             "balance": to_coins(wallet.balance()),
@@ -329,8 +320,6 @@ class WalletRpc:
             ((o, c) for o, _, c in wallet.spendable(1) if o not in taken),
             key=lambda oc: -oc[1].value,
         )
-        from fluxos.chain.transaction import OutPoint, TxIn
-
         added = 0
         while True:
             fee = wallet.fee_for(len(tx.serialize()) + 107 * len(tx.vin) + 34)

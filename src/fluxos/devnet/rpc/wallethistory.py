@@ -17,12 +17,12 @@ from fluxos.devnet.rpc.context import RpcContext
 from fluxos.devnet.rpc.params import (
     RPC_INVALID_ADDRESS_OR_KEY,
     RPC_INVALID_PARAMETER,
+    account_param,
     get_bool,
     get_int,
     get_str,
     lenient_hash,
 )
-from fluxos.devnet.rpc.wallet import _account
 from fluxos.jsonrpc import RpcError
 
 
@@ -193,7 +193,7 @@ class WalletHistoryRpc:
         """listtransactions ( "account" count from includeWatchonly )
 
         Returns up to 'count' most recent transactions skipping the first 'from' transactions."""
-        _account(account)
+        account_param(account)
         n, start = get_int(count), get_int(skip)
         if n < 0:
             raise RpcError(RPC_INVALID_PARAMETER, "Negative count")

@@ -13,7 +13,7 @@ from typing import Any
 
 from fluxos.chain.outpoint import hash_hex
 from fluxos.chain.script import script_addresses
-from fluxos.crypto.addresses import decode_flux_address
+from fluxos.crypto.addresses import decode_flux_address, flux_address
 from fluxos.crypto.keys import PrivateKey
 from fluxos.crypto.signed_message import ZELCASH_MAGIC, sign_message
 from fluxos.devnet.indexes import address_to_key, key_address
@@ -23,13 +23,13 @@ from fluxos.devnet.rpc.params import (
     RPC_INVALID_PARAMETER,
     RPC_TYPE_ERROR,
     RPC_WALLET_ERROR,
+    account_param,
     get_bool,
     get_int,
     get_str,
     is_hex,
 )
 from fluxos.devnet.rpc.utilities import multisig_redeem_script
-from fluxos.devnet.rpc.wallet import _account
 from fluxos.jsonrpc import RpcError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9]")
@@ -60,7 +60,7 @@ class WalletKeysRpc:
         """getnewaddress ( "account" )
 
         Returns a new Flux address for receiving payments."""
-        _account(account)
+        account_param(account)
         return self.ctx.wallet.new_key().address
 
     def getrawchangeaddress(self) -> str:
@@ -156,7 +156,7 @@ class WalletKeysRpc:
         """addmultisigaddress nrequired ["key",...] ( "account" )
 
         Add a nrequired-to-sign multisignature address to the wallet."""
-        _account(account)
+        account_param(account)
         script = multisig_redeem_script(required, keys, self.ctx.wallet)
         akey = self.ctx.wallet.add_script(script)
         self.ctx.wallet.rescan([akey])
@@ -218,7 +218,9 @@ class WalletKeysRpc:
             tag = "change=1" if wk.change else f"label={wk.label}"
             lines.append(f"{wk.key.to_wif()} {when} {tag} # addr={key_address(akey)}")
         for _seq, key in wallet.pool:
-            lines.append(f"{key.to_wif()} {_dump_time(0)} reserve=1 # addr={_address_of(key)}")
+            lines.append(
+                f"{key.to_wif()} {_dump_time(0)} reserve=1 # addr={flux_address(key.public_key)}"
+            )
         lines += ["", "# End of dump", ""]
         return "\n".join(lines)
 
@@ -277,9 +279,3 @@ class WalletKeysRpc:
         if failed:
             raise RpcError(RPC_WALLET_ERROR, "Error adding some keys to wallet")
         return None
-
-
-def _address_of(key: PrivateKey) -> str:
-    from fluxos.crypto.addresses import flux_address
-
-    return flux_address(key.public_key)

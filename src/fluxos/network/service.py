@@ -1,0 +1,206 @@
+"""The network service of a node: one object that owns the peer table, the gossip
+pipeline, connections, discovery and the DOS monitor, and the API the rest of the node
+uses to talk to the Flux network.
+
+    network.subscribe("fluxapprunning", handler)   # handler(ReceivedMessage) -> bool (relay?)
+    await network.broadcast({"type": "...", ...})  # sign with our fluxnode key, send to all
+    await network.send_to("1.2.3.4:16127", data)   # signed, to one peer
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from fluxos.clock import Clock
+from fluxos.config import Settings
+from fluxos.crypto import PrivateKey
+from fluxos.errors import FluxError
+from fluxos.network.availability import AvailabilityProbe, communication_problem
+from fluxos.network.connections import Connections, LocalEndpoint
+from fluxos.network.discovery import Discovery
+from fluxos.network.dos import DosMonitor, DosState
+from fluxos.network.envelope import Envelope
+from fluxos.network.gossip import Gossip, MessageHandler
+from fluxos.network.networkstate import NetworkState
+from fluxos.network.nodelist import NodeListSource
+from fluxos.network.params import NetworkParams
+from fluxos.network.peers import CloseCode, PeerManager, Source
+from fluxos.network.ratelimit import FrameRateLimiter
+from fluxos.network.sideports import HomeHealthServer, SyncthingPortPlaceholder
+
+log = logging.getLogger(__name__)
+
+Loop = Callable[[], Awaitable[None]]
+GOING_AWAY = 1001  # a restart: peers may queue us for a redial
+
+
+class NetworkService:
+    """Everything peer-to-peer about one node."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock,
+        source: NodeListSource | None,
+        key: PrivateKey | None,
+        uptime: Callable[[], float],
+        params: NetworkParams | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.params = params or NetworkParams.from_settings(settings)
+        self.clock = clock
+        self.source = source
+        self.key = key
+        self._uptime = uptime
+        bind_ip = settings.ipaddress if settings.host == settings.ipaddress else None
+        self.local = LocalEndpoint(settings.ipaddress, settings.apiport, bind_ip)
+        transport = httpx.AsyncHTTPTransport(local_address=bind_ip) if bind_ip else None
+        self.http = httpx.AsyncClient(transport=transport, timeout=10)
+        self.state = NetworkState(source or _NoFluxd(), clock, self.params)
+        self.peers = PeerManager(clock, self.params)
+        self.limiter = FrameRateLimiter(clock)
+        self.gossip = Gossip(
+            state=self.state,
+            peers=self.peers,
+            clock=clock,
+            params=self.params,
+            key=key,
+            limiter=self.limiter,
+        )
+        self.connections = Connections(
+            local=self.local,
+            state=self.state,
+            peers=self.peers,
+            gossip=self.gossip,
+            params=self.params,
+            clock=clock,
+            uptime=uptime,
+        )
+        self.discovery = Discovery(
+            local=self.local,
+            state=self.state,
+            peers=self.peers,
+            connections=self.connections,
+            http=self.http,
+            params=self.params,
+            clock=clock,
+            rng=rng,
+        )
+        self.dos = DosState()
+        self.dos_monitor = DosMonitor(
+            dos=self.dos,
+            state=self.state,
+            peers=self.peers,
+            http=self.http,
+            params=self.params,
+            own_address=lambda: self.own_address,
+            uptime=uptime,
+            blocked_ports=len(settings.blocked_ports),
+            blocked_repositories=len(settings.blocked_repositories),
+            rng=rng,
+        )
+        self.availability = AvailabilityProbe(self.state, self.http)
+        self.state.on_unconfirmed(self._drop_all_peers)
+        self._background: set[asyncio.Task[None]] = set()
+
+    @property
+    def own_address(self) -> str:
+        return f"{self.local.ip}:{self.local.api_port}"
+
+    # -- the API for the rest of the node ------------------------------------------------
+    def subscribe(self, kind: str, handler: MessageHandler) -> None:
+        """Receive verified, fresh messages of `kind`; return True from `handler` to relay."""
+        self.gossip.subscribe(kind, handler)
+
+    async def broadcast(self, data: dict[str, Any]) -> Envelope:
+        """Sign `data` as this fluxnode and send it to every peer.
+
+        Only a confirmed node listed with our key may originate: anything else would be
+        refused by every receiver (and counted against us).
+        """
+        pubkey = self.key.public_key.hex() if self.key else ""
+        if not self.state.message_capable(pubkey, self.own_address):
+            raise FluxError(
+                f"this node ({self.own_address}) is not a confirmed fluxnode listed with its "
+                "key, so other nodes would refuse its messages; nothing was broadcast"
+            )
+        return await self.gossip.broadcast(data)
+
+    async def send_to(self, peer_key: str, data: dict[str, Any]) -> bool:
+        """Sign `data` and send it to one connected peer; False if not connected."""
+        return await self.gossip.send_to(peer_key, data)
+
+    def communication_problem(self) -> str | None:
+        return communication_problem(self.peers, self.params)
+
+    async def dial(self, address: str, source: Source = Source.MANUAL) -> bool:
+        return await self.connections.dial(address, source)
+
+    async def disconnect(self, key: str, code: CloseCode) -> bool:
+        peer = self.peers.get(key)
+        if peer is None:
+            return False
+        await peer.close(code, "purposefully closed")
+        return True
+
+    def _drop_all_peers(self) -> None:
+        log.warning("our fluxnode lost its confirmation: closing every peer connection")
+        task = asyncio.create_task(
+            self.connections.close_all(CloseCode.NODE_UNCONFIRMED, "node not confirmed")
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def background_loops(self) -> list[tuple[str, Loop]]:
+        """The long-running tasks the node supervises."""
+        if self.source is None:
+            log.warning("no fluxd configured (fluxd_conf): the node stays off the peer network")
+            return []
+        if self.key is None:
+            log.warning("flux.conf has no zelnodeprivkey: this node cannot sign messages")
+        return [
+            ("network state", self.state.run),
+            ("peer discovery", self.discovery.run),
+            ("dos monitor", self.dos_monitor.run),
+        ]
+
+    def side_port_loops(self) -> list[tuple[str, Loop]]:
+        """Listeners beside the API port that a serving node must hold (§15)."""
+        host = self.settings.host
+        return [
+            ("home health server", HomeHealthServer(host, self.settings.home_port).run),
+            (
+                "syncthing port placeholder",
+                SyncthingPortPlaceholder(host, self.settings.apiport + 2).run,
+            ),
+        ]
+
+    async def close(self) -> None:
+        self.connections.accepting = False
+        await self.connections.close_all(GOING_AWAY, "node shutting down")
+        await self.http.aclose()
+        closer = getattr(self.source, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+class _NoFluxd:
+    """The source of a node without fluxd: always unavailable."""
+
+    async def deterministic_list(self) -> list[dict[str, Any]]:
+        raise FluxError("no fluxd configured")
+
+    async def node_status(self) -> dict[str, Any]:
+        raise FluxError("no fluxd configured")
+
+    async def block_height(self) -> int:
+        raise FluxError("no fluxd configured")

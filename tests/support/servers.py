@@ -1,0 +1,43 @@
+"""Small ASGI apps served for real on a loopback port, in a background thread.
+
+Tests use them for the internet services a node talks to (Flux's stats and GitHub files,
+a registry's token service): a real HTTP server on 127.0.0.1, never a patched client.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+from tests.support.processes import free_port
+
+
+@contextmanager
+def serving(app: Any, host: str = "127.0.0.1", *, lifespan: bool = False) -> Iterator[str]:
+    """Serve `app` on a free port of `host`; yields its base URL (no trailing slash).
+
+    With `lifespan` the app's startup and shutdown run (a node's app starts the node).
+    """
+    port = free_port(host)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="on" if lifespan else "off"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"test server on {host}:{port} did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

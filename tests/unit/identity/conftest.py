@@ -1,0 +1,33 @@
+"""Real identity components on a temporary SQLite database, driven by a manual clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from fluxos.clock import ManualClock
+from fluxos.storage.areas import ALL_AREAS
+from fluxos.storage.database import Database
+from fluxos.storage.identity import IdentityStore
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'identity.sqlite'}", ALL_AREAS)
+    await database.open()
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+@pytest.fixture
+def store(database: Database) -> IdentityStore:
+    return IdentityStore(database)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(start=1_700_000_000.0)
