@@ -87,6 +87,7 @@ class Scanner:
         # until a batch has been measured, assume blocks are full enough to start small
         self._txs_per_block = self.options.batch_txs / FIRST_BATCH_BLOCKS
         self._last_log = 0.0
+        self._last_failure: str | None = None
         self._logged_height = 0
 
     # ------------------------------------------------------------------ state
@@ -111,20 +112,31 @@ class Scanner:
                     if not self._running.is_set():
                         continue
                     try:
-                        if await self._step():
-                            continue
+                        more = await self._step()
                     except RETRYABLE as error:
-                        log.warning(
-                            "explorer: %s: %s; retrying in %.0f s",
-                            type(error).__name__,
-                            error,
-                            self.options.retry_seconds,
-                        )
+                        self._report(error)
                         self._forget_position()
                         delay = self.options.retry_seconds
+                        more = False
+                    else:
+                        self._recovered()
+                    if more:
+                        continue
                 await self._idle(delay)
         finally:
             self._cancel_ahead()
+
+    def _report(self, error: Exception) -> None:
+        # the same failure every retry (fluxd down for an hour) is logged once, then quietly
+        text = f"{type(error).__name__}: {error}"
+        level = logging.DEBUG if text == self._last_failure else logging.WARNING
+        log.log(level, "explorer: %s; retrying in %.0f s", text, self.options.retry_seconds)
+        self._last_failure = text
+
+    def _recovered(self) -> None:
+        if self._last_failure is not None:
+            log.info("explorer: indexing again after: %s", self._last_failure)
+            self._last_failure = None
 
     async def catch_up(self, on_batch: BatchListener | None = None) -> int | None:
         """Index up to fluxd's current tip, then return the scanned height (CLI, bench)."""
