@@ -13,6 +13,7 @@ from fluxos import FLUXOS_COMPAT_VERSION, __version__
 from fluxos.apps.command import apps_app
 from fluxos.config import load_settings
 from fluxos.errors import ConfigError, FluxError
+from fluxos.explorer import command as explorer_command
 from fluxos.system.logfiles import configure_logging
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app = typer.Typer(
 config_app = typer.Typer(help="Inspect the node's configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(apps_app, name="apps")
+app.add_typer(explorer_command.app, name="explorer")
 console = Console()
 err_console = Console(stderr=True)
 

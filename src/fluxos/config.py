@@ -55,6 +55,29 @@ def default_data_dir() -> Path:
     return Path.home() / ".fluxos"
 
 
+class ExplorerSettings(BaseModel):
+    """`[explorer]`: where the block scanner starts and how often it polls at the tip."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start_height: int | None = None  # None: the chain's first block (height 1 on fluxd)
+    poll_seconds: float = 2.0
+
+    @field_validator("start_height")
+    @classmethod
+    def _start_height(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise ValueError("must be a block height (0 or more) or absent")
+        return value
+
+    @field_validator("poll_seconds")
+    @classmethod
+    def _poll_seconds(cls, value: float) -> float:
+        if not 0 < value <= 600:
+            raise ValueError("must be more than 0 and at most 600 seconds")
+        return value
+
+
 class DaemonSettings(BaseModel):
     """`[daemon]`: where fluxd is, and the embedded devnet used when there is none."""
 
@@ -173,6 +196,7 @@ class Settings(BaseModel):
     daemon: DaemonSettings = DaemonSettings()
     benchmark: BenchmarkSettings = BenchmarkSettings()
     hooks: HookSettings = HookSettings()
+    explorer: ExplorerSettings = ExplorerSettings()
 
     @field_validator("zelid")
     @classmethod

@@ -32,6 +32,8 @@ from fluxos.clock import Clock, SystemClock
 from fluxos.config import Settings
 from fluxos.crypto import PrivateKey
 from fluxos.errors import ConfigError
+from fluxos.explorer.scanner import ScannerOptions
+from fluxos.explorer.service import Explorer
 from fluxos.identity import AppOwners, IdentityService, LoginGates, NoAppOwners, PrivilegedIds
 from fluxos.identity.gates import DatabaseGate, NodeDosGate
 from fluxos.identity.gates import DosState as GateDosState
@@ -122,6 +124,17 @@ class Node:
         self.authorizer: Authorizer = authorizer or self.identity.authorizer
         self.add_background("identity expiry", self.identity.purge_loop)
         self._build_apps()
+        self.explorer = Explorer(
+            self.database,
+            self.fluxd,
+            development=settings.development,
+            options=ScannerOptions(
+                start_height=settings.explorer.start_height,
+                poll_seconds=settings.explorer.poll_seconds,
+            ),
+            clock=self.clock,
+        )
+        self.add_background("explorer", self.explorer.run)
 
     def _build_apps(self) -> None:
         """The apps service: spec checks and prices against Docker registries and Flux's

@@ -18,7 +18,7 @@ from fluxos import FLUXOS_COMPAT_VERSION, __version__
 from fluxos.api.cache import ResponseCache
 from fluxos.api.dispatch import Dispatcher, RouteIndex
 from fluxos.api.envelope import error_response
-from fluxos.api.routers import apps, benchmark, daemon, flux, identity, network
+from fluxos.api.routers import apps, benchmark, daemon, explorer, flux, identity, network
 from fluxos.api.routetable import load_route_table
 from fluxos.api.routing import Call, Endpoint, FluxRouter, Route, WebSocketRoute
 from fluxos.errors import BadParameter, FluxError, NotFound
@@ -35,6 +35,7 @@ ROUTERS: tuple[FluxRouter, ...] = (
     benchmark.router,
     network.router,
     apps.router,
+    explorer.router,
 )
 
 

@@ -1,0 +1,1 @@
+"""The block explorer: scanner, indexes, app payments, chain messages, queries, events."""
