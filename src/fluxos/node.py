@@ -35,7 +35,7 @@ from fluxos.errors import ConfigError
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
 from fluxos.identity import AppOwners, IdentityService, LoginGates, NoAppOwners, PrivilegedIds
-from fluxos.identity.gates import DatabaseGate, NodeDosGate
+from fluxos.identity.gates import DatabaseGate, HardwareGate, NodeDosGate
 from fluxos.identity.gates import DosState as GateDosState
 from fluxos.network.dos import DosState
 from fluxos.network.fluxdsource import FluxdNodeSource
@@ -50,6 +50,7 @@ from fluxos.system.control import ProcessControl
 from fluxos.system.daemonlogs import bench_log, daemon_log
 from fluxos.system.embedded import EmbeddedDaemons
 from fluxos.system.hostinfo import HostInfo
+from fluxos.system.nodetier import HostHardware, NodeTier
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +106,13 @@ class Node:
         # Login-phrase gates (identity.md §3.2). The database and node DOS gates exist so
         # far; the syncthing, docker, hardware and apps DOS slots are filled in as those
         # areas land.
+        self.node_tier = NodeTier(self.fluxd)
+        # A devnet (development mode or the embedded one) has no real tier to live up to,
+        # as its bench assumes one: the hardware gate only guards real fluxnodes.
+        local_chain = settings.development or self.embedded is not None
         self.login_gates = LoginGates(
             database=DatabaseGate(identity_store),
+            hardware=None if local_chain else HardwareGate(HostHardware(self.node_tier)),
             node_dos=NodeDosGate(_NetworkDos(self.network.dos)),
         )
         self.identity = IdentityService(

@@ -52,6 +52,13 @@ async def is_arcane_os(call: Call) -> bool:
     return bool(isinstance(benchmarks, dict) and benchmarks.get("systemsecure") is True)
 
 
+@router.get("/flux/nodetier")
+async def node_tier(call: Call) -> str:
+    """The node's tier from its collateral: cumulus/nimbus/stratus, `_new` for current amounts."""
+    collateral = await call.node.node_tier.collateral()
+    return collateral.tier
+
+
 @router.get("/flux/zelid")
 @router.get("/flux/id")
 async def zelid(call: Call) -> str:
