@@ -103,16 +103,14 @@ class Node:
             self.add_background(name, loop)
 
         identity_store = IdentityStore(self.database)
-        # Login-phrase gates (identity.md §3.2). The database and node DOS gates exist so
-        # far; the syncthing, docker, hardware and apps DOS slots are filled in as those
-        # areas land.
+        # Login-phrase gates (identity.md §3.2): database, hardware and node DOS are wired;
+        # the syncthing, docker and apps DOS slots are filled in as those areas land.
         self.node_tier = NodeTier(self.fluxd)
-        # A devnet (development mode or the embedded one) has no real tier to live up to,
-        # as its bench assumes one: the hardware gate only guards real fluxnodes.
-        local_chain = settings.development or self.embedded is not None
+        # The hardware gate asks fluxd which chain it runs: a regtest chain (any devnet,
+        # embedded or not) has no real tier to live up to.
         self.login_gates = LoginGates(
             database=DatabaseGate(identity_store),
-            hardware=None if local_chain else HardwareGate(HostHardware(self.node_tier)),
+            hardware=HardwareGate(HostHardware(self.node_tier)),
             node_dos=NodeDosGate(_NetworkDos(self.network.dos)),
         )
         self.identity = IdentityService(

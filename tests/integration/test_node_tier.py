@@ -6,8 +6,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from fluxos.identity.gates import TIER_MINIMUMS
-from fluxos.system.nodetier import TIERS
+from fluxos.errors import FluxError
+from fluxos.identity.gates import TIER_MINIMUMS, HardwareGate
+from fluxos.system.nodetier import TIERS, HostHardware, NodeTier
 from tests.support.devnetprocess import DevnetProcess
 from tests.support.processes import running_node
 
@@ -42,25 +43,46 @@ def test_node_tier_follows_the_collateral(devnet: DevnetProcess, tmp_path: Path)
     assert reply == {"status": "success", "data": TIERS[amount][1]}
 
 
-def test_hardware_gate_guards_login_phrases_on_a_real_tier(
+def test_a_devnet_node_logs_in_whatever_its_hardware(
     devnet: DevnetProcess, tmp_path: Path
 ) -> None:
-    amount = _collateral_amount(devnet)
-    ram, threads = TIER_MINIMUMS[(TIERS[amount][0], amount)]
-    machine_ok = (
-        psutil.virtual_memory().total / 1024**3 >= ram
-        and (psutil.cpu_count(logical=True) or 1) >= threads
-    )
+    """The devnet is a regtest chain: its fluxnode's tier asks nothing of this machine."""
+    assert devnet.rpc().call("getblockchaininfo")["chain"] == "regtest"
     with running_node(_settings(tmp_path / "strict", devnet, development=False)) as node:
-        phrase = node.get("/id/loginphrase").json()
-        emergency = node.get("/id/emergencyphrase").json()
-    if machine_ok:
-        assert phrase["status"] == "success"
-    else:
-        assert phrase == {
-            "status": "error",
-            "data": {"name": "Error", "message": "Node hardware requirements not met"},
-        }
-    assert emergency["status"] == "success"  # the emergency phrase skips every gate
-    with running_node(_settings(tmp_path / "dev", devnet, development=True)) as node:
+        assert node.get("/flux/nodetier").json()["status"] == "success"
         assert node.get("/id/loginphrase").json()["status"] == "success"
+        assert node.get("/id/emergencyphrase").json()["status"] == "success"
+
+
+class MainnetFluxd:
+    """fluxd as a mainnet fluxnode answers the three calls of the tier lookup."""
+
+    def __init__(self, amount: int) -> None:
+        self.amount = amount
+        self.calls: list[str] = []
+
+    async def call(self, method: str, *params: object, use_cache: bool = True) -> object:
+        self.calls.append(method)
+        answers = {
+            "getblockchaininfo": {"chain": "main"},
+            "getfluxnodestatus": {"collateral": f"COutPoint({'ab' * 32}, 1)"},
+            "getrawtransaction": {"vout": [{"value": 3.5}, {"value": self.amount}]},
+        }
+        return answers[method]
+
+
+@pytest.mark.parametrize("amount", sorted(TIERS))
+async def test_on_mainnet_the_gate_holds_this_machine_to_its_tier(amount: int) -> None:
+    internal, _ = TIERS[amount]
+    ram, threads = TIER_MINIMUMS[(internal, amount)]
+    fluxd = MainnetFluxd(amount)
+    facts = await HostHardware(NodeTier(fluxd)).hardware()
+    assert (facts.tier, facts.collateral) == (internal, amount)
+    assert facts.ram_gib == psutil.virtual_memory().total / 1024**3
+    machine_ok = facts.ram_gib >= ram and facts.cpu_threads >= threads
+    gate = HardwareGate(HostHardware(NodeTier(fluxd)))
+    if machine_ok:
+        await gate.check()
+    else:
+        with pytest.raises(FluxError, match="Node hardware requirements not met"):
+            await gate.check()

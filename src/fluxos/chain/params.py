@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from fluxos.chain.amounts import COIN
 
-NETWORK = "main"
+# What `getblockchaininfo.chain` answers: the devnet is a local regtest-like chain (with
+# mainnet prefixes), and saying so lets a node tell it from a real fluxnode.
+NETWORK = "regtest"
 SAPLING_BRANCH_ID = 0x76B809BB
 PROTOCOL_VERSION = 170021
 CLIENT_VERSION = 9_000_650  # fluxd 9.0.6 as getinfo reports it

@@ -8,6 +8,7 @@ names. The answer is kept for the life of the process, as upstream does, once kn
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -16,6 +17,8 @@ import psutil
 
 from fluxos.errors import FluxError
 from fluxos.identity.gates import HardwareFacts
+
+log = logging.getLogger(__name__)
 
 _OUTPOINT = re.compile(r"COutPoint\(([0-9a-fA-F]{64}),\s*(\d+)\)")
 
@@ -79,16 +82,33 @@ class NodeTier:
 
 
 class HostHardware:
-    """The hardware login gate's facts: this machine's RAM and threads and the node's tier."""
+    """The hardware login gate's facts: this machine's RAM and threads and the node's tier.
+
+    On a regtest chain (the devnet) there is no real tier to live up to, so the facts carry
+    none and the gate passes, whatever collateral the devnet's fluxnode holds.
+    """
 
     def __init__(self, tier: NodeTier) -> None:
         self.tier = tier
+        self._regtest: bool | None = None
+
+    async def _on_regtest(self) -> bool:
+        if self._regtest is None:
+            info = await self.tier.fluxd.call("getblockchaininfo")
+            self._regtest = isinstance(info, dict) and info.get("chain") == "regtest"
+            if self._regtest:
+                log.info("fluxd runs a regtest chain: the hardware login gate has no tier to check")
+        return self._regtest
 
     async def hardware(self) -> HardwareFacts:
+        ram_gib = psutil.virtual_memory().total / 1024**3
+        threads = psutil.cpu_count(logical=True) or 1
+        if await self._on_regtest():
+            return HardwareFacts(tier=None, collateral=None, ram_gib=ram_gib, cpu_threads=threads)
         collateral = await self.tier.collateral()
         return HardwareFacts(
             tier=collateral.internal_tier,
             collateral=collateral.amount,
-            ram_gib=psutil.virtual_memory().total / 1024**3,
-            cpu_threads=psutil.cpu_count(logical=True) or 1,
+            ram_gib=ram_gib,
+            cpu_threads=threads,
         )
