@@ -43,9 +43,7 @@ def test_node_tier_follows_the_collateral(devnet: DevnetProcess, tmp_path: Path)
     assert reply == {"status": "success", "data": TIERS[amount][1]}
 
 
-def test_a_devnet_node_logs_in_whatever_its_hardware(
-    devnet: DevnetProcess, tmp_path: Path
-) -> None:
+def test_a_devnet_node_logs_in_whatever_its_hardware(devnet: DevnetProcess, tmp_path: Path) -> None:
     """The devnet is a regtest chain: its fluxnode's tier asks nothing of this machine."""
     assert devnet.rpc().call("getblockchaininfo")["chain"] == "regtest"
     with running_node(_settings(tmp_path / "strict", devnet, development=False)) as node:
