@@ -84,3 +84,14 @@ async def test_on_mainnet_the_gate_holds_this_machine_to_its_tier(amount: int) -
     else:
         with pytest.raises(FluxError, match="Node hardware requirements not met"):
             await gate.check()
+
+
+class AbsentFluxd:
+    async def call(self, method: str, *params: object, use_cache: bool = True) -> object:
+        raise ConnectionRefusedError("fluxd is not running")
+
+
+async def test_a_tier_that_cannot_be_looked_up_asks_nothing() -> None:
+    facts = await HostHardware(NodeTier(AbsentFluxd())).hardware()
+    assert (facts.tier, facts.collateral) == (None, None)
+    await HardwareGate(HostHardware(NodeTier(AbsentFluxd()))).check()

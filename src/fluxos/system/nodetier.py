@@ -85,7 +85,8 @@ class HostHardware:
     """The hardware login gate's facts: this machine's RAM and threads and the node's tier.
 
     On a regtest chain (the devnet) there is no real tier to live up to, so the facts carry
-    none and the gate passes, whatever collateral the devnet's fluxnode holds.
+    none and the gate passes, whatever collateral the devnet's fluxnode holds. A tier that
+    can't be looked up (fluxd down, no collateral yet) asks nothing either, as upstream.
     """
 
     def __init__(self, tier: NodeTier) -> None:
@@ -103,9 +104,14 @@ class HostHardware:
     async def hardware(self) -> HardwareFacts:
         ram_gib = psutil.virtual_memory().total / 1024**3
         threads = psutil.cpu_count(logical=True) or 1
-        if await self._on_regtest():
-            return HardwareFacts(tier=None, collateral=None, ram_gib=ram_gib, cpu_threads=threads)
-        collateral = await self.tier.collateral()
+        unknown = HardwareFacts(tier=None, collateral=None, ram_gib=ram_gib, cpu_threads=threads)
+        try:
+            if await self._on_regtest():
+                return unknown
+            collateral = await self.tier.collateral()
+        except Exception as error:  # as upstream: a tier that can't be looked up asks nothing
+            log.warning("node tier unknown, hardware not checked against it: %s", error)
+            return unknown
         return HardwareFacts(
             tier=collateral.internal_tier,
             collateral=collateral.amount,
