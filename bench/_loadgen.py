@@ -7,6 +7,7 @@ import re
 import shutil
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -115,3 +116,19 @@ def npm_install(package_dir: Path) -> Path | None:
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
+
+
+def start_node(
+    data_dir: Path, host: str, port: int, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`fluxos start` on host:port with its output discarded; `env` is the whole environment
+    (console logging is always off)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "fluxos", "start", "--data-dir", str(data_dir)]
+    command += ["--host", host, "--api-port", str(port)]
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={"PATH": "/usr/bin:/bin", **(env or {}), "FLUXOS_LOG_CONSOLE": "false"},
+    )

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from _loadgen import BENCH_DIR, median, npm_install, run_wrk, wait_for
+from _loadgen import BENCH_DIR, median, npm_install, run_wrk, start_node, wait_for
 
 HOST = "127.0.0.1"
 FLUXOS_PORT = 16187
@@ -22,28 +21,8 @@ ROUNDS = 3
 
 
 def start_fluxos(data_dir: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "fluxos",
-            "start",
-            "--data-dir",
-            str(data_dir),
-            "--host",
-            HOST,
-            "--api-port",
-            str(FLUXOS_PORT),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        # the API edge alone: no embedded devnet and bench competing for the CPU
-        env={
-            "FLUXOS_LOG_CONSOLE": "false",
-            "FLUXOS_DAEMON": '{"embedded": false}',
-            "PATH": "/usr/bin:/bin",
-        },
-    )
+    # the API edge alone: no embedded devnet and bench competing for the CPU
+    return start_node(data_dir, HOST, FLUXOS_PORT, {"FLUXOS_DAEMON": '{"embedded": false}'})
 
 
 def cold_starts(rounds: int = 5) -> list[float]:

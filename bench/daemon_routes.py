@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from _loadgen import median, run_wrk, wait_for
+from _loadgen import median, run_wrk, start_node, wait_for
 
 HOST = "127.0.0.1"
 NODE_PORT = 16177
@@ -101,26 +101,10 @@ def start_devnet(data_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], tu
     raise SystemExit("the devnet did not start")
 
 
-def start_node(data_dir: Path, conf: Path) -> subprocess.Popen[bytes]:
+def start_fluxos(data_dir: Path, conf: Path) -> subprocess.Popen[bytes]:
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "fluxos.toml").write_text(f'fluxd_conf = "{conf}"\n')
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "fluxos",
-            "start",
-            "--data-dir",
-            str(data_dir),
-            "--host",
-            HOST,
-            "--api-port",
-            str(NODE_PORT),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "FLUXOS_LOG_CONSOLE": "false", "HOME": str(data_dir)},
-    )
+    return start_node(data_dir, HOST, NODE_PORT, {**os.environ, "HOME": str(data_dir)})
 
 
 def summarise(name: str, runs: list) -> float:
@@ -143,9 +127,11 @@ def main() -> None:
         try:
             devnet_url = f"http://{HOST}:{port}/"
             rpc(devnet_url, auth, "generate", EXTRA_BLOCKS)
-            high = int(rpc(devnet_url, auth, "getblockcount")) - 2  # buried: block-cacheable
+            count = rpc(devnet_url, auth, "getblockcount")
+            assert isinstance(count, int), count
+            high = count - 2  # buried: block-cacheable
             low = high - EXTRA_BLOCKS - 250
-            node = start_node(tmp / "node", tmp / "devnet" / "flux.conf")
+            node = start_fluxos(tmp / "node", tmp / "devnet" / "flux.conf")
             node_url = f"http://{HOST}:{NODE_PORT}"
             wait_for(f"{node_url}/daemon/getinfo")
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()

@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +24,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from _loadgen import run_wrk, wait_for
+from _loadgen import run_wrk, start_node, wait_for
 from crypto_verify import (
     best_rates,
     ensure_js_packages,
@@ -79,27 +77,7 @@ class LoginLoad:
         self.zelid = bitcoin_address(self.key.public_key)
         self.url = f"http://{HOST}:{PORT}"
         (data_dir / "fluxos.toml").write_text(f'zelid = "{self.zelid}"\n')
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "fluxos",
-                "start",
-                "--data-dir",
-                str(data_dir),
-                "--host",
-                HOST,
-                "--api-port",
-                str(PORT),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={
-                "FLUXOS_LOG_CONSOLE": "false",
-                "FLUXOS_LOG_LEVEL": "warning",
-                "PATH": "/usr/bin:/bin",
-            },
-        )
+        self.process = start_node(data_dir, HOST, PORT, {"FLUXOS_LOG_LEVEL": "warning"})
         self.http = httpx.Client(base_url=self.url, timeout=30)
         self.admin_header = ""
 
