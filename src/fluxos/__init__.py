@@ -1,11 +1,8 @@
 """FluxOS node software for the Flux decentralized cloud."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("fluxos")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0.0.0"
+# The package version (pyproject reads it from here; a metadata lookup at import would cost
+# ~50 ms of every start).
+__version__ = "0.1.0"
 
 # Peers refuse nodes that report a FluxOS version below 8.13.1 (minimumFluxOSAllowedVersion),
 # so /flux/version reports the upstream release whose behaviour this package follows.

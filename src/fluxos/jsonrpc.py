@@ -27,6 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fluxos.errors import DaemonUnavailable, FluxError
+from fluxos.tls import client_context
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +179,7 @@ class JsonRpcClient:
             timeout=timeout,
             transport=transport,
             headers={"content-type": "application/json"},
+            verify=client_context(),
         )
 
     async def aclose(self) -> None:

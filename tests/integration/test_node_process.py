@@ -85,8 +85,17 @@ def test_openapi_lists_routes_with_permissions(tmp_path: Path) -> None:
     with running_node(tmp_path) as node:
         document = node.get("/openapi.json").json()
         assert node.get("/docs").status_code == 200
+        wrong_method = node.post("/daemon/getblock/5/1")
     operation = document["paths"]["/flux/version"]["get"]
     assert operation["x-permission"] == "public"
+    getblock = document["paths"]["/daemon/getblock"]["get"]
+    assert [p["name"] for p in getblock["parameters"]] == ["hashheight", "verbosity"]
+    assert document["paths"]["/id/verifylogin"]["post"]["x-permission"] == "public"
+    assert len(document["paths"]) >= 400
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["data"]["message"] == (
+        "Method POST is not allowed on /daemon/getblock/5/1"
+    )
     assert all(
         "x-permission" in operation
         for methods in document["paths"].values()

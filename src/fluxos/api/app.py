@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +18,7 @@ from fluxos import FLUXOS_COMPAT_VERSION, __version__
 from fluxos.api.cache import ResponseCache
 from fluxos.api.dispatch import Dispatcher, RouteIndex
 from fluxos.api.envelope import error_response
+from fluxos.api.openapi import document_builder
 from fluxos.api.routers import apps, benchmark, daemon, explorer, flux, identity, network
 from fluxos.api.routetable import load_route_table
 from fluxos.api.routing import Call, Endpoint, FluxRouter, Route, WebSocketRoute
@@ -79,8 +80,7 @@ def create_app(
     if complete_table:
         routes += pending_routes(routes)
     endpoints = [Endpoint(route, node, cache) for route in routes]
-    for endpoint in endpoints:
-        _document(api, endpoint)
+    api.openapi = document_builder(api, endpoints)  # type: ignore[method-assign]
     # The dispatcher hands every websocket scope to the FastAPI application.
     for socket_route in (ws for router in routers for ws in router.websockets):
         _mount_websocket(api, socket_route, node)
@@ -118,45 +118,6 @@ async def _not_implemented(call: Call) -> None:
         f"{row.method} {row.template} is not implemented by this node yet",
         code=501,
         name="NotImplemented",
-    )
-
-
-def _document(api: FastAPI, endpoint: Endpoint) -> None:
-    route = endpoint.route
-    row = route.row
-    levels = " or ".join(p.value for p in row.permissions)
-    parameters: list[dict[str, Any]] = []
-    if route.method == "GET":
-        parameters = [
-            {
-                "name": name,
-                "in": "query",
-                "required": False,
-                "schema": {"type": "string"},
-                "description": f"also accepted as path segment {i + 1}: {row.template}",
-            }
-            for i, name in enumerate(row.params)
-        ]
-    extra: dict[str, Any] = {"x-permission": levels, "parameters": parameters}
-    if route.method == "POST":
-        extra["requestBody"] = {
-            "content": {
-                media: {"schema": {"type": "object"}}
-                for media in ("application/json", "text/plain", "application/x-www-form-urlencoded")
-            }
-        }
-
-    async def handle(request: Request) -> Response:
-        return await endpoint(request)
-
-    api.add_api_route(
-        row.base,
-        handle,
-        methods=[route.method],
-        summary=route.summary,
-        description=f"Permission: **{levels}**. Upstream route: `{route.method} {row.template}`.",
-        tags=[route.section],
-        openapi_extra=extra,
     )
 
 

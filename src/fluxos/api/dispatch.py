@@ -16,7 +16,9 @@ from urllib.parse import unquote
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from fluxos.api.envelope import error_response
 from fluxos.api.routing import Endpoint
+from fluxos.errors import FluxError
 
 CORS_HEADERS = [
     (b"access-control-allow-origin", b"*"),
@@ -60,6 +62,14 @@ class RouteIndex:
                 return endpoint, [unquote(v) for v in values]
         return None
 
+    def other_methods(self, method: str, path: str) -> list[str]:
+        """The methods that do serve `path`, when `method` does not."""
+        return [
+            other
+            for other in self._by_method
+            if other != method and self.match(other, path) is not None
+        ]
+
 
 class Dispatcher:
     """The ASGI entry point: Flux routes by prefix lookup, the rest to the fallback app."""
@@ -84,6 +94,14 @@ class Dispatcher:
                 response = await endpoint(Request(scope, receive))
                 response.headers["access-control-allow-origin"] = "*"
                 await response(scope, receive, send)
+                return
+            if self.index.other_methods(scope["method"], path):
+                error = FluxError(
+                    f"Method {scope['method']} is not allowed on {scope['path']}",
+                    code=405,
+                    http_status=405,
+                )
+                await error_response(error)(scope, receive, send)
                 return
         await self.fallback(scope, receive, send)
 

@@ -26,6 +26,7 @@ from fluxos.apps.images import SUPPORTED_ARCHITECTURES
 from fluxos.apps.params import MAINNET, AppParams
 from fluxos.clock import Clock, SystemClock
 from fluxos.errors import FluxError
+from fluxos.tls import client_context
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +118,7 @@ class DockerRegistryClient:
             follow_redirects=True,  # blobs are often served from a storage redirect
             headers={"User-Agent": f"fluxos/{__version__}"},
             transport=transport,
+            verify=client_context(),
         )
         self._results: TLRUCache[tuple[str, str], tuple[float, RegistryImage | FluxError]] = (
             TLRUCache(

@@ -21,6 +21,7 @@ from fluxos.apps.jsvalues import is_number
 from fluxos.apps.params import PriceEntry
 from fluxos.apps.pricing import MarketplaceApp
 from fluxos.clock import Clock, SystemClock
+from fluxos.tls import client_context
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class FluxServices:
             follow_redirects=True,
             headers={"User-Agent": f"fluxos/{__version__}"},
             transport=transport,
+            verify=client_context(),
         )
         self._cache: TLRUCache[str, tuple[float, Any]] = TLRUCache(
             maxsize=64,

@@ -33,6 +33,7 @@ from fluxos.network.params import NetworkParams
 from fluxos.network.peers import CloseCode, PeerManager, Source
 from fluxos.network.ratelimit import FrameRateLimiter
 from fluxos.network.sideports import HomeHealthServer, SyncthingPortPlaceholder
+from fluxos.tls import client_context
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,12 @@ class NetworkService:
         self._uptime = uptime
         bind_ip = settings.ipaddress if settings.host == settings.ipaddress else None
         self.local = LocalEndpoint(settings.ipaddress, settings.apiport, bind_ip)
-        transport = httpx.AsyncHTTPTransport(local_address=bind_ip) if bind_ip else None
-        self.http = httpx.AsyncClient(transport=transport, timeout=10)
+        transport = (
+            httpx.AsyncHTTPTransport(local_address=bind_ip, verify=client_context())
+            if bind_ip
+            else None
+        )
+        self.http = httpx.AsyncClient(transport=transport, timeout=10, verify=client_context())
         self.state = NetworkState(source or _NoFluxd(), clock, self.params)
         self.peers = PeerManager(clock, self.params)
         self.limiter = FrameRateLimiter(clock)
