@@ -116,6 +116,10 @@ class Wallet:
         # every coin selection
         self.coins: dict[UtxoKey, tuple[bytes, Coin]] = {}
         self.coinbase_coins: dict[UtxoKey, tuple[bytes, Coin]] = {}
+        # address key -> its outpoints in `coins` / `coinbase_coins`, in the same order: a
+        # payment from one address must not walk every coin of a wallet with thousands
+        self._coins_of: dict[bytes, dict[UtxoKey, None]] = {}
+        self._coinbase_coins_of: dict[bytes, dict[UtxoKey, None]] = {}
         self.locked: set[UtxoKey] = set()
         self.fee_per_kb = 0
         self.tx_notes: dict[bytes, dict[str, str]] = {}
@@ -233,8 +237,8 @@ class Wallet:
     def rescan(self, keys: Iterable[bytes] | None = None) -> None:
         """Rebuild the coin set (for all keys, or add those of `keys`) from the address index."""
         if keys is None:
-            self.coins.clear()
-            self.coinbase_coins.clear()
+            for table in (self.coins, self.coinbase_coins, self._coins_of, self._coinbase_coins_of):
+                table.clear()
             keys = self.all_keys()
         for akey in keys:
             if self.is_mine(akey) is None:
@@ -245,7 +249,26 @@ class Wallet:
                     self._add_coin(outpoint, akey, coin)
 
     def _add_coin(self, outpoint: UtxoKey, akey: bytes, coin: Coin) -> None:
-        (self.coinbase_coins if coin.coinbase else self.coins)[outpoint] = (akey, coin)
+        table, index = (
+            (self.coinbase_coins, self._coinbase_coins_of)
+            if coin.coinbase
+            else (self.coins, self._coins_of)
+        )
+        table[outpoint] = (akey, coin)
+        index.setdefault(akey, {})[outpoint] = None
+
+    def _drop_coin(self, outpoint: UtxoKey) -> None:
+        for table, index in (
+            (self.coins, self._coins_of),
+            (self.coinbase_coins, self._coinbase_coins_of),
+        ):
+            found = table.pop(outpoint, None)
+            if found is not None:
+                of_key = index[found[0]]
+                del of_key[outpoint]
+                if not of_key:
+                    del index[found[0]]
+                return
 
     def coin(self, outpoint: UtxoKey) -> tuple[bytes, Coin] | None:
         """(address key, coin) of a confirmed wallet coin."""
@@ -254,13 +277,10 @@ class Wallet:
     def block_connected(
         self, entry: BlockEntry, parsed: ParsedBlock, spent: list[list[Coin]]
     ) -> None:
-        coins, coinbase_coins = self.coins, self.coinbase_coins
         for pos, tx in enumerate(parsed.block.txs):
             if pos:
                 for txin in tx.vin:
-                    key = (txin.prevout.txid, txin.prevout.n)
-                    if coins.pop(key, None) is None:
-                        coinbase_coins.pop(key, None)
+                    self._drop_coin((txin.prevout.txid, txin.prevout.n))
             txid = parsed.txids[pos]
             for n, out in enumerate(tx.vout):
                 akey = address_key(out.script_pubkey)
@@ -275,9 +295,7 @@ class Wallet:
         for pos in range(len(parsed.block.txs) - 1, -1, -1):
             tx = parsed.block.txs[pos]
             for n in range(len(tx.vout)):
-                key = (parsed.txids[pos], n)
-                if self.coins.pop(key, None) is None:
-                    self.coinbase_coins.pop(key, None)
+                self._drop_coin((parsed.txids[pos], n))
             for txin, coin in zip(tx.vin, spent[pos], strict=False):
                 akey = address_key(coin.script)
                 if akey is not None and self.is_mine(akey) is not None:
@@ -289,18 +307,32 @@ class Wallet:
     def is_mature(self, coin: Coin) -> bool:
         return not coin.coinbase or self.depth(coin) > COINBASE_MATURITY
 
-    def unspent(self, include_mempool: bool = True) -> Iterator[tuple[UtxoKey, bytes, Coin]]:
-        """Every wallet coin not spent in the pool; pool outputs too when asked."""
+    def unspent(
+        self, include_mempool: bool = True, of_key: bytes | None = None
+    ) -> Iterator[tuple[UtxoKey, bytes, Coin]]:
+        """Every wallet coin (of one address key when given) not spent in the pool; pool
+        outputs too when asked."""
         spent_by = self.mempool.spent_by
-        for coins in (self.coins, self.coinbase_coins):
-            for outpoint, (akey, coin) in coins.items():
-                if outpoint not in spent_by:
-                    yield outpoint, akey, coin
+        if of_key is None:
+            for coins in (self.coins, self.coinbase_coins):
+                for outpoint, (akey, coin) in coins.items():
+                    if outpoint not in spent_by:
+                        yield outpoint, akey, coin
+        else:
+            for coins, index in (
+                (self.coins, self._coins_of),
+                (self.coinbase_coins, self._coinbase_coins_of),
+            ):
+                for outpoint in index.get(of_key, ()):
+                    if outpoint not in spent_by:
+                        yield outpoint, of_key, coins[outpoint][1]
         if include_mempool:
             for txid, entry in self.mempool.entries.items():
                 for n, out in enumerate(entry.tx.vout):
                     pool_key = address_key(out.script_pubkey)
                     if pool_key is None or (txid, n) in spent_by or self.is_mine(pool_key) is None:
+                        continue
+                    if of_key is not None and pool_key != of_key:
                         continue
                     pool_coin = Coin(out.value, out.script_pubkey, MEMPOOL_HEIGHT, False)
                     yield (txid, n), pool_key, pool_coin
@@ -321,9 +353,7 @@ class Wallet:
         tip = self.chain.height
         mature_below = tip - COINBASE_MATURITY  # a coinbase at this height or lower is mature
         locked = self.locked
-        for outpoint, akey, coin in self.unspent():
-            if from_key is not None and akey != from_key:
-                continue
+        for outpoint, akey, coin in self.unspent(of_key=from_key):
             if outpoint in locked or (coin.coinbase and coin.height > mature_below):
                 continue
             if not include_watch and akey not in self.keys and self.is_mine(akey) != "spendable":
