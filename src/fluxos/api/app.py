@@ -16,7 +16,7 @@ from starlette.websockets import WebSocket
 
 from fluxos import FLUXOS_COMPAT_VERSION, __version__
 from fluxos.api.cache import ResponseCache
-from fluxos.api.dispatch import Dispatcher, RouteIndex
+from fluxos.api.dispatch import Dispatcher, RouteIndex, method_not_allowed
 from fluxos.api.envelope import error_response
 from fluxos.api.openapi import document_builder
 from fluxos.api.routers import apps, benchmark, daemon, explorer, flux, identity, network
@@ -128,11 +128,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
             f"Route {request.method} {request.url.path} does not exist", code=404, http_status=404
         )
     elif exc.status_code == 405:
-        error = FluxError(
-            f"Method {request.method} is not allowed on {request.url.path}",
-            code=405,
-            http_status=405,
-        )
+        error = method_not_allowed(request.method, request.url.path)
     else:
         error = FluxError(str(exc.detail), code=exc.status_code, http_status=exc.status_code)
     return error_response(error)

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fluxos.api.envelope import error_response
 from fluxos.api.routing import Endpoint
@@ -62,13 +62,15 @@ class RouteIndex:
                 return endpoint, [unquote(v) for v in values]
         return None
 
-    def other_methods(self, method: str, path: str) -> list[str]:
-        """The methods that do serve `path`, when `method` does not."""
-        return [
-            other
-            for other in self._by_method
-            if other != method and self.match(other, path) is not None
-        ]
+    def served_otherwise(self, method: str, path: str) -> bool:
+        """Whether another method than `method` serves `path`."""
+        return any(
+            other != method and self.match(other, path) is not None for other in self._by_method
+        )
+
+
+def method_not_allowed(method: str, path: str) -> FluxError:
+    return FluxError(f"Method {method} is not allowed on {path}", code=405, http_status=405)
 
 
 class Dispatcher:
@@ -92,18 +94,27 @@ class Dispatcher:
                 endpoint, values = found
                 scope["fluxos.path_values"] = values
                 response = await endpoint(Request(scope, receive))
-                response.headers["access-control-allow-origin"] = "*"
-                await response(scope, receive, send)
+            elif self.index.served_otherwise(scope["method"], path):
+                response = error_response(method_not_allowed(scope["method"], scope["path"]))
+            else:
+                await self.fallback(scope, receive, _with_cors(send))
                 return
-            if self.index.other_methods(scope["method"], path):
-                error = FluxError(
-                    f"Method {scope['method']} is not allowed on {scope['path']}",
-                    code=405,
-                    http_status=405,
-                )
-                await error_response(error)(scope, receive, send)
-                return
+            response.headers["access-control-allow-origin"] = "*"
+            await response(scope, receive, send)
+            return
         await self.fallback(scope, receive, send)
+
+
+def _with_cors(send: Send) -> Send:
+    """`send` that adds the CORS header to a response of the fallback application (unknown
+    routes, docs), so browsers can read those envelopes too."""
+
+    async def send_with_cors(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), CORS_HEADERS[0]]
+        await send(message)
+
+    return send_with_cors
 
 
 async def _preflight(scope: Scope, send: Send) -> None:

@@ -179,6 +179,12 @@ async def test_cors_and_preflight(client) -> None:  # type: ignore[no-untyped-de
     http, _ = client
     reply = await http.get("/test/message", headers={"origin": "http://ui"})
     assert reply.headers["access-control-allow-origin"] == "*"
+    unknown = await http.get("/test/nothing", headers={"origin": "http://ui"})
+    wrong_method = await http.post("/test/message", headers={"origin": "http://ui"})
+    assert (unknown.status_code, wrong_method.status_code) == (404, 405)
+    for envelope in (unknown, wrong_method):
+        assert envelope.headers["access-control-allow-origin"] == "*"
+        assert envelope.json()["status"] == "error"
     preflight = await http.options(
         "/test/echo",
         headers={"origin": "http://ui", "access-control-request-headers": "zelidauth"},
