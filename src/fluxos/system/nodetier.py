@@ -58,6 +58,16 @@ class NodeTier:
     def __init__(self, fluxd: _Fluxd) -> None:
         self.fluxd = fluxd
         self._collateral: Collateral | None = None
+        self._regtest: bool | None = None
+
+    async def on_regtest(self) -> bool:
+        """Whether fluxd runs a regtest chain (a devnet), where no tier is real."""
+        if self._regtest is None:
+            info = await self.fluxd.call("getblockchaininfo")
+            self._regtest = isinstance(info, dict) and info.get("chain") == "regtest"
+            if self._regtest:
+                log.info("fluxd runs a regtest chain: its fluxnode tier asks nothing of the host")
+        return self._regtest
 
     async def collateral(self) -> Collateral:
         """The collateral; FluxError `Unrecognised Flux Node tier` when it is not a tier's."""
@@ -91,22 +101,13 @@ class HostHardware:
 
     def __init__(self, tier: NodeTier) -> None:
         self.tier = tier
-        self._regtest: bool | None = None
-
-    async def _on_regtest(self) -> bool:
-        if self._regtest is None:
-            info = await self.tier.fluxd.call("getblockchaininfo")
-            self._regtest = isinstance(info, dict) and info.get("chain") == "regtest"
-            if self._regtest:
-                log.info("fluxd runs a regtest chain: the hardware login gate has no tier to check")
-        return self._regtest
 
     async def hardware(self) -> HardwareFacts:
         ram_gib = psutil.virtual_memory().total / 1024**3
         threads = psutil.cpu_count(logical=True) or 1
         unknown = HardwareFacts(tier=None, collateral=None, ram_gib=ram_gib, cpu_threads=threads)
         try:
-            if await self._on_regtest():
+            if await self.tier.on_regtest():
                 return unknown
             collateral = await self.tier.collateral()
         except Exception as error:  # as upstream: a tier that can't be looked up asks nothing
