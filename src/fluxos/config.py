@@ -15,6 +15,7 @@ import os
 import re
 import shlex
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,13 @@ _LOG_LEVELS = ("debug", "info", "warning", "error")
 _TIERS = ("cumulus", "nimbus", "stratus")
 
 
-def default_data_dir() -> Path:
-    return Path.home() / ".fluxos"
+def node_data_dir(
+    data_dir: Path | str | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
+    """The node's data dir: the one given, else $FLUXOS_DATA_DIR, else ~/.fluxos."""
+    env = os.environ if environ is None else environ
+    chosen = data_dir or env.get(f"{ENV_PREFIX}DATA_DIR") or Path.home() / ".fluxos"
+    return Path(chosen).expanduser().resolve()
 
 
 class ExplorerSettings(BaseModel):
@@ -305,8 +311,7 @@ def load_settings(
 ) -> Settings:
     """Read the data dir's `fluxos.toml`, the environment and `overrides`, in that order."""
     env = dict(os.environ if environ is None else environ)
-    directory = Path(data_dir or env.get(f"{ENV_PREFIX}DATA_DIR") or default_data_dir())
-    directory = directory.expanduser().resolve()
+    directory = node_data_dir(data_dir, env)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     config_file = directory / CONFIG_FILE

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -33,6 +32,7 @@ from fluxos.apps.registration import AppSpecChecker
 from fluxos.apps.specs import public_view
 from fluxos.chain.rpcclient import RpcEndpoint
 from fluxos.clock import SystemClock
+from fluxos.config import node_data_dir
 from fluxos.crypto import PrivateKey
 from fluxos.errors import BadParameter, FluxError
 from fluxos.jsonrpc import JsonRpcClient
@@ -140,17 +140,13 @@ def resolve_height(
         if height < 0:
             raise BadParameter(f"--height must be a non-negative block height, got {height}")
         return height
-    endpoint = _daemon_endpoint(rpc_url, data_dir or _default_data_dir())
+    endpoint = _daemon_endpoint(rpc_url, node_data_dir(data_dir))
     if endpoint is not None:
         try:
             return asyncio.run(_daemon_height(endpoint))
         except (FluxError, ValueError) as exc:
             logger.warning("daemon height unavailable (%s); using the latest fork height", exc)
     return params.latest_fork_height()
-
-
-def _default_data_dir() -> Path:
-    return Path(os.environ.get("FLUXOS_DATA_DIR") or Path.home() / ".fluxos").expanduser()
 
 
 def _params(development: bool) -> AppParams:
