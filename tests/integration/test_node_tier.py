@@ -50,6 +50,9 @@ def test_a_devnet_node_logs_in_whatever_its_hardware(devnet: DevnetProcess, tmp_
         assert node.get("/flux/nodetier").json()["status"] == "success"
         assert node.get("/id/loginphrase").json()["status"] == "success"
         assert node.get("/id/emergencyphrase").json()["status"] == "success"
+    # on any machine, however large: the gate saw the regtest chain and checked no tier
+    log = (tmp_path / "strict" / "logs" / "info.log").read_text()
+    assert "fluxd runs a regtest chain" in log
 
 
 class MainnetFluxd:
