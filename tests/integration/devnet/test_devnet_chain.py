@@ -35,6 +35,8 @@ async def test_reorg_through_invalidateblock_and_a_longer_branch(
         "balance": 0,
         "received": 0,
     }
+    with pytest.raises(RpcError, match="nsufficient funds"):  # its coin left with the block
+        await rpc2.call("sendfrom", receiver, receiver, 0.5)
 
     new_branch = await rpc2.call("generate", 4)  # mined by endpoint 2, includes the tx again
     assert await rpc.call("getbestblockhash") == new_branch[-1]
@@ -49,6 +51,10 @@ async def test_reorg_through_invalidateblock_and_a_longer_branch(
     stale = await rpc.call("getblock", old_branch[-1])
     assert stale["confirmations"] == -1
     assert await rpc2.call("getbalance") == pytest.approx(1.25)
+    # and came back with the longer branch: spending from that one address finds it
+    await rpc2.call("sendfrom", receiver, await rpc.call("getnewaddress"), 0.5)
+    await rpc2.call("generate", 1)
+    assert await rpc2.call("getbalance") == pytest.approx(0.75, abs=0.001)
 
 
 async def test_a_restart_continues_the_same_chain(tmp_path: Path, connect: Connect) -> None:
