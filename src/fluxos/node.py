@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -51,6 +50,7 @@ from fluxos.system.daemonlogs import bench_log, daemon_log
 from fluxos.system.embedded import EmbeddedDaemons
 from fluxos.system.hostinfo import HostInfo
 from fluxos.system.nodetier import HostHardware, NodeTier
+from fluxos.system.supervisor import DEFAULT_BACKOFF, Backoff, Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +83,7 @@ class Node:
         self.host = HostInfo(self.clock)
         self.database = Database(settings.database, ALL_AREAS)
         self.state = NodeState(self.database)
-        self._loops: list[tuple[str, BackgroundLoop]] = []
-        self._tasks: list[asyncio.Task[None]] = []
+        self.supervisor = Supervisor(self.clock)
         self._build_daemon_clients(home or Path.home(), manage_daemons)
         self.stored_benchmark = StoredBenchmark(self.state, self.clock)
         self.daemon_liveness = DaemonLiveness(self.fluxd, self.clock, testnet=settings.testnet)
@@ -128,7 +127,7 @@ class Node:
         self.authorizer: Authorizer = authorizer or self.identity.authorizer
         self.add_background("identity expiry", self.identity.purge_loop)
         self._build_apps()
-        self.explorer = Explorer(
+        self.explorer: Explorer = Explorer(
             self.database,
             self.fluxd,
             development=settings.development,
@@ -156,7 +155,7 @@ class Node:
         )
         self.docker_registry = DockerRegistryClient(params, clock=self.clock)
         directory = InMemoryDirectory()  # the global app registry replaces it
-        self.apps = AppsService(
+        self.apps: AppsService = AppsService(
             params,
             checker=AppSpecChecker(
                 params,
@@ -227,9 +226,17 @@ class Node:
             self.daemon_log = daemon_log(self.fluxd_config.datadir if self.fluxd_config else None)
             self.bench_log = bench_log(settings.benchmark.bench_dir or home / ".fluxbenchmark")
 
-    def add_background(self, name: str, loop: BackgroundLoop) -> None:
-        """Register a long-running coroutine to start with the node and stop with it."""
-        self._loops.append((name, loop))
+    def add_background(
+        self,
+        name: str,
+        loop: BackgroundLoop,
+        *,
+        after: tuple[str, ...] = (),
+        backoff: Backoff = DEFAULT_BACKOFF,
+    ) -> None:
+        """Register a long-running coroutine to start with the node (once the conditions
+        in `after` hold) and stop with it; the supervisor restarts it if it fails."""
+        self.supervisor.add(name, loop, after=after, backoff=backoff)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Node]:
@@ -242,8 +249,7 @@ class Node:
     async def start(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.database.open()
-        for name, loop in self._loops:
-            self._tasks.append(asyncio.create_task(self._supervise(name, loop), name=name))
+        await self.supervisor.start()
         log.info(
             "node started: data dir %s, api port %d", self.settings.data_dir, self.settings.apiport
         )
@@ -256,11 +262,7 @@ class Node:
 
     async def stop(self) -> None:
         await self.network.close()
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=SHUTDOWN_SECONDS)
-        self._tasks.clear()
+        await self.supervisor.stop(SHUTDOWN_SECONDS)
         if self.embedded is not None:
             await self.embedded.stop()
         await self.fluxd.aclose()
@@ -269,18 +271,6 @@ class Node:
         await self.flux_services.aclose()
         await self.database.close()
         log.info("node stopped")
-
-    async def _supervise(self, name: str, loop: BackgroundLoop) -> None:
-        """Run a loop; if it fails, log why and restart it after a pause."""
-        while True:
-            try:
-                await loop()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("background task %s failed; restarting it in 5 s", name)
-                await asyncio.sleep(5)
 
 
 class _NetworkDos:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -88,8 +88,10 @@ def create_app(
 
 
 def _mount_websocket(api: FastAPI, route: WebSocketRoute, node: Node) -> None:
+    service = route.service(node)
+
     async def handle(websocket: WebSocket) -> None:
-        await route.handler(websocket, node)
+        await route.handler(websocket, service)
 
     api.add_api_websocket_route(route.starlette_path, handle, name=route.path)
 
@@ -112,7 +114,7 @@ def pending_routes(declared: list[Route]) -> list[Route]:
     ]
 
 
-async def _not_implemented(call: Call) -> None:
+async def _not_implemented(call: Call[Any]) -> None:
     row = call.route.row
     raise FluxError(
         f"{row.method} {row.template} is not implemented by this node yet",

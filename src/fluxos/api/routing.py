@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -20,16 +20,20 @@ from starlette.websockets import WebSocket
 
 from fluxos.api.bodies import ensure_object
 from fluxos.api.envelope import error_response, json_response, render, success_body
-from fluxos.api.permissions import Permission
+from fluxos.api.permissions import Authorizer, Permission
 from fluxos.api.routetable import RouteRow, load_route_table, split_template
 from fluxos.errors import BadParameter, FluxError, Unauthorized
 
 if TYPE_CHECKING:
     from fluxos.api.cache import ResponseCache
+    from fluxos.node import Node
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[["Call"], Awaitable[Any]]
+S = TypeVar("S")
+ServiceOf = Callable[["Node"], S]
+"""How a router finds the service it serves on a node (`lambda node: node.apps`)."""
+Handler = Callable[["Call[Any]"], Awaitable[Any]]
 WebSocketHandler = Callable[[WebSocket, Any], Awaitable[None]]
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -47,6 +51,7 @@ class Route:
     summary: str
     app_param: str | None = "appname"
     cacheable: bool = field(default=False)
+    service: ServiceOf[Any] = field(default=lambda node: node)
 
     @property
     def method(self) -> str:
@@ -62,12 +67,13 @@ class WebSocketRoute:
     """A websocket endpoint: `path` in upstream's form (`/ws/id/:loginphrase`).
 
     The handler receives the Starlette `WebSocket` (path parameters in `path_params`)
-    and the node.
+    and the router's service.
     """
 
     path: str
     handler: WebSocketHandler
     section: str
+    service: ServiceOf[Any] = field(default=lambda node: node)
 
     @property
     def starlette_path(self) -> str:
@@ -76,27 +82,38 @@ class WebSocketRoute:
         )
 
 
-class FluxRouter:
-    """Collects the routes of one API section (one per seed section)."""
+TypedHandler = Callable[["Call[S]"], Awaitable[Any]]
+TypedWebSocketHandler = Callable[[WebSocket, S], Awaitable[None]]
 
-    def __init__(self, section: str) -> None:
+
+class FluxRouter(Generic[S]):
+    """Collects the routes of one API section; every handler gets `call.service`, typed.
+
+    `service` picks the router's service off the node once, when the app is built:
+    `FluxRouter("Apps", lambda node: node.apps)` gives handlers `Call[AppsService]`.
+    """
+
+    def __init__(self, section: str, service: ServiceOf[S]) -> None:
         self.section = section
+        self.service = service
         self.routes: list[Route] = []
         self.websockets: list[WebSocketRoute] = []
 
-    def websocket(self, path: str) -> Callable[[WebSocketHandler], WebSocketHandler]:
+    def websocket(
+        self, path: str
+    ) -> Callable[[TypedWebSocketHandler[S]], TypedWebSocketHandler[S]]:
         """Declare a websocket endpoint; `create_app` mounts it beside the HTTP routes."""
 
-        def register(handler: WebSocketHandler) -> WebSocketHandler:
-            self.websockets.append(WebSocketRoute(path, handler, self.section))
+        def register(handler: TypedWebSocketHandler[S]) -> TypedWebSocketHandler[S]:
+            self.websockets.append(WebSocketRoute(path, handler, self.section, self.service))
             return handler
 
         return register
 
-    def get(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+    def get(self, path: str, **options: Any) -> Callable[[TypedHandler[S]], TypedHandler[S]]:
         return self._declare("GET", path, **options)
 
-    def post(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+    def post(self, path: str, **options: Any) -> Callable[[TypedHandler[S]], TypedHandler[S]]:
         return self._declare("POST", path, **options)
 
     def _declare(
@@ -109,10 +126,10 @@ class FluxRouter:
         cache_seconds: int | None = None,
         app_param: str | None = "appname",
         summary: str | None = None,
-    ) -> Callable[[Handler], Handler]:
+    ) -> Callable[[TypedHandler[S]], TypedHandler[S]]:
         row = _resolve_row(method, path, permission, params, cache_seconds)
 
-        def register(handler: Handler) -> Handler:
+        def register(handler: TypedHandler[S]) -> TypedHandler[S]:
             doc = (handler.__doc__ or "").strip().splitlines()
             # Only answers that cannot depend on the caller are cached; upstream's URL-keyed
             # cache on protected routes served one caller's data to another.
@@ -125,6 +142,7 @@ class FluxRouter:
                     summary=summary or (doc[0] if doc else row.base),
                     app_param=app_param,
                     cacheable=cacheable,
+                    service=self.service,
                 )
             )
             return handler
@@ -177,15 +195,27 @@ def _resolve_row(
     )
 
 
-class Call:
-    """One request as a handler sees it: bound parameters, body, caller and the node."""
+class Call(Generic[S]):
+    """One request as a handler sees it: bound parameters, body, caller, and the service
+    its router serves (`service`)."""
 
-    __slots__ = ("_body", "_path_values", "node", "request", "route")
+    __slots__ = ("_body", "_path_values", "authorizer", "node", "request", "route", "service")
 
     def __init__(
-        self, request: Request, node: Any, route: Route, path_values: list[str], body: Any
+        self,
+        request: Request,
+        service: S,
+        route: Route,
+        path_values: list[str],
+        body: Any,
+        *,
+        authorizer: Authorizer,
+        node: Any = None,
     ) -> None:
         self.request = request
+        self.service = service
+        self.authorizer = authorizer
+        # Transitional: routers not yet given a typed service still reach the node.
         self.node = node
         self.route = route
         self._path_values = path_values
@@ -283,16 +313,17 @@ class Call:
 
     async def authorized(self, level: Permission, app_name: str | None = None) -> bool:
         """Whether the caller holds `level` (for routes whose output depends on the caller)."""
-        authorizer = self.node.authorizer
-        return bool(await authorizer.authorize(level, self.zelidauth, app_name))
+        return bool(await self.authorizer.authorize(level, self.zelidauth, app_name))
 
 
 class Endpoint:
     """The ASGI-facing callable for one route (shared by the fast dispatcher and FastAPI)."""
 
-    def __init__(self, route: Route, node: Any, cache: ResponseCache) -> None:
+    def __init__(self, route: Route, node: Node, cache: ResponseCache) -> None:
         self.route = route
         self.node = node
+        self.service = route.service(node)
+        self.authorizer: Authorizer = node.authorizer
         self.cache = cache
 
     async def __call__(self, request: Request) -> Response:
@@ -308,7 +339,15 @@ class Endpoint:
             path_values = request.scope.get("fluxos.path_values")
             if path_values is None:
                 path_values = [request.path_params.get(p, "") for p in route.row.params]
-            call = Call(request, self.node, route, path_values, body)
+            call = Call(
+                request,
+                self.service,
+                route,
+                path_values,
+                body,
+                authorizer=self.authorizer,
+                node=self.node,
+            )
             await self._check_permission(call)
             cache_key = await self._cache_key(call) if route.cacheable else None
             if cache_key is not None:
@@ -335,7 +374,7 @@ class Endpoint:
         if Permission.PUBLIC in permissions:
             return
         app_name = call.text(self.route.app_param) if self.route.app_param else None
-        authorizer = self.node.authorizer
+        authorizer = self.authorizer
         for level in permissions:
             if await authorizer.authorize(level, call.zelidauth, app_name):
                 return

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ from fluxos.config import load_settings
 from fluxos.errors import FluxError
 from fluxos.node import Node
 
-router = FluxRouter("Test")
+router: FluxRouter[Any] = FluxRouter("Test", lambda node: node)
 calls = {"cached": 0}
 
 

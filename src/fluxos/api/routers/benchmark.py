@@ -13,7 +13,9 @@ from fluxos.api.routing import Call, FluxRouter
 from fluxos.api.rpcroutes import Target
 from fluxos.api.rpctable import RPC_ROUTES
 
-router = FluxRouter("Benchmark")
+# Transitional: handlers still reach services through the node (issue 11 gives each
+# router its own typed service).
+router: FluxRouter[Any] = FluxRouter("Benchmark", lambda node: node)
 register_rows(router, (row for row in RPC_ROUTES if row.target is Target.FLUXBENCH))
 
 

@@ -3,6 +3,8 @@ served by the generic handler), plus the routes that start and stop fluxd itself
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import FileResponse
 
 from fluxos.api.envelope import Message
@@ -11,7 +13,9 @@ from fluxos.api.routing import Call, FluxRouter
 from fluxos.api.rpcroutes import Target
 from fluxos.api.rpctable import RPC_ROUTES
 
-router = FluxRouter("Daemon")
+# Transitional: handlers still reach services through the node (issue 11 gives each
+# router its own typed service).
+router: FluxRouter[Any] = FluxRouter("Daemon", lambda node: node)
 register_rows(router, (row for row in RPC_ROUTES if row.target is Target.FLUXD))
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fluxos.api.routing import Call, FluxRouter
 from fluxos.errors import FluxError
 
 log = logging.getLogger(__name__)
-router = FluxRouter("Flux")
+# Transitional: handlers still reach services through the node (issue 11 gives each
+# router its own typed service).
+router: FluxRouter[Any] = FluxRouter("Flux", lambda node: node)
 
 
 @router.get("/flux/version")

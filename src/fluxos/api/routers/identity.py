@@ -27,7 +27,9 @@ from fluxos.identity.service import NO_LONGER_VALID, WaitLookupFailed
 from fluxos.storage.identity import PhraseRecord, SessionRecord, SignatureRecord
 
 log = logging.getLogger(__name__)
-router = FluxRouter("ID")
+# Transitional: handlers still reach services through the node (issue 11 gives each
+# router its own typed service).
+router: FluxRouter[Any] = FluxRouter("ID", lambda node: node)
 T = TypeVar("T")
 
 # Websocket close codes (identity.md §5, §11); they reuse the p2p CLOSE_CODES numbers.

@@ -18,7 +18,9 @@ from fluxos.network.service import NetworkService
 from fluxos.network.socketaddress import parse_strict, remote_ipv4, split
 
 log = logging.getLogger(__name__)
-router = FluxRouter("Flux")
+# Transitional: handlers still reach services through the node (issue 11 gives each
+# router its own typed service).
+router: FluxRouter[Any] = FluxRouter("Flux", lambda node: node)
 
 BROADCASTED = "Message successfully broadcasted to Flux network"
 
