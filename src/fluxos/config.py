@@ -42,6 +42,9 @@ ALIASES = {
     "fluxSupportTeamFluxID": "flux_support_team_zelid",
     "minOutgoing": "min_outgoing_peers",
     "minIncoming": "min_incoming_peers",
+    "pgpPublicKey": "pgp_public_key",
+    "pgpPrivateKey": "pgp_private_key",
+    "testEventStream": "test_event_stream",
 }
 
 _ZELID = re.compile(r"^(1[1-9A-HJ-NP-Za-km-z]{24,33}|0x[0-9a-fA-F]{40})$")
@@ -130,10 +133,33 @@ class BenchmarkSettings(BaseModel):
         return value.lower()
 
 
+_HOOK_NAMES = (
+    "daemon_start",
+    "daemon_restart",
+    "daemon_reindex",
+    "bench_start",
+    "bench_restart",
+    "daemon_update",
+    "bench_update",
+    "restart",
+    "update_flux",
+    "soft_update_flux",
+    "soft_update_flux_install",
+    "hard_update_flux",
+    "rebuild_ui",
+    "enter_master",
+    "enter_development",
+    "allow_port",
+)
+
+
 class HookSettings(BaseModel):
-    """`[hooks]`: commands (argv, run without a shell) the control routes run when the
-    node does not manage the process itself, e.g. `daemon_restart = "systemctl restart
-    zelcash"`. Unset hooks make those routes answer "not managed by this node"."""
+    """`[hooks]`: commands (argv, run without a shell) the control routes run, e.g.
+    `daemon_restart = "systemctl restart zelcash"`, `restart = "systemctl restart fluxos"`,
+    `update_flux = "apt-get install -y fluxos"`. Unset daemon/bench hooks act on the
+    embedded devnet and bench when the node runs them, else answer "not managed by this
+    node"; unset software hooks answer that updates are managed by the installer.
+    `allow_port` gets the port appended (upstream: `ufw allow <port>`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -142,16 +168,20 @@ class HookSettings(BaseModel):
     daemon_reindex: tuple[str, ...] = ()
     bench_start: tuple[str, ...] = ()
     bench_restart: tuple[str, ...] = ()
+    daemon_update: tuple[str, ...] = ()
+    bench_update: tuple[str, ...] = ()
+    restart: tuple[str, ...] = ()
+    update_flux: tuple[str, ...] = ()
+    soft_update_flux: tuple[str, ...] = ()
+    soft_update_flux_install: tuple[str, ...] = ()
+    hard_update_flux: tuple[str, ...] = ()
+    rebuild_ui: tuple[str, ...] = ()
+    enter_master: tuple[str, ...] = ()
+    enter_development: tuple[str, ...] = ()
+    allow_port: tuple[str, ...] = ()
     timeout: float = 900.0  # upstream waits up to 15 minutes for its scripts
 
-    @field_validator(
-        "daemon_start",
-        "daemon_restart",
-        "daemon_reindex",
-        "bench_start",
-        "bench_restart",
-        mode="before",
-    )
+    @field_validator(*_HOOK_NAMES, mode="before")
     @classmethod
     def _argv(cls, value: object) -> object:
         if isinstance(value, str):
@@ -160,6 +190,42 @@ class HookSettings(BaseModel):
             except ValueError as exc:
                 raise ValueError(f"not a valid command line: {exc}") from None
         return value
+
+
+class GeolocationSettings(BaseModel):
+    """`[geolocation]`: where the node says it is. `lookup = false` (the default on a
+    devnet) reports the fixed location below instead of asking ip-api.com and Flux's
+    stats service."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lookup: bool | None = None  # None: on unless the node runs the embedded devnet
+    ip_api_url: str = "http://ip-api.com"
+    stats_url: str = "https://stats.runonflux.io"
+    continent: str = "Europe"
+    continent_code: str = "EU"
+    country: str = "Local devnet"
+    country_code: str = "XX"
+    region: str = "LD"
+    region_name: str = "Local devnet"
+    lat: float = 0.0
+    lon: float = 0.0
+    org: str = "fluxos devnet"
+    static: bool = True
+    data_center: bool = False
+
+
+class UpnpSettings(BaseModel):
+    """`[upnp]`: the Internet gateway (IGD) to ask for port mappings. `gateway_url` pins
+    the device description URL (upstream `upnp.gatewayUrl`) instead of SSDP discovery;
+    `enabled = false` turns UPnP off (the default on a devnet without a gateway_url)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool | None = None
+    gateway_url: str = ""
+    node_ip: str = ""  # the local address mappings point at (default: the route's source)
+    discovery_timeout: float = 5.0
 
 
 class Settings(BaseModel):
@@ -178,6 +244,10 @@ class Settings(BaseModel):
     development: bool = False
     blocked_ports: tuple[int, ...] = ()
     blocked_repositories: tuple[str, ...] = ()
+    pgp_public_key: str = ""
+    pgp_private_key: str = ""
+    # upstream's testEventStream: /flux/eventstream and POST /flux/dosstate
+    test_event_stream: bool = False
     # the node process
     host: str = "0.0.0.0"  # noqa: S104 - a Flux node serves the public network
     database_url: str = ""
@@ -202,6 +272,8 @@ class Settings(BaseModel):
     daemon: DaemonSettings = DaemonSettings()
     benchmark: BenchmarkSettings = BenchmarkSettings()
     hooks: HookSettings = HookSettings()
+    geolocation: GeolocationSettings = GeolocationSettings()
+    upnp: UpnpSettings = UpnpSettings()
     explorer: ExplorerSettings = ExplorerSettings()
 
     @field_validator("zelid")

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+import platform
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+import httpx
 import uvicorn
 
 from fluxos.api.permissions import Authorizer
@@ -44,12 +49,28 @@ from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
 from fluxos.storage.identity import IdentityStore
 from fluxos.storage.nodestate import NodeState
+from fluxos.system.adjustments import SettingsAdjuster
 from fluxos.system.benchmarks import StoredBenchmark
+from fluxos.system.clockdrift import ClockDrift
+from fluxos.system.components import ComponentProbe
 from fluxos.system.control import ProcessControl
 from fluxos.system.daemonlogs import bench_log, daemon_log
 from fluxos.system.embedded import EmbeddedDaemons
+from fluxos.system.geolocation import (
+    FixedLocation,
+    FluxStatsLookup,
+    GeolocationService,
+    IpApiLookup,
+    LocationLookup,
+)
 from fluxos.system.hostinfo import HostInfo
+from fluxos.system.info import InfoBuilder, InfoSources, NoAppsRuntime
+from fluxos.system.livesettings import LiveSettings
 from fluxos.system.nodetier import HostHardware, NodeTier
+from fluxos.system.ownaddress import OwnAddress
+from fluxos.system.service import SystemService
+from fluxos.system.settingsfile import SettingsFile
+from fluxos.system.software import SoftwareControl
 from fluxos.system.supervisor import DEFAULT_BACKOFF, Backoff, Supervisor
 
 log = logging.getLogger(__name__)
@@ -78,7 +99,7 @@ class Node:
         home: Path | None = None,
         manage_daemons: bool = False,
     ) -> None:
-        self.settings = settings
+        self.live_settings = LiveSettings(settings)
         self.clock = clock or SystemClock()
         self.host = HostInfo(self.clock)
         self.database = Database(settings.database, ALL_AREAS)
@@ -138,6 +159,73 @@ class Node:
             clock=self.clock,
         )
         self.add_background("explorer", self.explorer.run)
+        self._build_system()
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force now (adjustments apply without a restart where upstream's
+        hot reload does)."""
+        return self.live_settings.current
+
+    def _build_system(self) -> None:
+        """The node's own routes: info, logs, settings, software control."""
+        settings = self.settings
+        geo = settings.geolocation
+        self.system_http = httpx.AsyncClient(timeout=10)
+        own_address = OwnAddress(self.fluxbench)
+        lookup = geo.lookup if geo.lookup is not None else self.embedded is None
+        lookups: list[LocationLookup] = (
+            [
+                IpApiLookup(self.system_http, geo.ip_api_url),
+                FluxStatsLookup(self.system_http, geo.stats_url),
+            ]
+            if lookup
+            else [FixedLocation(geo)]
+        )
+        self.geolocation = GeolocationService(own_address.get, lookups, self.state, self.clock)
+        self.add_background("geolocation", self.geolocation.run)
+        self.components = ComponentProbe()
+        network = self.network
+        self.info_sources = InfoSources(
+            fluxd=self.fluxd,
+            fluxbench=self.fluxbench,
+            zmq_enabled=self._zmq_enabled,
+            version=lambda: self.host.fluxos_version,
+            python_version=platform.python_version,
+            timezone=self.host.timezone,
+            zelid=lambda: self.settings.zelid,
+            development=lambda: self.settings.development,
+            database_url=lambda: self.settings.database,
+            own_ip=own_address.get,
+            static_ip=lambda: self.geolocation.static_ip,
+            upnp=lambda: False,
+            max_ip_changes=lambda: 0,
+            dos=network.dos.view,
+            peers=lambda: (len(network.peers.outbound()), len(network.peers.inbound())),
+            scanned_height=self.explorer.scanned_height,
+            geolocation=self.geolocation_view,
+            components=self.components,
+            apps=NoAppsRuntime(),
+        )
+        self.software = SoftwareControl(settings.hooks)
+        self.system: SystemService = SystemService(
+            live=self.live_settings,
+            adjuster=SettingsAdjuster(self.live_settings, SettingsFile(settings.data_dir)),
+            software=self.software,
+            control=self.control,
+            geolocation=self.geolocation,
+            clock_drift=ClockDrift(self.clock),
+            own_address=own_address,
+            info=InfoBuilder(self.info_sources),
+        )
+
+    async def geolocation_view(self) -> dict[str, Any] | None:
+        await self.geolocation.restore()
+        return self.geolocation.geolocation
+
+    def _zmq_enabled(self) -> bool:
+        config = self.embedded.fluxd_config if self.embedded is not None else self.fluxd_config
+        return bool(config and config.zmq_enabled)
 
     def _build_apps(self) -> None:
         """The apps service: spec checks and prices against Docker registries and Flux's
@@ -269,6 +357,8 @@ class Node:
         await self.fluxbench.aclose()
         await self.docker_registry.aclose()
         await self.flux_services.aclose()
+        await self.system_http.aclose()
+        self.components.close()
         await self.database.close()
         log.info("node stopped")
 
@@ -312,6 +402,26 @@ def serve(settings: Settings) -> None:
         timeout_graceful_shutdown=3,
     )
     server = uvicorn.Server(config)
+
+    def shutdown() -> None:
+        server.should_exit = True
+
+    node.software.restarter.shutdown = shutdown
     server.run()
     if not server.started:
         raise SystemExit(f"fluxos: could not serve on {settings.host}:{settings.apiport}")
+    if node.software.restarter.reexec_requested:
+        # /flux/restart without a restart hook: the same command line, in this process
+        log.warning("FluxOS restarting: %s", " ".join(sys.argv))
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os.execv(sys.executable, [sys.executable, *_restart_argv()])  # noqa: S606
+
+
+def _restart_argv() -> list[str]:
+    """How this process was started, as `python` arguments (`-m fluxos …` when launched
+    by the `fluxos` script or `python -m fluxos`)."""
+    argv = list(sys.argv)
+    if argv and (argv[0].endswith("fluxos") or argv[0].endswith("__main__.py")):
+        return ["-m", "fluxos", *argv[1:]]
+    return argv

@@ -19,7 +19,16 @@ from fluxos.api.cache import ResponseCache
 from fluxos.api.dispatch import Dispatcher, RouteIndex, method_not_allowed
 from fluxos.api.envelope import error_response
 from fluxos.api.openapi import document_builder
-from fluxos.api.routers import apps, benchmark, daemon, explorer, flux, identity, network
+from fluxos.api.routers import (
+    apps,
+    benchmark,
+    daemon,
+    explorer,
+    flux,
+    identity,
+    network,
+    system,
+)
 from fluxos.api.routetable import load_route_table
 from fluxos.api.routing import Call, Endpoint, FluxRouter, Route, WebSocketRoute
 from fluxos.errors import BadParameter, FluxError, NotFound
@@ -31,6 +40,7 @@ log = logging.getLogger(__name__)
 
 ROUTERS: tuple[FluxRouter, ...] = (
     flux.router,
+    system.router,
     identity.router,
     daemon.router,
     benchmark.router,
@@ -76,6 +86,9 @@ def create_app(
     api.add_exception_handler(FluxError, _flux_error)
 
     cache = ResponseCache(node.clock)
+    # an adjusted setting must not be answered from a day-old cache entry (upstream's
+    # `/flux/routerip` & co. served the old value until their cache expired)
+    node.live_settings.on_change(lambda _old, _new: cache.clear())
     routes = [route for router in routers for route in router.routes]
     if complete_table:
         routes += pending_routes(routes)

@@ -9,8 +9,6 @@ Success and failure messages are upstream's.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from fluxos.config import HookSettings
 from fluxos.errors import FluxError, NotManaged
 from fluxos.system.children import ChildFailed
 from fluxos.system.embedded import EmbeddedDaemons
+from fluxos.system.hooks import run_hook
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +27,9 @@ _ACTIONS: dict[str, tuple[str, str]] = {
     "daemon_reindex": ("Daemon successfully reindexing", "Error reindexing Daemon"),
     "bench_start": ("Benchmark successfully started", "Error starting Benchmark"),
     "bench_restart": ("Benchmark successfully restarted", "Error restarting Benchmark"),
+    "daemon_update": ("Daemon successfully updated", "Error updating Daemon"),
+    "bench_update": ("Benchmark successfully updated", "Error updating Benchmark"),
 }
-_OUTPUT_LIMIT = 2000
 
 
 class ProcessControl:
@@ -60,6 +60,13 @@ class ProcessControl:
     async def restart_bench(self) -> str:
         return await self._act("bench_restart")
 
+    async def update_daemon(self) -> str:
+        """With the embedded devnet: restart it on the installed code (it ships with us)."""
+        return await self._act("daemon_update")
+
+    async def update_bench(self) -> str:
+        return await self._act("bench_update")
+
     def expect_exit(self, target: str, expected: bool = True) -> None:
         """An RPC `stop` is about to end `target` (`fluxd`/`fluxbench`): when the node runs
         it, it must not be restarted. `expected=False` takes that back."""
@@ -85,12 +92,12 @@ class ProcessControl:
             await embedded.start_devnet()
         elif action == "daemon_restart":
             await embedded.restart_devnet()
-        elif action == "daemon_reindex":
+        elif action in ("daemon_reindex", "daemon_update"):
             # the devnet rebuilds its indexes from its stored blocks when it starts
             await embedded.restart_devnet()
         elif action == "bench_start":
             await embedded.start_bench()
-        else:
+        else:  # bench_restart, bench_update
             await embedded.restart_bench()
         log.info("%s done on the embedded %s", action, "devnet" if "daemon" in action else "bench")
 
@@ -104,26 +111,4 @@ class ProcessControl:
         )
 
     async def _run_hook(self, action: str, argv: tuple[str, ...], failure: str) -> None:
-        log.info("running the %s hook: %s", action, " ".join(argv))
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-        except OSError as error:
-            raise FluxError(f"{failure}: {error}") from error
-        try:
-            output, _ = await asyncio.wait_for(process.communicate(), self.hooks.timeout)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
-            raise FluxError(
-                f"{failure}: {argv[0]} did not finish within {self.hooks.timeout:g} s"
-            ) from None
-        text = output.decode(errors="replace").strip()[-_OUTPUT_LIMIT:]
-        if process.returncode != 0:
-            log.warning("the %s hook failed with code %s: %s", action, process.returncode, text)
-            raise FluxError(f"{failure}: {text or f'exit code {process.returncode}'}")
+        await run_hook(action, argv, limit=self.hooks.timeout, failure=failure)
