@@ -24,9 +24,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.websockets import WebSocket
 
-from fluxos.api.bodies import ensure_object
 from fluxos.api.envelope import error_response, json_response, render, success_body
-from fluxos.api.permissions import Authorizer, Permission
 from fluxos.api.routetable import RouteRow, load_route_table, split_template
 from fluxos.api.streams import (
     MIB,
@@ -40,6 +38,8 @@ from fluxos.api.streams import (
 )
 from fluxos.blocking import BlockingRunner
 from fluxos.errors import BadParameter, FluxError, Unauthorized
+from fluxos.wire.bodies import NestedTooDeep, ensure_object
+from fluxos.wire.permissions import Authorizer, Permission
 
 if TYPE_CHECKING:
     from fluxos.api.cache import ResponseCache
@@ -74,7 +74,7 @@ class Route:
     summary: str
     app_param: str | None = "appname"
     cacheable: bool = field(default=False)
-    service: ServiceOf[Any] = field(default=lambda node: node)
+    service: ServiceOf[Any] = field(default=lambda node: None)  # routes without a service
     body: BodyKind = "object"
     max_body: int = MAX_BODY_BYTES
     response: ResponseKind = "json"
@@ -100,7 +100,7 @@ class WebSocketRoute:
     path: str
     handler: WebSocketHandler
     section: str
-    service: ServiceOf[Any] = field(default=lambda node: node)
+    service: ServiceOf[Any] = field(default=lambda node: None)
 
     @property
     def starlette_path(self) -> str:
@@ -239,16 +239,7 @@ class Call(Generic[S]):
     """One request as a handler sees it: bound parameters, body, caller, and the service
     its router serves (`service`)."""
 
-    __slots__ = (
-        "_body",
-        "_path_values",
-        "_stream",
-        "authorizer",
-        "node",
-        "request",
-        "route",
-        "service",
-    )
+    __slots__ = ("_body", "_path_values", "_stream", "authorizer", "request", "route", "service")
 
     def __init__(
         self,
@@ -259,13 +250,10 @@ class Call(Generic[S]):
         body: Any = _UNREAD,
         *,
         authorizer: Authorizer,
-        node: Any = None,
     ) -> None:
         self.request = request
         self.service = service
         self.authorizer = authorizer
-        # Transitional: routers not yet given a typed service still reach the node.
-        self.node = node
         self.route = route
         self._path_values = path_values
         self._body = body
@@ -414,7 +402,6 @@ class Endpoint:
         parser: BlockingRunner | None = None,
     ) -> None:
         self.route = route
-        self.node = node
         self.service = route.service(node)
         self.authorizer: Authorizer = node.authorizer
         self.cache = cache
@@ -439,7 +426,6 @@ class Endpoint:
                 route,
                 path_values,
                 authorizer=self.authorizer,
-                node=self.node,
             )
             # No body byte is read before the caller is known to hold the route's level.
             await self._check_permission(call)
@@ -467,7 +453,8 @@ class Endpoint:
         except ClientGone as gone:
             log.info("%s %s: client disconnected (%s)", route.method, request.url.path, gone)
             return Response(status_code=400, headers={"connection": "close"})
-        except FluxError as error:
+        except (FluxError, NestedTooDeep) as failure:
+            error = failure if isinstance(failure, FluxError) else BadParameter(str(failure))
             response = error_response(error)
             if call is None or call.body_unread:
                 return _closing_if_unread(response, request, route.max_body)

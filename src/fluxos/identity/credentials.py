@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fluxos.api.bodies import ensure_object, stringify_qs
+from fluxos.wire.bodies import ensure_object, stringify_qs
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def parse_zelidauth(header: str | None) -> Credentials | None:
     """Credentials from a `zelidauth` value in JSON or query-string form; None if unusable.
 
     A bad header grants nothing; only JSON nested too deeply to parse raises
-    `BadParameter` naming the header, so the caller gets the parameter error envelope.
+    `NestedTooDeep` naming the header, so the caller gets the parameter error envelope.
     """
     if not header:
         return None

@@ -14,12 +14,14 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote_plus
 
-from fluxos.errors import BadParameter
-
 MAX_QS_PARAMS = 1000  # qs's parameterLimit
 MAX_QS_DEPTH = 5  # qs's depth: deeper brackets stay part of the key
 MAX_QS_ARRAY_INDEX = 20  # qs's arrayLimit
 _BRACKET = re.compile(r"\[([^\[\]]*)\]")
+
+
+class NestedTooDeep(ValueError):
+    """JSON nested deeper than the parser goes; the API edge answers a parameter error."""
 
 
 def ensure_object(raw: bytes | str | None, what: str = "request body") -> Any:
@@ -27,7 +29,7 @@ def ensure_object(raw: bytes | str | None, what: str = "request body") -> Any:
 
     JSON `null` is kept as `None` (upstream lets it through); callers that need an
     object check for that and answer with an error naming the body. JSON nested deeper
-    than the parser's limit raises `BadParameter` naming `what` (a body, a header).
+    than the parser's limit raises `NestedTooDeep` naming `what` (a body, a header).
     """
     if raw is None:
         return {}
@@ -37,7 +39,7 @@ def ensure_object(raw: bytes | str | None, what: str = "request body") -> Any:
     try:
         value = json.loads(text)
     except RecursionError:
-        raise BadParameter(
+        raise NestedTooDeep(
             f"{what} is JSON nested too deeply (the limit is about 1,000 levels)"
         ) from None
     except ValueError:

@@ -2,8 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fluxos.api.bodies import ensure_object, parse_qs, stringify_qs
-from fluxos.errors import BadParameter
+from fluxos.wire.bodies import NestedTooDeep, ensure_object, parse_qs, stringify_qs
 
 
 def test_json_object_and_array_are_kept() -> None:
@@ -102,7 +101,7 @@ def test_qs_keeps_brackets_beyond_depth_five_in_the_key() -> None:
 @pytest.mark.parametrize("what", ["request body", "zelidauth header"])
 def test_json_nested_too_deeply_is_a_parameter_error(what: str) -> None:
     deep = "[" * 100_000 + "]" * 100_000
-    with pytest.raises(BadParameter) as raised:
+    with pytest.raises(NestedTooDeep) as raised:
         ensure_object(deep, what)
     rule = "is JSON nested too deeply (the limit is about 1,000 levels)"
     assert str(raised.value) == f"{what} {rule}"
