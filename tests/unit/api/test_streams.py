@@ -8,11 +8,11 @@ import pytest
 from tests.support.servers import serving
 
 from fluxos.api.app import create_app
-from fluxos.api.permissions import Permission
 from fluxos.api.routing import Call, FluxRouter
 from fluxos.api.streams import Streamed
 from fluxos.config import load_settings
 from fluxos.node import Node
+from fluxos.wire.permissions import Permission
 
 router: FluxRouter[Any] = FluxRouter("Test", lambda node: node)
 seen: dict[str, int] = {}
