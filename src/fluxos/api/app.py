@@ -22,6 +22,7 @@ from fluxos.api.openapi import document_builder
 from fluxos.api.routers import apps, benchmark, daemon, explorer, flux, identity, network
 from fluxos.api.routetable import load_route_table
 from fluxos.api.routing import Call, Endpoint, FluxRouter, Route, WebSocketRoute
+from fluxos.blocking import BlockingRunner
 from fluxos.errors import BadParameter, FluxError, NotFound
 
 if TYPE_CHECKING:
@@ -79,7 +80,8 @@ def create_app(
     routes = [route for router in routers for route in router.routes]
     if complete_table:
         routes += pending_routes(routes)
-    endpoints = [Endpoint(route, node, cache) for route in routes]
+    parser = BlockingRunner("request bodies", max_workers=2)
+    endpoints = [Endpoint(route, node, cache, parser) for route in routes]
     api.openapi = document_builder(api, endpoints)  # type: ignore[method-assign]
     # The dispatcher hands every websocket scope to the FastAPI application.
     for socket_route in (ws for router in routers for ws in router.websockets):
