@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import uvicorn
 
-from fluxos.api.permissions import Authorizer
 from fluxos.apps.conflicts import InMemoryDirectory
 from fluxos.apps.dockerregistry import DockerRegistryClient
 from fluxos.apps.fluxservices import FluxServices, FluxServiceUrls
@@ -23,18 +22,12 @@ from fluxos.apps.params import DEVELOPMENT, MAINNET
 from fluxos.apps.quotes import PriceQuoter
 from fluxos.apps.registration import AppSpecChecker
 from fluxos.apps.service import AppsService
-from fluxos.chain.fluxd import (
-    FluxdConfig,
-    discover_flux_conf,
-    flux_conf_candidates,
-    fluxbench_client,
-    fluxbench_endpoint,
-    fluxd_client,
-)
 from fluxos.chain.liveness import DaemonLiveness
+from fluxos.chain.rpcclient import DaemonClient
 from fluxos.clock import Clock, SystemClock
 from fluxos.config import Settings
 from fluxos.crypto import PrivateKey
+from fluxos.daemon.service import DaemonService
 from fluxos.errors import ConfigError
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
@@ -50,12 +43,8 @@ from fluxos.storage.database import Database
 from fluxos.storage.identity import IdentityStore
 from fluxos.storage.nodestate import NodeState
 from fluxos.system.adjustments import SettingsAdjuster
-from fluxos.system.benchmarks import StoredBenchmark
 from fluxos.system.clockdrift import ClockDrift
 from fluxos.system.components import ComponentProbe
-from fluxos.system.control import ProcessControl
-from fluxos.system.daemonlogs import bench_log, daemon_log
-from fluxos.system.embedded import EmbeddedDaemons
 from fluxos.system.geolocation import (
     FixedLocation,
     FluxStatsLookup,
@@ -66,12 +55,14 @@ from fluxos.system.geolocation import (
 from fluxos.system.hostinfo import HostInfo
 from fluxos.system.info import InfoBuilder, InfoSources, NoAppsRuntime
 from fluxos.system.livesettings import LiveSettings
+from fluxos.system.nodeinfo import NodeInfo
 from fluxos.system.nodetier import HostHardware, NodeTier
 from fluxos.system.ownaddress import OwnAddress
 from fluxos.system.service import SystemService
 from fluxos.system.settingsfile import SettingsFile
 from fluxos.system.software import SoftwareControl
 from fluxos.system.supervisor import DEFAULT_BACKOFF, Backoff, Supervisor
+from fluxos.wire.permissions import Authorizer
 
 log = logging.getLogger(__name__)
 
@@ -105,14 +96,24 @@ class Node:
         self.database = Database(settings.database, ALL_AREAS)
         self.state = NodeState(self.database)
         self.supervisor = Supervisor(self.clock)
-        self._build_daemon_clients(home or Path.home(), manage_daemons)
-        self.stored_benchmark = StoredBenchmark(self.state, self.clock)
+        self.daemon: DaemonService = DaemonService.from_settings(
+            settings,
+            clock=self.clock,
+            state=self.state,
+            home=home or Path.home(),
+            manage_daemons=manage_daemons,
+        )
+        for name, loop in self.daemon.background_loops():
+            self.add_background(name, loop)
+        self.fluxd: DaemonClient = self.daemon.fluxd
+        self.fluxbench: DaemonClient = self.daemon.fluxbench
         self.daemon_liveness = DaemonLiveness(self.fluxd, self.clock, testnet=settings.testnet)
         self.add_background("daemon-liveness", self.daemon_liveness.run)
 
-        if node_key is None and self.fluxd_config and self.fluxd_config.zelnodeprivkey:
-            node_key = PrivateKey.from_wif(self.fluxd_config.zelnodeprivkey)
-        self.network = NetworkService(
+        fluxd_config = self.daemon.fluxd_config
+        if node_key is None and fluxd_config and fluxd_config.zelnodeprivkey:
+            node_key = PrivateKey.from_wif(fluxd_config.zelnodeprivkey)
+        self.network: NetworkService = NetworkService(
             settings,
             clock=self.clock,
             source=network_source or FluxdNodeSource(self.fluxd),
@@ -126,6 +127,7 @@ class Node:
         # Login-phrase gates (identity.md §3.2): database, hardware and node DOS are wired;
         # the syncthing, docker and apps DOS slots are filled in as those areas land.
         self.node_tier = NodeTier(self.fluxd)
+        self.info: NodeInfo = NodeInfo(settings, self.host, self.node_tier, self.fluxbench)
         # The hardware gate asks fluxd which chain it runs: a regtest chain (any devnet,
         # embedded or not) has no real tier to live up to.
         self.login_gates = LoginGates(
@@ -133,7 +135,7 @@ class Node:
             hardware=HardwareGate(HostHardware(self.node_tier)),
             node_dos=NodeDosGate(_NetworkDos(self.network.dos)),
         )
-        self.identity = IdentityService(
+        self.identity: IdentityService = IdentityService(
             identity_store,
             PrivilegedIds(
                 owner=settings.zelid,
@@ -171,9 +173,10 @@ class Node:
         """The node's own routes: info, logs, settings, software control."""
         settings = self.settings
         geo = settings.geolocation
+        self.live_settings.on_change(self._settings_changed)
         self.system_http = httpx.AsyncClient(timeout=10)
         own_address = OwnAddress(self.fluxbench)
-        lookup = geo.lookup if geo.lookup is not None else self.embedded is None
+        lookup = geo.lookup if geo.lookup is not None else self.daemon.embedded is None
         lookups: list[LocationLookup] = (
             [
                 IpApiLookup(self.system_http, geo.ip_api_url),
@@ -212,19 +215,23 @@ class Node:
             live=self.live_settings,
             adjuster=SettingsAdjuster(self.live_settings, SettingsFile(settings.data_dir)),
             software=self.software,
-            control=self.control,
+            control=self.daemon.control,
             geolocation=self.geolocation,
             clock_drift=ClockDrift(self.clock),
             own_address=own_address,
             info=InfoBuilder(self.info_sources),
         )
 
+    def _settings_changed(self, _old: Settings, new: Settings) -> None:
+        self.info.settings = new  # the owner's settings routes answer the new values
+
     async def geolocation_view(self) -> dict[str, Any] | None:
         await self.geolocation.restore()
         return self.geolocation.geolocation
 
     def _zmq_enabled(self) -> bool:
-        config = self.embedded.fluxd_config if self.embedded is not None else self.fluxd_config
+        embedded = self.daemon.embedded
+        config = embedded.fluxd_config if embedded is not None else self.daemon.fluxd_config
         return bool(config and config.zmq_enabled)
 
     def _build_apps(self) -> None:
@@ -266,54 +273,6 @@ class Node:
             user_blocked_repositories=settings.blocked_repositories,
         )
 
-    def _build_daemon_clients(self, home: Path, manage_daemons: bool) -> None:
-        """fluxd from flux.conf; with none found and `manage_daemons`, the embedded devnet
-        and bench (unless `[daemon] embedded = false`)."""
-        settings = self.settings
-        conf_path = discover_flux_conf(settings.fluxd_conf, home)
-        self.fluxd_config: FluxdConfig | None = None
-        if conf_path is not None:
-            try:
-                self.fluxd_config = FluxdConfig.read(
-                    conf_path, testnet=settings.testnet, host=settings.daemon.host
-                )
-            except (OSError, UnicodeDecodeError) as error:
-                raise ConfigError(f"fluxd_conf: cannot read {conf_path}: {error}") from None
-        self.fluxd = fluxd_client(self.clock, self.fluxd_config)
-        self.fluxbench = fluxbench_client()
-        self.embedded: EmbeddedDaemons | None = None
-        if conf_path is not None:
-            endpoint = self.fluxd_config.endpoint.url if self.fluxd_config else "?"
-            log.info("fluxd: using %s (%s)", conf_path, endpoint)
-        elif manage_daemons and settings.daemon.embedded:
-            self.embedded = EmbeddedDaemons(settings, self.fluxd, self.fluxbench)
-            # started beside the API: until they answer, daemon routes say they are starting
-            self.add_background("embedded-daemons", self.embedded.start)
-        else:
-            looked = ", ".join(str(p) for p in flux_conf_candidates(home))
-            self.fluxd.configure(
-                None,
-                f"fluxd is not configured: no flux.conf found ({looked}) and this node does "
-                "not run the embedded devnet",
-            )
-        if self.embedded is None:
-            bench_dir = settings.benchmark.bench_dir or home / ".fluxbenchmark"
-            self.fluxbench.configure(
-                fluxbench_endpoint(
-                    testnet=settings.testnet,
-                    bench_dir=bench_dir,
-                    port=settings.benchmark.rpc_port,
-                    host=settings.daemon.host,
-                )
-            )
-        self.control = ProcessControl(self.embedded, settings.hooks, conf_path)
-        if self.embedded is not None:
-            self.daemon_log = daemon_log(self.embedded.devnet_dir)
-            self.bench_log = bench_log(self.embedded.bench_dir)
-        else:
-            self.daemon_log = daemon_log(self.fluxd_config.datadir if self.fluxd_config else None)
-            self.bench_log = bench_log(settings.benchmark.bench_dir or home / ".fluxbenchmark")
-
     def add_background(
         self,
         name: str,
@@ -351,10 +310,7 @@ class Node:
     async def stop(self) -> None:
         await self.network.close()
         await self.supervisor.stop(SHUTDOWN_SECONDS)
-        if self.embedded is not None:
-            await self.embedded.stop()
-        await self.fluxd.aclose()
-        await self.fluxbench.aclose()
+        await self.daemon.close()
         await self.docker_registry.aclose()
         await self.flux_services.aclose()
         await self.system_http.aclose()

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from fluxos.config import Settings
+from fluxos.daemon.control import ProcessControl
 from fluxos.errors import FluxError, NotFound
 from fluxos.system.adjustments import SettingsAdjuster
 from fluxos.system.clockdrift import ClockDrift
-from fluxos.system.control import ProcessControl
 from fluxos.system.geolocation import GeolocationService
 from fluxos.system.info import InfoBuilder
 from fluxos.system.livesettings import LiveSettings

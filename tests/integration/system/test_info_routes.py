@@ -6,7 +6,6 @@ import subprocess
 from pathlib import Path
 
 import fluxos
-
 from tests.integration.system.conftest import SystemNode, succeeds
 from tests.support.processes import wait_until
 

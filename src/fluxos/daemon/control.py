@@ -13,9 +13,9 @@ import logging
 from pathlib import Path
 
 from fluxos.config import HookSettings
+from fluxos.daemon.embedded import EmbeddedDaemons
 from fluxos.errors import FluxError, NotManaged
 from fluxos.system.children import ChildFailed
-from fluxos.system.embedded import EmbeddedDaemons
 from fluxos.system.hooks import run_hook
 
 log = logging.getLogger(__name__)
