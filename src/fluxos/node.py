@@ -34,7 +34,7 @@ from fluxos.errors import ConfigError
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
 from fluxos.identity import AppOwners, IdentityService, LoginGates, NoAppOwners, PrivilegedIds
-from fluxos.identity.gates import DatabaseGate, HardwareGate, NodeDosGate
+from fluxos.identity.gates import DatabaseGate, HardwareGate, NodeDosGate, SyncthingGate
 from fluxos.identity.gates import DosState as GateDosState
 from fluxos.network.dos import DosState
 from fluxos.network.fluxdsource import FluxdNodeSource
@@ -44,6 +44,7 @@ from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
 from fluxos.storage.identity import IdentityStore
 from fluxos.storage.nodestate import NodeState
+from fluxos.sync.service import SyncService
 from fluxos.system.benchmarks import StoredBenchmark
 from fluxos.system.control import ProcessControl
 from fluxos.system.daemonlogs import bench_log, daemon_log
@@ -77,6 +78,7 @@ class Node:
         node_key: PrivateKey | None = None,
         home: Path | None = None,
         manage_daemons: bool = False,
+        manage_syncthing: bool = False,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -101,14 +103,25 @@ class Node:
         for name, loop in self.network.background_loops():
             self.add_background(name, loop)
 
+        # Syncthing: started (or adopted) by a serving node, `manage_syncthing`; a node
+        # built in-process (tests) only talks to the Syncthing at its own loopback address.
+        self.sync: SyncService = SyncService(
+            settings, self.clock, managed=manage_syncthing and settings.syncthing.managed
+        )
+        self.add_background(
+            "syncthing", lambda: self.sync.run(lambda d: self.supervisor.report("syncthing", d))
+        )
+        self.add_background("syncthing metrics", self.sync.metrics_loop)
+
         identity_store = IdentityStore(self.database)
         # Login-phrase gates (identity.md §3.2): database, hardware and node DOS are wired;
-        # the syncthing, docker and apps DOS slots are filled in as those areas land.
+        # the docker and apps DOS slots are filled in as those areas land.
         self.node_tier = NodeTier(self.fluxd)
         # The hardware gate asks fluxd which chain it runs: a regtest chain (any devnet,
         # embedded or not) has no real tier to live up to.
         self.login_gates = LoginGates(
             database=DatabaseGate(identity_store),
+            syncthing=SyncthingGate(self.sync),
             hardware=HardwareGate(HostHardware(self.node_tier)),
             node_dos=NodeDosGate(_NetworkDos(self.network.dos)),
         )
@@ -269,6 +282,7 @@ class Node:
         await self.fluxbench.aclose()
         await self.docker_registry.aclose()
         await self.flux_services.aclose()
+        await self.sync.aclose()  # Syncthing itself keeps running (upstream #1238)
         await self.database.close()
         log.info("node stopped")
 
@@ -289,7 +303,7 @@ def serve(settings: Settings) -> None:
     from fluxos.api.app import create_app
 
     try:
-        node = Node(settings, manage_daemons=True)
+        node = Node(settings, manage_daemons=True, manage_syncthing=True)
     except ConfigError as error:
         raise SystemExit(f"fluxos: {error}") from None
     for name, loop in node.network.side_port_loops():
