@@ -206,7 +206,7 @@ def cluster(
     )
     directory = data_dir or Path.home() / ".fluxos" / "cluster"
     try:
-        network = Cluster(count, directory, targets=targets)
+        network = Cluster(count, directory, targets=targets, syncthing=True)
         network.start(progress=lambda text: console.print(f"[dim]{text}…[/dim]"))
     except ClusterError as error:
         err_console.print(f"[red]fluxos cluster:[/red] {error}")

@@ -174,6 +174,7 @@ class SyncthingSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    enabled: bool = True  # false: no Syncthing at all (no app data replication, no gate)
     managed: bool = True
     binary: Path | None = None  # default: the project's tools dir, then `syncthing` on PATH
     home: Path | None = None

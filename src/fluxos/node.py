@@ -9,7 +9,6 @@ from pathlib import Path
 
 import uvicorn
 
-from fluxos.api.permissions import Authorizer
 from fluxos.apps.conflicts import InMemoryDirectory
 from fluxos.apps.dockerregistry import DockerRegistryClient
 from fluxos.apps.fluxservices import FluxServices, FluxServiceUrls
@@ -18,18 +17,12 @@ from fluxos.apps.params import DEVELOPMENT, MAINNET
 from fluxos.apps.quotes import PriceQuoter
 from fluxos.apps.registration import AppSpecChecker
 from fluxos.apps.service import AppsService
-from fluxos.chain.fluxd import (
-    FluxdConfig,
-    discover_flux_conf,
-    flux_conf_candidates,
-    fluxbench_client,
-    fluxbench_endpoint,
-    fluxd_client,
-)
 from fluxos.chain.liveness import DaemonLiveness
+from fluxos.chain.rpcclient import DaemonClient
 from fluxos.clock import Clock, SystemClock
 from fluxos.config import Settings
 from fluxos.crypto import PrivateKey
+from fluxos.daemon.service import DaemonService
 from fluxos.errors import ConfigError
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
@@ -45,13 +38,11 @@ from fluxos.storage.database import Database
 from fluxos.storage.identity import IdentityStore
 from fluxos.storage.nodestate import NodeState
 from fluxos.sync.service import SyncService
-from fluxos.system.benchmarks import StoredBenchmark
-from fluxos.system.control import ProcessControl
-from fluxos.system.daemonlogs import bench_log, daemon_log
-from fluxos.system.embedded import EmbeddedDaemons
 from fluxos.system.hostinfo import HostInfo
+from fluxos.system.nodeinfo import NodeInfo
 from fluxos.system.nodetier import HostHardware, NodeTier
 from fluxos.system.supervisor import DEFAULT_BACKOFF, Backoff, Supervisor
+from fluxos.wire.permissions import Authorizer
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +77,24 @@ class Node:
         self.database = Database(settings.database, ALL_AREAS)
         self.state = NodeState(self.database)
         self.supervisor = Supervisor(self.clock)
-        self._build_daemon_clients(home or Path.home(), manage_daemons)
-        self.stored_benchmark = StoredBenchmark(self.state, self.clock)
+        self.daemon: DaemonService = DaemonService.from_settings(
+            settings,
+            clock=self.clock,
+            state=self.state,
+            home=home or Path.home(),
+            manage_daemons=manage_daemons,
+        )
+        for name, loop in self.daemon.background_loops():
+            self.add_background(name, loop)
+        self.fluxd: DaemonClient = self.daemon.fluxd
+        self.fluxbench: DaemonClient = self.daemon.fluxbench
         self.daemon_liveness = DaemonLiveness(self.fluxd, self.clock, testnet=settings.testnet)
         self.add_background("daemon-liveness", self.daemon_liveness.run)
 
-        if node_key is None and self.fluxd_config and self.fluxd_config.zelnodeprivkey:
-            node_key = PrivateKey.from_wif(self.fluxd_config.zelnodeprivkey)
-        self.network = NetworkService(
+        fluxd_config = self.daemon.fluxd_config
+        if node_key is None and fluxd_config and fluxd_config.zelnodeprivkey:
+            node_key = PrivateKey.from_wif(fluxd_config.zelnodeprivkey)
+        self.network: NetworkService = NetworkService(
             settings,
             clock=self.clock,
             source=network_source or FluxdNodeSource(self.fluxd),
@@ -103,10 +104,10 @@ class Node:
         for name, loop in self.network.background_loops():
             self.add_background(name, loop)
 
-        # Syncthing: started (or adopted) by a serving node, `manage_syncthing`; a node
-        # built in-process (tests) only talks to the Syncthing at its own loopback address.
+        # Syncthing: a serving node (`manage_syncthing`) starts or adopts its own; a node
+        # built in-process (tests) has none unless asked, and then no Syncthing login gate.
         self.sync: SyncService = SyncService(
-            settings, self.clock, managed=manage_syncthing and settings.syncthing.managed
+            settings, self.clock, managed=settings.syncthing.managed, enabled=manage_syncthing
         )
         self.add_background(
             "syncthing", lambda: self.sync.run(lambda d: self.supervisor.report("syncthing", d))
@@ -117,15 +118,16 @@ class Node:
         # Login-phrase gates (identity.md §3.2): database, hardware and node DOS are wired;
         # the docker and apps DOS slots are filled in as those areas land.
         self.node_tier = NodeTier(self.fluxd)
+        self.info: NodeInfo = NodeInfo(settings, self.host, self.node_tier, self.fluxbench)
         # The hardware gate asks fluxd which chain it runs: a regtest chain (any devnet,
         # embedded or not) has no real tier to live up to.
         self.login_gates = LoginGates(
             database=DatabaseGate(identity_store),
-            syncthing=SyncthingGate(self.sync),
+            syncthing=SyncthingGate(self.sync) if self.sync.enabled else None,
             hardware=HardwareGate(HostHardware(self.node_tier)),
             node_dos=NodeDosGate(_NetworkDos(self.network.dos)),
         )
-        self.identity = IdentityService(
+        self.identity: IdentityService = IdentityService(
             identity_store,
             PrivilegedIds(
                 owner=settings.zelid,
@@ -191,54 +193,6 @@ class Node:
             user_blocked_repositories=settings.blocked_repositories,
         )
 
-    def _build_daemon_clients(self, home: Path, manage_daemons: bool) -> None:
-        """fluxd from flux.conf; with none found and `manage_daemons`, the embedded devnet
-        and bench (unless `[daemon] embedded = false`)."""
-        settings = self.settings
-        conf_path = discover_flux_conf(settings.fluxd_conf, home)
-        self.fluxd_config: FluxdConfig | None = None
-        if conf_path is not None:
-            try:
-                self.fluxd_config = FluxdConfig.read(
-                    conf_path, testnet=settings.testnet, host=settings.daemon.host
-                )
-            except (OSError, UnicodeDecodeError) as error:
-                raise ConfigError(f"fluxd_conf: cannot read {conf_path}: {error}") from None
-        self.fluxd = fluxd_client(self.clock, self.fluxd_config)
-        self.fluxbench = fluxbench_client()
-        self.embedded: EmbeddedDaemons | None = None
-        if conf_path is not None:
-            endpoint = self.fluxd_config.endpoint.url if self.fluxd_config else "?"
-            log.info("fluxd: using %s (%s)", conf_path, endpoint)
-        elif manage_daemons and settings.daemon.embedded:
-            self.embedded = EmbeddedDaemons(settings, self.fluxd, self.fluxbench)
-            # started beside the API: until they answer, daemon routes say they are starting
-            self.add_background("embedded-daemons", self.embedded.start)
-        else:
-            looked = ", ".join(str(p) for p in flux_conf_candidates(home))
-            self.fluxd.configure(
-                None,
-                f"fluxd is not configured: no flux.conf found ({looked}) and this node does "
-                "not run the embedded devnet",
-            )
-        if self.embedded is None:
-            bench_dir = settings.benchmark.bench_dir or home / ".fluxbenchmark"
-            self.fluxbench.configure(
-                fluxbench_endpoint(
-                    testnet=settings.testnet,
-                    bench_dir=bench_dir,
-                    port=settings.benchmark.rpc_port,
-                    host=settings.daemon.host,
-                )
-            )
-        self.control = ProcessControl(self.embedded, settings.hooks, conf_path)
-        if self.embedded is not None:
-            self.daemon_log = daemon_log(self.embedded.devnet_dir)
-            self.bench_log = bench_log(self.embedded.bench_dir)
-        else:
-            self.daemon_log = daemon_log(self.fluxd_config.datadir if self.fluxd_config else None)
-            self.bench_log = bench_log(settings.benchmark.bench_dir or home / ".fluxbenchmark")
-
     def add_background(
         self,
         name: str,
@@ -276,10 +230,7 @@ class Node:
     async def stop(self) -> None:
         await self.network.close()
         await self.supervisor.stop(SHUTDOWN_SECONDS)
-        if self.embedded is not None:
-            await self.embedded.stop()
-        await self.fluxd.aclose()
-        await self.fluxbench.aclose()
+        await self.daemon.close()
         await self.docker_registry.aclose()
         await self.flux_services.aclose()
         await self.sync.aclose()  # Syncthing itself keeps running (upstream #1238)

@@ -19,13 +19,13 @@ from sqlalchemy import text
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from fluxos.api.bodies import parse_qs, stringify_qs
 from fluxos.clock import ManualClock
 from fluxos.config import load_settings
 from fluxos.identity import Credentials
 from fluxos.identity.phrases import DAY_MS
 from fluxos.identity.phrases import js_iso as _iso
 from fluxos.node import Node
+from fluxos.wire.bodies import parse_qs, stringify_qs
 from tests.support.identity import Person
 from tests.support.inprocess import serving
 

@@ -15,8 +15,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from fluxos import cli
-from fluxos.api.bodies import parse_qs
 from fluxos.crypto import verify_message
+from fluxos.wire.bodies import parse_qs
 from tests.support.identity import Person
 from tests.support.processes import NodeProcess, running_node
 

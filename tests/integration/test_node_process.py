@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from fluxos.api.app import all_routes, pending_routes
-from fluxos.api.permissions import Permission
+from fluxos.wire.permissions import Permission
 from tests.support.processes import NodeProcess, running_node
 
 INFO_ROUTES = [

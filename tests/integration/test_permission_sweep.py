@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from fluxos.api.app import all_routes
-from fluxos.api.permissions import Permission
 from fluxos.api.routetable import RouteRow, load_route_table
 from fluxos.identity import Credentials
 from fluxos.identity.phrases import DAY_MS, new_login_phrase
+from fluxos.wire.permissions import Permission
 from tests.support.identity import Person
 from tests.support.processes import NodeProcess, running_node
 

@@ -3,7 +3,7 @@ a request carrying `zelidauth: <token>` holds every privilege, any other holds n
 
 from __future__ import annotations
 
-from fluxos.api.permissions import Permission
+from fluxos.wire.permissions import Permission
 
 
 class TokenAuthorizer:

@@ -4,6 +4,7 @@ stops its own Syncthing)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import pytest
 from fluxos.sync.binary import SyncthingBinary, SyncthingMissing, find_syncthing
 from tests.support.processes import NodeProcess
 
-INSTALL = "make tools"
+INSTALL = "bash .ci/install-syncthing"
 
 
 def syncthing_binary() -> SyncthingBinary:
@@ -28,18 +29,20 @@ def syncthing_binary() -> SyncthingBinary:
         pytest.fail(f"{missing}\ninstall it with: {INSTALL}")
 
 
-def node_toml(zelid: str, *, team: bool = False, extra: str = "") -> str:
-    """A fluxos.toml for a node with Syncthing and no devnet of its own."""
+def node_toml(zelid: str, *, team: bool = False) -> str:
+    """A fluxos.toml for a node with no devnet of its own (`team`: the owner is also the
+    Flux team, for the fluxteam routes)."""
     lines = [f'zelid = "{zelid}"']
     if team:
         lines.append(f'flux_team_zelid = "{zelid}"')
-    lines += [
-        "[daemon]",
-        "embedded = false",
-        "[syncthing]",
-        f'binary = "{syncthing_binary().path}"',
-    ]
-    return "\n".join(lines) + "\n" + extra
+    lines += ["[daemon]", "embedded = false"]
+    return "\n".join(lines) + "\n"
+
+
+def syncthing_env(**settings: Any) -> dict[str, str]:
+    """The environment that gives a test node its Syncthing (`[syncthing]` as JSON)."""
+    values = {"enabled": True, "binary": str(syncthing_binary().path), **settings}
+    return {"FLUXOS_SYNCTHING": json.dumps(values)}
 
 
 def stop_syncthing(data_dir: Path, host: str) -> str:
@@ -67,11 +70,13 @@ def stop_syncthing(data_dir: Path, host: str) -> str:
 
 
 @contextmanager
-def node_with_syncthing(data_dir: Path, toml: str, **kwargs: Any) -> Iterator[NodeProcess]:
+def node_with_syncthing(
+    data_dir: Path, toml: str, syncthing: dict[str, Any] | None = None, **kwargs: Any
+) -> Iterator[NodeProcess]:
     """A started node (fluxos start) that runs its Syncthing; both stopped afterwards."""
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "fluxos.toml").write_text(toml)
-    node = NodeProcess(data_dir, **kwargs)
+    node = NodeProcess(data_dir, env=syncthing_env(**(syncthing or {})), **kwargs)
     try:
         node.start()
         yield node

@@ -14,8 +14,8 @@ import math
 import re
 from typing import Any
 
-from fluxos.api.bodies import parse_qs
 from fluxos.errors import BadParameter
+from fluxos.wire.bodies import parse_qs
 
 _JS_WHITESPACE = " \t\n\r\v\f\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"  # noqa: E501
 _DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")

@@ -1,8 +1,9 @@
 """The one handler every RPC-backed route runs through, and its registration.
 
 For a row of `fluxos.api.rpcroutes`: bind the request values, build the RPC params, call
-fluxd or fluxbenchd, then apply the row's flags (admin-only fields, `?limit=`, the
-stored benchmark). fluxd's own errors reach the caller unchanged (code and message).
+fluxd or fluxbenchd through the daemon service, then apply the row's flags (admin-only
+fields, `?limit=`, the stored benchmark). fluxd's own errors reach the caller unchanged
+(code and message).
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from fluxos.api.permissions import Permission
 from fluxos.api.routing import Call, FluxRouter
-from fluxos.api.rpcroutes import RpcRoute, Target, TipOffset
-from fluxos.chain.rpcclient import DaemonClient
-from fluxos.errors import BadParameter, FluxError
+from fluxos.api.rpcroutes import RpcRoute, TipOffset
+from fluxos.daemon.service import Daemon, DaemonService
+from fluxos.errors import BadParameter
+from fluxos.wire.permissions import Permission
 
 _LIMIT = re.compile(r"^[1-9]\d{0,6}$")
+
+
+DaemonCall = Call[DaemonService]
 
 
 class RpcPassthrough:
@@ -27,19 +31,14 @@ class RpcPassthrough:
         self.row = row
         self.__doc__ = f"{row.target.value} `{row.rpc}`"
 
-    async def __call__(self, call: Call) -> Any:
+    async def __call__(self, call: DaemonCall) -> Any:
         row = self.row
-        client = self._client(call)
-        params = [await _resolve(value, client) for value in row.build_params(call.param)]
+        daemon = call.service
+        params = [
+            await _resolve(value, daemon, row.target) for value in row.build_params(call.param)
+        ]
         limit = _limit(call) if row.limit else None
-        if row.stops:
-            call.node.control.expect_exit(row.stops)
-        try:
-            result = await client.call(row.rpc, *params, use_cache=not row.fresh)
-        except FluxError:
-            if row.stops:
-                call.node.control.expect_exit(row.stops, expected=False)
-            raise
+        result = await daemon.call(row.target, row.rpc, params, fresh=row.fresh, stops=row.stops)
         if limit is not None and isinstance(result, list):
             result = result[:limit]
         if (
@@ -50,21 +49,17 @@ class RpcPassthrough:
             # a copy: the RPC cache shares `result` with every caller
             result = {k: v for k, v in result.items() if k not in row.admin_fields}
         if row.stores_benchmark:
-            await call.node.stored_benchmark.remember(result)
+            await daemon.remember_benchmark(result)
         return result
 
-    def _client(self, call: Call) -> DaemonClient:
-        node = call.node
-        return node.fluxd if self.row.target is Target.FLUXD else node.fluxbench
 
-
-async def _resolve(value: Any, client: DaemonClient) -> Any:
+async def _resolve(value: Any, daemon: DaemonService, target: Daemon) -> Any:
     if isinstance(value, TipOffset):
-        return int(await client.call("getblockcount")) + value.blocks
+        return await daemon.tip_height(target) + value.blocks
     return value
 
 
-def _limit(call: Call) -> int | None:
+def _limit(call: DaemonCall) -> int | None:
     """`?limit=N` (1–9999999): keep the first N entries of the list."""
     text = call.request.query_params.get("limit")
     if text in (None, ""):
@@ -74,7 +69,7 @@ def _limit(call: Call) -> int | None:
     return int(text)
 
 
-def register_rows(router: FluxRouter, rows: Iterable[RpcRoute]) -> None:
+def register_rows(router: FluxRouter[DaemonService], rows: Iterable[RpcRoute]) -> None:
     """Declare every path of `rows` on `router`: GET, and POST where the row allows it.
     Parameters, permission and cache lifetime come from the route table."""
     for row in rows:

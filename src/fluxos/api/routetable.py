@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from fluxos.api.permissions import Permission
+from fluxos.wire.permissions import Permission
 
 _DURATION = re.compile(r"^(\d+)\s*(second|minute|hour|day)s?$")
 _UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}

@@ -18,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.websockets import WebSocket
 
-from fluxos.api.bodies import ensure_object
 from fluxos.api.envelope import error_response, json_response, render, success_body
-from fluxos.api.permissions import Authorizer, Permission
 from fluxos.api.routetable import RouteRow, load_route_table, split_template
 from fluxos.errors import BadParameter, FluxError, Unauthorized
+from fluxos.wire.bodies import ensure_object
+from fluxos.wire.permissions import Authorizer, Permission
 
 if TYPE_CHECKING:
     from fluxos.api.cache import ResponseCache
@@ -51,7 +51,7 @@ class Route:
     summary: str
     app_param: str | None = "appname"
     cacheable: bool = field(default=False)
-    service: ServiceOf[Any] = field(default=lambda node: node)
+    service: ServiceOf[Any] = field(default=lambda node: None)  # routes without a service
 
     @property
     def method(self) -> str:
@@ -73,7 +73,7 @@ class WebSocketRoute:
     path: str
     handler: WebSocketHandler
     section: str
-    service: ServiceOf[Any] = field(default=lambda node: node)
+    service: ServiceOf[Any] = field(default=lambda node: None)
 
     @property
     def starlette_path(self) -> str:
@@ -199,7 +199,7 @@ class Call(Generic[S]):
     """One request as a handler sees it: bound parameters, body, caller, and the service
     its router serves (`service`)."""
 
-    __slots__ = ("_body", "_path_values", "authorizer", "node", "request", "route", "service")
+    __slots__ = ("_body", "_path_values", "authorizer", "request", "route", "service")
 
     def __init__(
         self,
@@ -210,13 +210,10 @@ class Call(Generic[S]):
         body: Any,
         *,
         authorizer: Authorizer,
-        node: Any = None,
     ) -> None:
         self.request = request
         self.service = service
         self.authorizer = authorizer
-        # Transitional: routers not yet given a typed service still reach the node.
-        self.node = node
         self.route = route
         self._path_values = path_values
         self._body = body
@@ -321,7 +318,6 @@ class Endpoint:
 
     def __init__(self, route: Route, node: Node, cache: ResponseCache) -> None:
         self.route = route
-        self.node = node
         self.service = route.service(node)
         self.authorizer: Authorizer = node.authorizer
         self.cache = cache
@@ -346,7 +342,6 @@ class Endpoint:
                 path_values,
                 body,
                 authorizer=self.authorizer,
-                node=self.node,
             )
             await self._check_permission(call)
             cache_key = await self._cache_key(call) if route.cacheable else None

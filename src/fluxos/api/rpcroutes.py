@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from fluxos.api.coercions import (
@@ -27,14 +26,10 @@ from fluxos.api.coercions import (
     one_or_many,
     raw,
 )
+from fluxos.daemon.service import Daemon
 
 Coercion = Callable[[str, Any], Any]
 Lookup = Callable[[str], Any]
-
-
-class Target(StrEnum):
-    FLUXD = "fluxd"
-    FLUXBENCH = "fluxbench"
 
 
 class _Optional:
@@ -89,7 +84,7 @@ class RpcRoute:
     paths: tuple[str, ...]
     rpc: str
     args: tuple[Arg | Const, ...] = ()
-    target: Target = Target.FLUXD
+    target: Daemon = Daemon.FLUXD
     packed: bool = False  # the args form one object param: [{key: value, …}]
     shape: Shaper | None = None  # a row whose params follow no rule above
     post: bool = False  # also served as POST, body keys named like the args
@@ -97,7 +92,7 @@ class RpcRoute:
     limit: bool = False  # `?limit=N` keeps the first N entries of a list result
     fresh: bool = False  # never answered from the RPC cache
     stores_benchmark: bool = False  # a valid result is kept as the stored benchmark
-    stops: str | None = None  # the managed process this call stops ("fluxd"/"fluxbench")
+    stops: Daemon | None = None  # the daemon this call stops (the node must not restart it)
 
     def build_params(self, values: Lookup) -> list[Any]:
         """The RPC params for a request whose values `values(name)` returns (None = absent)."""
@@ -206,4 +201,4 @@ def address_index(method: str, *extra: Arg) -> RpcRoute:
 
 
 def bench(paths: tuple[str, ...], method: str, *args: Arg, **flags: Any) -> RpcRoute:
-    return RpcRoute(paths=paths, rpc=method, args=args, target=Target.FLUXBENCH, **flags)
+    return RpcRoute(paths=paths, rpc=method, args=args, target=Daemon.FLUXBENCH, **flags)

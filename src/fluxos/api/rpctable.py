@@ -24,6 +24,7 @@ from fluxos.api.rpcroutes import (
     req,
     rpc,
 )
+from fluxos.daemon.service import Daemon
 
 # the coercion names of spec daemon.md §1
 N, B, O, S = number, boolean, json_object, text  # noqa: E741
@@ -36,7 +37,7 @@ RPC_ROUTES: tuple[RpcRoute, ...] = (
     # -- control, fluxnode, benchmark through fluxd (§3.1) -------------------------------
     rpc("help", "help", opt("command", default="")),
     rpc("getinfo", "getinfo", admin_fields=("balance",)),
-    rpc("stop", "stop", stops="fluxd"),
+    rpc("stop", "stop", stops=Daemon.FLUXD),
     rpc(daemon("getfluxnodestatus", "getzelnodestatus"), "getfluxnodestatus", fresh=True),
     rpc(
         daemon(
@@ -427,7 +428,7 @@ RPC_ROUTES: tuple[RpcRoute, ...] = (
         opt("hexstring"),
         post=True,
     ),
-    bench(("/benchmark/stop",), "stop", stops="fluxbench"),
+    bench(("/benchmark/stop",), "stop", stops=Daemon.FLUXBENCH),
 )
 
 

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fluxos.api.bodies import ensure_object, stringify_qs
+from fluxos.wire.bodies import ensure_object, stringify_qs
 
 
 @dataclass(frozen=True)

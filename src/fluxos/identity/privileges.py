@@ -4,7 +4,7 @@ Each level is three checks, cheapest first: an identity condition on the zelid (
 hold the level at all), a session condition (a live session, or for some levels a fresh
 phrase no session holds), then the signature over the phrase. The first two are pure
 functions below; `IdentityAuthorizer` gathers their inputs (session store, app owners,
-config IDs, clock) and is the `fluxos.api.permissions.Authorizer` the node uses.
+config IDs, clock) and is the `fluxos.wire.permissions.Authorizer` the node uses.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import Protocol
 
 from cachetools import LRUCache
 
-from fluxos.api.permissions import Permission
 from fluxos.clock import Clock
 from fluxos.crypto import verify_message
 from fluxos.identity.credentials import Credentials, parse_zelidauth
 from fluxos.identity.phrases import HOUR_MS, is_fresh
+from fluxos.wire.permissions import Permission
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class IdentityAuthorizer:
     async def authorize(
         self, level: Permission, zelidauth: str | None, app_name: str | None = None
     ) -> bool:
-        """The `fluxos.api.permissions.Authorizer` contract over the raw header value."""
+        """The `fluxos.wire.permissions.Authorizer` contract over the raw header value."""
         if level is Permission.PUBLIC:
             return True
         return await self.holds(level, parse_zelidauth(zelidauth), app_name)

@@ -1,7 +1,8 @@
 """The identity service: login phrases, ZelID login, sessions, parked signatures.
 
-Route handlers and the websocket endpoints call one method each; validation messages are
-upstream's exact texts (identity.md §4–§6, §12), since wallets and the UI show them.
+Route handlers and the websocket endpoints call one method each (the `*_view` methods
+answer the wire shape of `fluxos.identity.views`); validation messages are upstream's
+exact texts (identity.md §4–§6, §12), since wallets and the UI show them.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from fluxos.api.permissions import Permission
 from fluxos.clock import Clock
 from fluxos.crypto import verify_message
 from fluxos.errors import FluxError
+from fluxos.identity import views
 from fluxos.identity.credentials import Credentials, credentials_from
 from fluxos.identity.gates import LoginGates
 from fluxos.identity.notifications import Notifier, wait_for_event
@@ -37,6 +38,7 @@ from fluxos.identity.privileges import (
     login_label,
 )
 from fluxos.storage.identity import IdentityStore, PhraseRecord, SessionRecord, SignatureRecord
+from fluxos.wire.permissions import Permission
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,7 @@ class Login:
     """A successful login: the new session (signature included) and its label."""
 
     session: SessionRecord
-    privilage: str  # upstream's spelling, as the wire key
+    privilege: str  # "admin", "fluxteam" or "user"
 
 
 class WaitLookupFailed(FluxError):
@@ -105,6 +107,9 @@ class IdentityService:
     async def active_phrases(self) -> list[PhraseRecord]:
         return await self.store.active_phrases(self.clock.millis())
 
+    async def active_phrases_view(self) -> list[dict[str, Any]]:
+        return [views.phrase_row(phrase) for phrase in await self.active_phrases()]
+
     # -- login --------------------------------------------------------------------------
     async def verify_login(self, body: dict[str, Any]) -> Login:
         """Check a signed phrase (§4) and open a session; raises with upstream's message."""
@@ -141,6 +146,11 @@ class IdentityService:
         self.notifier.notify(_login_key(message))
         return Login(session, login_label(address, self.ids))
 
+    async def verify_login_view(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`verify_login`, answered as /id/verifylogin does."""
+        login = await self.verify_login(body)
+        return views.login_data(login.session, login.privilege)
+
     async def provide_sign(self, body: dict[str, Any]) -> SignatureRecord:
         """Park a signature for the browser waiting on /ws/sign (§5); not verified, as upstream."""
         address, message, signature = _signed_fields(body)
@@ -159,6 +169,10 @@ class IdentityService:
         await self.store.add_signature(record)
         self.notifier.notify(_signature_key(record.identifier))
         return record
+
+    async def provide_sign_view(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`provide_sign`, answered as /id/providesign does."""
+        return views.provided_signature(await self.provide_sign(body))
 
     async def check_privilege(self, body: dict[str, Any]) -> str | None:
         """The highest of admin → fluxteam → user the body's credentials hold, else None."""
@@ -180,6 +194,12 @@ class IdentityService:
 
     async def all_sessions(self) -> list[SessionRecord]:
         return await self.store.all_sessions(self.clock.millis())
+
+    async def sessions_view(self, caller: Credentials) -> list[dict[str, Any]]:
+        return [views.session_row(session) for session in await self.sessions_of(caller)]
+
+    async def all_sessions_view(self) -> list[dict[str, Any]]:
+        return [views.session_row(session) for session in await self.all_sessions()]
 
     async def logout_current(self, caller: Credentials) -> None:
         """Delete the caller's session for this phrase; nothing to delete is fine."""
@@ -233,6 +253,18 @@ class IdentityService:
                     except Exception as error:
                         raise WaitLookupFailed("session", error) from error
                 await self._sleep(woken, phrase.expire_ms - now_ms)
+
+    async def await_login_view(self, login_phrase: str) -> dict[str, Any] | None:
+        """`await_login`, answered as /ws/id's success frame data."""
+        session = await self.await_login(login_phrase)
+        if session is None:
+            return None
+        return views.login_data(session, login_label(session.zelid, self.ids))
+
+    async def await_signature_view(self, identifier: str) -> dict[str, Any] | None:
+        """`await_signature`, answered as /ws/sign's success frame data."""
+        record = await self.await_signature(identifier)
+        return None if record is None else views.delivered_signature(record)
 
     async def await_signature(self, identifier: str) -> SignatureRecord | None:
         """The signature parked under `identifier`; None after a parked signature's lifetime.

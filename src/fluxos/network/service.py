@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+from starlette.websockets import WebSocket
 
 from fluxos.clock import Clock
 from fluxos.config import Settings
@@ -30,9 +31,10 @@ from fluxos.network.gossip import Gossip, MessageHandler
 from fluxos.network.networkstate import NetworkState
 from fluxos.network.nodelist import NodeListSource
 from fluxos.network.params import NetworkParams
-from fluxos.network.peers import CloseCode, PeerManager, Source
+from fluxos.network.peers import CloseCode, Direction, PeerManager, Source
 from fluxos.network.ratelimit import FrameRateLimiter
 from fluxos.network.sideports import HomeHealthServer
+from fluxos.network.socketaddress import join, parse_strict, remote_ipv4, split
 from fluxos.tls import client_context
 
 log = logging.getLogger(__name__)
@@ -155,6 +157,71 @@ class NetworkService:
             return False
         await peer.close(code, "purposefully closed")
         return True
+
+    # -- peer control (the /flux peer routes and /ws/flux) -------------------------------
+    async def accept(self, websocket: WebSocket, port_segment: str | None) -> None:
+        """Serve one inbound `/ws/flux[/:port]` upgrade until the connection ends."""
+        await self.connections.accept(websocket, port_segment)
+
+    def peer_info(self, selection: str | None) -> list[dict[str, Any]] | dict[str, Any]:
+        """`/flux/peers`: every peer, `outbound`, `inbound`, or the one `ip:port` named."""
+        now = self.clock.millis()
+        if selection == "outbound":
+            return [peer.info(now) for peer in self.peers.outbound()]
+        if selection == "inbound":
+            return [peer.info(now) for peer in self.peers.inbound()]
+        if selection and "." in selection:
+            peer = self.peers.get(selection)
+            if peer is None:
+                raise FluxError(f"Peer {selection} not found")
+            return peer.info(now)
+        return [peer.info(now) for peer in self.peers]
+
+    def add_peer(self, address: str | None) -> str:
+        """Dial `ip[:port]` at the operator's request; the key dialled (the socket opens
+        in the background)."""
+        key = join(*parse_strict(address))
+        if key in self.peers:
+            raise FluxError(f"Already connected to {key}")
+        self.connections.spawn_dial(key, Source.MANUAL)
+        return key
+
+    def add_outgoing_peer(self, address: str | None, remote_host: str) -> str:
+        """A listed node asks us to dial it back (step 3/6 of its discovery, p2p.md §5):
+        only a confirmed node answers, only to the address the request came from, only
+        to a node of the deterministic list."""
+        if not self.state.confirmed:
+            raise FluxError("Node is not confirmed.")
+        if address is None:
+            raise FluxError("No IP address specified.")
+        ip, port = split(address)
+        remote4 = remote_ipv4(remote_host)
+        if ip != remote4:
+            raise FluxError(
+                f"Request ip {remote4} of {remote_host} doesn't match the ip: {ip} to connect."
+            )
+        key = join(ip, port)
+        if key in self.peers:
+            raise FluxError(f"Already connected to {key}")
+        if self.state.nodes.at(address) is None:
+            raise FluxError(f"FluxNode {key} is not confirmed on the network.")
+        self.connections.spawn_dial(key, Source.DETERMINISTIC)
+        return key
+
+    async def remove_peer(self, address: str | None, direction: Direction) -> tuple[str, bool]:
+        """Close our connection with `ip[:port]` in `direction`: the key, and whether
+        there was such a connection."""
+        key = join(*parse_strict(address))
+        peer = self.peers.get(key)
+        if peer is None or peer.direction is not direction:
+            return key, False
+        code = (
+            CloseCode.CLOSED_OUTBOUND
+            if direction is Direction.OUTBOUND
+            else CloseCode.CLOSED_INBOUND
+        )
+        await self.disconnect(peer.key, code)
+        return key, True
 
     def _drop_all_peers(self) -> None:
         log.warning("our fluxnode lost its confirmation: closing every peer connection")

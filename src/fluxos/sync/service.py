@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 Reporter = Callable[[str], None]
 NOT_RUNNING = "Syncthing is not running properly"
+TURNED_OFF = "Syncthing is turned off on this node"
 META_PREFIX = "var metadata = "
 READY_SECONDS = 60.0
 FAILURES_BEFORE_RESTART = 3
@@ -61,11 +62,14 @@ def gui_host(settings: Settings) -> str:
 class SyncService:
     """What the node and the `/syncthing/*` routes know of the local Syncthing."""
 
-    def __init__(self, settings: Settings, clock: Clock, *, managed: bool) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock, *, managed: bool, enabled: bool = True
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.home = settings.syncthing_home
-        self.managed = managed
+        self.enabled = enabled and settings.syncthing.enabled
+        self.managed = managed and self.enabled
         address = f"{gui_host(settings)}:{settings.syncthing.gui_port}"
         self.layout = HomeLayout(address, listen_addresses(settings.host, settings.syncthing_port))
         self.client = SyncthingClient(f"http://{address}", lambda: read_api_key(self.home))
@@ -79,8 +83,13 @@ class SyncService:
         self._blocking = BlockingRunner("syncthing", max_workers=2)
 
     # -- the proxy -------------------------------------------------------------------------
+    def _require_enabled(self) -> None:
+        if not self.enabled:
+            raise FluxError(TURNED_OFF, name="SyncthingUnavailable")
+
     async def proxy(self, call: SyncthingCall) -> Any:
         """Make one table-built call; JSON/text answers, or a RawAnswer for `raw` rows."""
+        self._require_enabled()
         if call.raw:
             return await self.client.raw(
                 call.method, call.path, params=call.params, deadline=call.timeout
@@ -97,6 +106,8 @@ class SyncService:
     # -- the device id (part of the node-to-node protocol) ---------------------------------
     async def device_id(self) -> str | None:
         """This Syncthing's device id when meta, health and ping all answer, else None."""
+        if not self.enabled:
+            return None
         async with self._device_lock:
             try:
                 meta = await self.client.request("get", "/meta.js")
@@ -135,6 +146,7 @@ class SyncService:
 
     # -- metrics and diagnostics -----------------------------------------------------------
     async def metrics(self) -> dict[str, Any]:
+        self._require_enabled()
         return await metrics.collect(self.client, self.clock.millis())
 
     async def metrics_summary(self) -> dict[str, Any]:
@@ -144,6 +156,7 @@ class SyncService:
         return self.history.view(limit)
 
     async def peer_diagnostics(self) -> dict[str, Any]:
+        self._require_enabled()
         return await diagnostics.peer_diagnostics(self.client, self.clock.millis())
 
     async def metrics_loop(self) -> None:
@@ -189,6 +202,13 @@ class SyncService:
     async def run(self, report: Reporter | None = None) -> None:
         """Keep Syncthing running and configured (the supervisor runs this loop)."""
         say = report or (lambda _detail: None)
+        if not self.enabled:
+            self.problem = TURNED_OFF
+            log.warning(
+                "%s: app data is not replicated and app folders are not managed", TURNED_OFF
+            )
+            say("turned off")
+            return
         if self.managed:
             await self._install_process(say)
         interval = self.settings.syncthing.sentinel_seconds

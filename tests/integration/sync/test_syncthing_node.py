@@ -46,8 +46,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     admin = Admin()
     data_dir = tmp_path_factory.mktemp("syncthing-node")
     # the sentinel checks rarely here, so a test can stop Syncthing and see the node's answers
-    toml = node_toml(admin.zelid, team=True, extra="sentinel_seconds = 3600\n")
-    with node_with_syncthing(data_dir, toml) as node:
+    toml = node_toml(admin.zelid, team=True)
+    with node_with_syncthing(data_dir, toml, {"sentinel_seconds": 3600}) as node:
         wait_until(lambda: node.get("/syncthing/deviceid").json()["status"] == "success", 60)
         yield Stack(node, admin, admin.login(node.url))
 

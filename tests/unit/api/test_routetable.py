@@ -1,5 +1,5 @@
-from fluxos.api.permissions import Permission
 from fluxos.api.routetable import load_route_table, parse_cache, parse_permissions, split_template
+from fluxos.wire.permissions import Permission
 
 
 def test_split_template() -> None:

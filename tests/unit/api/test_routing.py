@@ -2,36 +2,36 @@
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from fluxos.api.app import create_app
 from fluxos.api.envelope import Message, warning
-from fluxos.api.permissions import Permission
 from fluxos.api.routing import Call, FluxRouter
 from fluxos.clock import ManualClock
 from fluxos.config import load_settings
 from fluxos.errors import FluxError
 from fluxos.node import Node
+from fluxos.wire.permissions import Permission
 
-router: FluxRouter[Any] = FluxRouter("Test", lambda node: node)
+router: FluxRouter[None] = FluxRouter("Test", lambda node: None)  # no service to serve
+TestCall = Call[None]
 calls = {"cached": 0}
 
 
 @router.get("/test/echo/:first?/:second?", permission=Permission.PUBLIC)
-async def echo(call: Call) -> dict[str, object]:
+async def echo(call: TestCall) -> dict[str, object]:
     return {"first": call.param("first"), "second": call.param("second")}
 
 
 @router.post("/test/echo", permission=Permission.PUBLIC, params=())
-async def echo_post(call: Call) -> object:
+async def echo_post(call: TestCall) -> object:
     return call.body
 
 
 @router.get("/test/typed/:height?/:flag?", permission=Permission.PUBLIC)
-async def typed(call: Call) -> dict[str, object]:
+async def typed(call: TestCall) -> dict[str, object]:
     return {
         "height": call.integer("height", required=True, minimum=0),
         "flag": call.boolean("flag", default=False),
@@ -39,32 +39,32 @@ async def typed(call: Call) -> dict[str, object]:
 
 
 @router.get("/test/message", permission=Permission.PUBLIC, params=())
-async def message(call: Call) -> Message:
+async def message(call: TestCall) -> Message:
     return Message("done")
 
 
 @router.get("/test/warning", permission=Permission.PUBLIC, params=())
-async def warn(call: Call) -> Message:
+async def warn(call: TestCall) -> Message:
     return warning("careful")
 
 
 @router.get("/test/fail", permission=Permission.PUBLIC, params=())
-async def fail(call: Call) -> None:
+async def fail(call: TestCall) -> None:
     raise FluxError("daemon said no", code=-8)
 
 
 @router.get("/test/crash", permission=Permission.PUBLIC, params=())
-async def crash(call: Call) -> None:
+async def crash(call: TestCall) -> None:
     raise ZeroDivisionError("secret internals")
 
 
 @router.get("/test/admin", permission=Permission.ADMIN, params=())
-async def admin_only(call: Call) -> str:
+async def admin_only(call: TestCall) -> str:
     return "secret"
 
 
 @router.get("/test/cached", permission=Permission.PUBLIC, params=(), cache_seconds=30)
-async def cached(call: Call) -> int:
+async def cached(call: TestCall) -> int:
     calls["cached"] += 1
     return calls["cached"]
 

@@ -7,9 +7,10 @@ import pytest
 
 from fluxos.api.app import ROUTERS
 from fluxos.api.routetable import load_route_table
-from fluxos.api.rpcroutes import RpcRoute, Target, TipOffset
+from fluxos.api.rpcroutes import RpcRoute, TipOffset
 from fluxos.api.rpctable import RPC_ROUTES, rows_by_path
 from fluxos.chain.rpcmethods import FLUXBENCH_METHODS, FLUXD_METHODS
+from fluxos.daemon.service import Daemon
 from fluxos.errors import BadParameter
 
 ROWS = rows_by_path()
@@ -71,7 +72,7 @@ def test_every_path_segment_of_a_route_is_read_by_its_row() -> None:
 
 def test_every_rpc_is_on_its_daemons_allow_list() -> None:
     for row in RPC_ROUTES:
-        allowed = FLUXD_METHODS if row.target is Target.FLUXD else FLUXBENCH_METHODS
+        allowed = FLUXD_METHODS if row.target is Daemon.FLUXD else FLUXBENCH_METHODS
         assert row.rpc in allowed, row.rpc
 
 

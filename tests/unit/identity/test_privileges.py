@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from fluxos.api.permissions import Permission
 from fluxos.clock import ManualClock
 from fluxos.identity import Credentials, IdentityAuthorizer, LoginGates, PrivilegedIds, app_of
 from fluxos.identity.gates import DatabaseGate
@@ -17,6 +16,7 @@ from fluxos.identity.privileges import (
 )
 from fluxos.identity.service import IdentityService
 from fluxos.storage.identity import IdentityStore, PhraseRecord
+from fluxos.wire.permissions import Permission
 from tests.support.identity import OwnerTable, Person, load_vectors
 
 P = Permission

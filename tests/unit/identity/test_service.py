@@ -59,7 +59,7 @@ async def test_login_vectors(
     assert login.session.expire_ms == stamp + 14 * DAY_MS
     assert login.session.signature == vector["signature"]
     expected = {SCENARIO["owner"]: "admin", SCENARIO["flux_team"]: "fluxteam"}
-    assert login.privilage == expected.get(vector["address"], "user")
+    assert login.privilege == expected.get(vector["address"], "user")
 
 
 @pytest.mark.parametrize("vector", SHORT_VECTORS, ids=[v["id"] for v in SHORT_VECTORS])
@@ -126,7 +126,7 @@ async def test_verifylogin_rules_in_order(
     login = await service.verify_login(
         {"address": person.zelid, "message": phrase, "signature": good["signature"]}
     )
-    assert login.privilage == "user"
+    assert login.privilege == "user"
     await refused(good, NO_LONGER_VALID)  # single use
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fluxos.api.envelope import Message
-from fluxos.api.permissions import Permission
 from fluxos.api.routing import Call, FluxRouter
 from fluxos.errors import FluxError
 from fluxos.explorer.service import Explorer
+from fluxos.wire.permissions import Permission
 
 router = FluxRouter("Explorer", lambda node: node.explorer)
 ExplorerCall = Call[Explorer]

@@ -1,8 +1,8 @@
 """The "ID" section: ZelID login and sessions (`/id/*`, deprecated `/zelid/*` aliases), and
 the `/ws/id/:loginphrase` and `/ws/sign/:message` websockets (identity.md §2–§6, §10, §11).
 
-Answers keep upstream's wire form byte for byte: the `privilage` key (sic), JS ISO dates,
-and query-string (`qs`) encoded websocket frames, which the Flux UI parses with `qs.parse`.
+Answers keep upstream's wire form byte for byte (`fluxos.identity.views`), and websocket
+frames are query-string (`qs`) encoded, as the Flux UI parses them with `qs.parse`.
 """
 
 from __future__ import annotations
@@ -15,21 +15,17 @@ from typing import Any, TypeVar
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from fluxos.api.bodies import stringify_qs
 from fluxos.api.envelope import Message, warning
-from fluxos.api.permissions import Permission
 from fluxos.api.routing import Call, FluxRouter
 from fluxos.errors import Unauthorized
 from fluxos.identity import Credentials, IdentityService, parse_zelidauth
-from fluxos.identity.phrases import js_iso
-from fluxos.identity.privileges import login_label
 from fluxos.identity.service import NO_LONGER_VALID, WaitLookupFailed
-from fluxos.storage.identity import PhraseRecord, SessionRecord, SignatureRecord
+from fluxos.wire.bodies import stringify_qs
+from fluxos.wire.permissions import Permission
 
 log = logging.getLogger(__name__)
-# Transitional: handlers still reach services through the node (issue 11 gives each
-# router its own typed service).
-router: FluxRouter[Any] = FluxRouter("ID", lambda node: node)
+router = FluxRouter("ID", lambda node: node.identity)
+Identity = Call[IdentityService]
 T = TypeVar("T")
 
 # Websocket close codes (identity.md §5, §11); they reuse the p2p CLOSE_CODES numbers.
@@ -43,11 +39,7 @@ CLOSE_NORMAL = 1000
 SIGNATURE_WAIT_EXPIRED = "No signature was provided for this message within 15 minutes"
 
 
-def _service(call: Call) -> IdentityService:
-    return call.node.identity  # type: ignore[no-any-return]
-
-
-def _caller(call: Call) -> Credentials:
+def _caller(call: Identity) -> Credentials:
     credentials = parse_zelidauth(call.zelidauth)
     if credentials is None:  # the permission check passed, so this cannot happen
         raise Unauthorized()
@@ -57,32 +49,30 @@ def _caller(call: Call) -> Credentials:
 # -- phrases and login --------------------------------------------------------------------
 @router.get("/id/loginphrase")
 @router.get("/zelid/loginphrase")
-async def login_phrase(call: Call) -> str:
+async def login_phrase(call: Identity) -> str:
     """A new login phrase (13-digit timestamp + 43 random characters), valid 15 minutes."""
-    return await _service(call).login_phrase()
+    return await call.service.login_phrase()
 
 
 @router.get("/id/emergencyphrase")
 @router.get("/zelid/emergencyphrase")
-async def emergency_phrase(call: Call) -> str:
+async def emergency_phrase(call: Identity) -> str:
     """A new login phrase without the node-health checks."""
-    return await _service(call).emergency_phrase()
+    return await call.service.emergency_phrase()
 
 
 @router.post("/id/verifylogin")
 @router.post("/zelid/verifylogin")
-async def verify_login(call: Call) -> dict[str, Any]:
+async def verify_login(call: Identity) -> dict[str, Any]:
     """Log in with a signed phrase: body {zelid, loginPhrase, signature} (JSON or qs)."""
-    login = await _service(call).verify_login(call.object_body())
-    return _login_data(login.session, login.privilage)
+    return await call.service.verify_login_view(call.object_body())
 
 
 @router.post("/id/providesign")
 @router.post("/zelid/providesign")
-async def provide_sign(call: Call) -> dict[str, Any]:
+async def provide_sign(call: Identity) -> dict[str, Any]:
     """Park a signature for a browser waiting on /ws/sign: body {address, message, signature}."""
-    record = await _service(call).provide_sign(call.object_body())
-    return {**_signature_data(record), "_id": record.id}
+    return await call.service.provide_sign_view(call.object_body())
 
 
 # The table lists admin,fluxteam,user, but upstream serves it to anyone: the credentials
@@ -90,9 +80,9 @@ async def provide_sign(call: Call) -> dict[str, Any]:
 # the point, so the route is public.
 @router.post("/id/checkprivilege", permission=Permission.PUBLIC)
 @router.post("/zelid/checkprivilege", permission=Permission.PUBLIC)
-async def check_privilege(call: Call) -> Message:
+async def check_privilege(call: Identity) -> Message:
     """Which of admin, fluxteam, user the body's {zelid, loginPhrase, signature} hold."""
-    level = await _service(call).check_privilege(call.object_body())
+    level = await call.service.check_privilege(call.object_body())
     return Message(level) if level is not None else Message("none", status="error")
 
 
@@ -101,33 +91,33 @@ async def check_privilege(call: Call) -> Message:
 # repeated logout did nothing; the API edge never caches routes above public.
 @router.get("/id/loggedsessions")
 @router.get("/zelid/loggedsessions")
-async def logged_sessions(call: Call) -> list[dict[str, Any]]:
+async def logged_sessions(call: Identity) -> list[dict[str, Any]]:
     """The caller's live sessions."""
-    return [_session_row(s) for s in await _service(call).sessions_of(_caller(call))]
+    return await call.service.sessions_view(_caller(call))
 
 
 @router.get("/id/logoutcurrentsession")
 @router.get("/zelid/logoutcurrentsession")
-async def logout_current_session(call: Call) -> Message:
+async def logout_current_session(call: Identity) -> Message:
     """End the session of the caller's header."""
-    await _service(call).logout_current(_caller(call))
+    await call.service.logout_current(_caller(call))
     return Message("Successfully logged out")
 
 
 @router.get("/id/logoutallsessions")
 @router.get("/zelid/logoutallsessions")
-async def logout_all_sessions(call: Call) -> Message:
+async def logout_all_sessions(call: Identity) -> Message:
     """End every session of the caller's zelid."""
-    await _service(call).logout_all(_caller(call))
+    await call.service.logout_all(_caller(call))
     return Message("Successfully logged out all sessions")
 
 
 @router.post("/id/logoutspecificsession")
 @router.post("/zelid/logoutspecificsession")
-async def logout_specific_session(call: Call) -> Message:
+async def logout_specific_session(call: Identity) -> Message:
     """End the session whose phrase is in the body {loginPhrase} (knowing it is the right)."""
     body = call.object_body()
-    if await _service(call).logout_phrase(body.get("loginPhrase")):
+    if await call.service.logout_phrase(body.get("loginPhrase")):
         return Message("Session successfully logged out")
     # Upstream crashes here with a TypeError; the intended answer is this warning.
     return warning("Specified user was already logged out")
@@ -136,35 +126,34 @@ async def logout_specific_session(call: Call) -> Message:
 # -- the node owner's view ----------------------------------------------------------------
 @router.get("/id/loggedusers")
 @router.get("/zelid/loggedusers")
-async def logged_users(call: Call) -> list[dict[str, Any]]:
+async def logged_users(call: Identity) -> list[dict[str, Any]]:
     """Every live session on this node."""
-    return [_session_row(s) for s in await _service(call).all_sessions()]
+    return await call.service.all_sessions_view()
 
 
 @router.get("/id/activeloginphrases")
 @router.get("/zelid/activeloginphrases")
-async def active_login_phrases(call: Call) -> list[dict[str, Any]]:
+async def active_login_phrases(call: Identity) -> list[dict[str, Any]]:
     """Phrases issued in the last 15 minutes and not used yet."""
-    return [_phrase_row(p) for p in await _service(call).active_phrases()]
+    return await call.service.active_phrases_view()
 
 
 @router.get("/id/logoutallusers")
 @router.get("/zelid/logoutallusers")
-async def logout_all_users(call: Call) -> Message:
+async def logout_all_users(call: Identity) -> Message:
     """End every session on this node, the owner's included."""
-    await _service(call).logout_everyone()
+    await call.service.logout_everyone()
     return Message("Successfully logged out all users")
 
 
 # -- websockets ---------------------------------------------------------------------------
 @router.websocket("/ws/id/:loginphrase")
-async def login_notification(websocket: WebSocket, node: Any) -> None:
+async def login_notification(websocket: WebSocket, service: IdentityService) -> None:
     """Tell a waiting browser when its phrase gets logged in (from another device)."""
-    service: IdentityService = node.identity
     phrase = websocket.path_params["loginphrase"]
     await websocket.accept()
     try:
-        found = await _unless_disconnected(websocket, service.await_login(phrase))
+        found = await _unless_disconnected(websocket, service.await_login_view(phrase))
     except WaitLookupFailed as error:
         failed_session = error.stage == "session"
         code = CLOSE_SESSION_LOOKUP_FAILED if failed_session else CLOSE_PHRASE_LOOKUP_FAILED
@@ -176,19 +165,17 @@ async def login_notification(websocket: WebSocket, node: Any) -> None:
     if found is None:
         await _finish(websocket, _error_frame({"message": NO_LONGER_VALID}), CLOSE_NORMAL)
         return
-    assert isinstance(found, SessionRecord)
-    data = _login_data(found, login_label(found.zelid, service.ids))
-    await _finish(websocket, stringify_qs({"status": "success", "data": data}), CLOSE_LOGGED_IN)
+    assert isinstance(found, dict)
+    await _finish(websocket, stringify_qs({"status": "success", "data": found}), CLOSE_LOGGED_IN)
 
 
 @router.websocket("/ws/sign/:message")
-async def signature_delivery(websocket: WebSocket, node: Any) -> None:
+async def signature_delivery(websocket: WebSocket, service: IdentityService) -> None:
     """Hand a browser the signature another device parked with /id/providesign."""
-    service: IdentityService = node.identity
     identifier = websocket.path_params["message"]
     await websocket.accept()
     try:
-        found = await _unless_disconnected(websocket, service.await_signature(identifier))
+        found = await _unless_disconnected(websocket, service.await_signature_view(identifier))
     except WaitLookupFailed as error:
         log.error("/ws/sign: signature lookup failed: %s", error.message)
         await _finish(websocket, _error_frame(error.to_data()), CLOSE_SIGNATURE_LOOKUP_FAILED)
@@ -198,10 +185,9 @@ async def signature_delivery(websocket: WebSocket, node: Any) -> None:
     if found is None:
         await _finish(websocket, _error_frame({"message": SIGNATURE_WAIT_EXPIRED}), CLOSE_NORMAL)
         return
-    assert isinstance(found, SignatureRecord)
-    data = {"_id": found.id, **_signature_data(found)}
+    assert isinstance(found, dict)
     await _finish(
-        websocket, stringify_qs({"status": "success", "data": data}), CLOSE_SIGNATURE_DELIVERED
+        websocket, stringify_qs({"status": "success", "data": found}), CLOSE_SIGNATURE_DELIVERED
     )
 
 
@@ -239,46 +225,6 @@ async def _finish(websocket: WebSocket, frame: str, code: int) -> None:
         await websocket.close(code)
 
 
-# -- wire shapes --------------------------------------------------------------------------
-def _login_data(session: SessionRecord, privilage: str) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "message": "Successfully logged in",
-        "zelid": session.zelid,
-        "loginPhrase": session.login_phrase,
-    }
-    if session.signature is not None:  # gone 60 s after login; upstream omits it then
-        data["signature"] = session.signature
-    data["privilage"] = privilage
-    data["createdAt"] = js_iso(session.created_ms)
-    data["expireAt"] = js_iso(session.expire_ms)
-    return data
-
-
-def _session_row(session: SessionRecord) -> dict[str, Any]:
-    return {
-        "zelid": session.zelid,
-        "loginPhrase": session.login_phrase,
-        "createdAt": js_iso(session.created_ms),
-        "expireAt": js_iso(session.expire_ms),
-    }
-
-
-def _phrase_row(phrase: PhraseRecord) -> dict[str, Any]:
-    return {
-        "loginPhrase": phrase.login_phrase,
-        "createdAt": js_iso(phrase.created_ms),
-        "expireAt": js_iso(phrase.expire_ms),
-    }
-
-
-def _signature_data(record: SignatureRecord) -> dict[str, Any]:
-    return {
-        "signature": record.signature,
-        "identifier": record.identifier,
-        "createdAt": js_iso(record.created_ms),
-        "expireAt": js_iso(record.expire_ms),
-    }
-
-
+# -- frames ------------------------------------------------------------------------------
 def _error_frame(data: dict[str, Any]) -> str:
     return stringify_qs({"status": "error", "data": data})

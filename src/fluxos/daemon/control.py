@@ -15,9 +15,9 @@ import logging
 from pathlib import Path
 
 from fluxos.config import HookSettings
+from fluxos.daemon.embedded import EmbeddedDaemons
 from fluxos.errors import FluxError, NotManaged
 from fluxos.system.children import ChildFailed
-from fluxos.system.embedded import EmbeddedDaemons
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from fluxos.config import HookSettings
+from fluxos.daemon.control import ProcessControl
 from fluxos.errors import FluxError, NotManaged
-from fluxos.system.control import ProcessControl
 
 
 def python(code: str) -> tuple[str, ...]:

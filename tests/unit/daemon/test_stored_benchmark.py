@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from fluxos.clock import ManualClock
+from fluxos.daemon.benchmarks import REFRESH_SECONDS, StoredBenchmark, benchmark_tier
 from fluxos.errors import NotFound
 from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
 from fluxos.storage.nodestate import NodeState
-from fluxos.system.benchmarks import REFRESH_SECONDS, StoredBenchmark, benchmark_tier
 
 CUMULUS = {"status": "CUMULUS", "cores": 4, "ram": 8.0, "eps": 300.5}
 

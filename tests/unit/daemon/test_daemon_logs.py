@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from fluxos.daemon.logs import bench_log, daemon_log
 from fluxos.errors import FluxError, NotFound
-from fluxos.system.daemonlogs import bench_log, daemon_log
 
 
 async def test_daemon_log_in_its_data_dir(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fluxos.api.bodies import ensure_object, parse_qs, stringify_qs
+from fluxos.wire.bodies import ensure_object, parse_qs, stringify_qs
 
 
 def test_json_object_and_array_are_kept() -> None:
