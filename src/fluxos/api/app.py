@@ -31,6 +31,7 @@ from fluxos.api.routers import (
 )
 from fluxos.api.routetable import load_route_table
 from fluxos.api.routing import Call, Endpoint, FluxRouter, Route, WebSocketRoute
+from fluxos.blocking import BlockingRunner
 from fluxos.errors import BadParameter, FluxError, NotFound
 
 if TYPE_CHECKING:
@@ -89,7 +90,8 @@ def create_app(
     routes = [route for router in routers for route in router.routes]
     if complete_table:
         routes += pending_routes(routes)
-    endpoints = [Endpoint(route, node, cache) for route in routes]
+    parser = BlockingRunner("request bodies", max_workers=2)
+    endpoints = [Endpoint(route, node, cache, parser) for route in routes]
     api.openapi = document_builder(api, endpoints)  # type: ignore[method-assign]
     # The dispatcher hands every websocket scope to the FastAPI application.
     for socket_route in (ws for router in routers for ws in router.websockets):

@@ -1,10 +1,16 @@
 """Route declarations and the one generic endpoint every Flux API route runs through.
 
 A router module declares handlers with `FluxRouter.get/post`; the route table supplies the
-ordered parameters, permission and cache lifetime. The endpoint binds parameters (ordered
-path segment first, then the query string, then — for POST — the body), enforces the
-permission, serves caller-independent answers from the response cache, calls the handler
-and wraps its result in the envelope. Errors become the error envelope here and only here.
+ordered parameters, permission and cache lifetime. The endpoint enforces the permission
+before it reads a single body byte, binds parameters (ordered path segment first, then the
+query string, then — for POST — the body), serves caller-independent answers from the
+response cache, calls the handler and wraps its result in the envelope. Errors become the
+error envelope here and only here.
+
+Bodies: a POST route takes its body as an object by default (JSON or `qs`, whatever the
+Content-Type, at most `max_body` bytes, large ones parsed in a worker thread); a route
+declared with `body="stream"` gets it as `call.stream()` instead, and a handler may answer
+with `Streamed(...)` (see `fluxos.api.streams`).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -20,8 +26,19 @@ from starlette.websockets import WebSocket
 
 from fluxos.api.envelope import error_response, json_response, render, success_body
 from fluxos.api.routetable import RouteRow, load_route_table, split_template
+from fluxos.api.streams import (
+    MIB,
+    BodyStream,
+    ClientGone,
+    Streamed,
+    declared_length,
+    has_body,
+    streaming_response,
+    too_large,
+)
+from fluxos.blocking import BlockingRunner
 from fluxos.errors import BadParameter, FluxError, Unauthorized
-from fluxos.wire.bodies import ensure_object
+from fluxos.wire.bodies import NestedTooDeep, ensure_object
 from fluxos.wire.permissions import Authorizer, Permission
 
 if TYPE_CHECKING:
@@ -35,8 +52,14 @@ ServiceOf = Callable[["Node"], S]
 """How a router finds the service it serves on a node (`lambda node: node.apps`)."""
 Handler = Callable[["Call[Any]"], Awaitable[Any]]
 WebSocketHandler = Callable[[WebSocket, Any], Awaitable[None]]
+BodyKind = Literal["object", "stream"]
+ResponseKind = Literal["json", "stream"]
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
-MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_BODY_BYTES = 16 * MIB
+"""The default limit of an object body (a route may set its own `max_body`)."""
+PARSE_IN_THREAD_BYTES = 256 * 1024
+"""Object bodies above this size are parsed in a worker thread, not on the event loop."""
+_UNREAD: Any = object()
 _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
 
@@ -52,6 +75,10 @@ class Route:
     app_param: str | None = "appname"
     cacheable: bool = field(default=False)
     service: ServiceOf[Any] = field(default=lambda node: None)  # routes without a service
+    body: BodyKind = "object"
+    max_body: int = MAX_BODY_BYTES
+    response: ResponseKind = "json"
+    max_response: int | None = None
 
     @property
     def method(self) -> str:
@@ -126,8 +153,17 @@ class FluxRouter(Generic[S]):
         cache_seconds: int | None = None,
         app_param: str | None = "appname",
         summary: str | None = None,
+        body: BodyKind = "object",
+        max_body: int = MAX_BODY_BYTES,
+        response: ResponseKind = "json",
+        max_response: int | None = None,
     ) -> Callable[[TypedHandler[S]], TypedHandler[S]]:
+        """Declare a route. `body="stream"` hands the POST body to the handler as
+        `call.stream()` (at most `max_body` bytes); `response="stream"` documents that the
+        handler answers `Streamed(...)`, sent as it is produced (at most `max_response`)."""
         row = _resolve_row(method, path, permission, params, cache_seconds)
+        if body == "stream" and method != "POST":
+            raise ValueError(f"{method} {path}: only POST routes take a body stream")
 
         def register(handler: TypedHandler[S]) -> TypedHandler[S]:
             doc = (handler.__doc__ or "").strip().splitlines()
@@ -141,8 +177,12 @@ class FluxRouter(Generic[S]):
                     section=self.section,
                     summary=summary or (doc[0] if doc else row.base),
                     app_param=app_param,
-                    cacheable=cacheable,
+                    cacheable=cacheable and response == "json",
                     service=self.service,
+                    body=body,
+                    max_body=max_body,
+                    response=response,
+                    max_response=max_response,
                 )
             )
             return handler
@@ -199,7 +239,7 @@ class Call(Generic[S]):
     """One request as a handler sees it: bound parameters, body, caller, and the service
     its router serves (`service`)."""
 
-    __slots__ = ("_body", "_path_values", "authorizer", "request", "route", "service")
+    __slots__ = ("_body", "_path_values", "_stream", "authorizer", "request", "route", "service")
 
     def __init__(
         self,
@@ -207,7 +247,7 @@ class Call(Generic[S]):
         service: S,
         route: Route,
         path_values: list[str],
-        body: Any,
+        body: Any = _UNREAD,
         *,
         authorizer: Authorizer,
     ) -> None:
@@ -217,6 +257,7 @@ class Call(Generic[S]):
         self.route = route
         self._path_values = path_values
         self._body = body
+        self._stream: BodyStream | None = None
 
     # -- raw values -------------------------------------------------------------------
     def param(self, name: str) -> Any:
@@ -232,7 +273,7 @@ class Call(Generic[S]):
         value = self.request.query_params.get(name)
         if value not in (None, ""):
             return value
-        if isinstance(self._body, dict):
+        if self._body is not _UNREAD and isinstance(self._body, dict):
             value = self._body.get(name)
             if value not in (None, ""):
                 return value
@@ -241,12 +282,49 @@ class Call(Generic[S]):
     @property
     def body(self) -> Any:
         """The POST body as an object (JSON or query string); `{}` when empty."""
+        if self._body is _UNREAD:
+            if self.route.body == "stream":
+                raise RuntimeError(f"{self.route.base} takes its body as call.stream()")
+            return {}
         return self._body
 
     def object_body(self) -> dict[str, Any]:
-        if not isinstance(self._body, dict):
+        body = self.body
+        if not isinstance(body, dict):
             raise BadParameter("request body must be a JSON object or a query string")
-        return self._body
+        return body
+
+    @property
+    def body_loaded(self) -> bool:
+        return self._body is not _UNREAD
+
+    def stream(self) -> BodyStream:
+        """The request body as it arrives (routes declared with `body="stream"`): iterate
+        it once; it stops with `BadParameter` past the route's `max_body`."""
+        if self.route.body != "stream":
+            raise RuntimeError(f"{self.route.base} takes its body as an object (call.body)")
+        if self._stream is None:
+            self._stream = BodyStream(self.request, self.route.max_body)
+        return self._stream
+
+    @property
+    def body_unread(self) -> bool:
+        """Whether the client sent a body that nobody read (the server must drain it)."""
+        if not has_body(self.request):
+            return False
+        if self.route.body == "stream":
+            return self._stream is None or not self._stream.started
+        return self._body is _UNREAD
+
+    async def load_body(self, parser: BlockingRunner | None = None) -> None:
+        """Read and parse the object body (at most the route's `max_body` bytes)."""
+        if self._body is not _UNREAD or self.route.body != "object":
+            return
+        raw = await BodyStream(self.request, self.route.max_body).read()
+        if parser is not None and len(raw) > PARSE_IN_THREAD_BYTES:
+            self._body = await parser.run(ensure_object, raw)
+        else:
+            self._body = ensure_object(raw)
 
     @property
     def zelidauth(self) -> str | None:
@@ -316,22 +394,29 @@ class Call(Generic[S]):
 class Endpoint:
     """The ASGI-facing callable for one route (shared by the fast dispatcher and FastAPI)."""
 
-    def __init__(self, route: Route, node: Node, cache: ResponseCache) -> None:
+    def __init__(
+        self,
+        route: Route,
+        node: Node,
+        cache: ResponseCache,
+        parser: BlockingRunner | None = None,
+    ) -> None:
         self.route = route
         self.service = route.service(node)
         self.authorizer: Authorizer = node.authorizer
         self.cache = cache
+        self.parser = parser
 
     async def __call__(self, request: Request) -> Response:
         route = self.route
+        call: Call[Any] | None = None
         try:
             if route.row.local_only and (
                 request.client is None or request.client.host not in LOOPBACK
             ):
-                return PlainTextResponse("Access denied", status_code=401)
-            body: Any = None
-            if route.method == "POST":
-                body = await _read_body(request)
+                return _closing_if_unread(
+                    PlainTextResponse("Access denied", status_code=401), request, route.max_body
+                )
             path_values = request.scope.get("fluxos.path_values")
             if path_values is None:
                 path_values = [request.path_params.get(p, "") for p in route.row.params]
@@ -340,42 +425,78 @@ class Endpoint:
                 self.service,
                 route,
                 path_values,
-                body,
                 authorizer=self.authorizer,
             )
+            # No body byte is read before the caller is known to hold the route's level.
             await self._check_permission(call)
+            if route.method == "POST":
+                announced = declared_length(request)
+                if announced is not None and announced > route.max_body:
+                    raise too_large(route.max_body)
+                await call.load_body(self.parser)
             cache_key = await self._cache_key(call) if route.cacheable else None
             if cache_key is not None:
                 cached = self.cache.get(cache_key)
                 if cached is not None:
                     return _cached_response(cached)
             result = await route.handler(call)
+            if isinstance(result, Streamed):
+                return streaming_response(
+                    result, route.max_response, f"{route.method} {request.url.path}"
+                )
             if isinstance(result, Response):
                 return result
             rendered = render(success_body(result))
             if cache_key is not None:
                 self.cache.put(cache_key, rendered, route.row.cache_seconds or 0)
             return _cached_response(rendered)
-        except FluxError as error:
-            return error_response(error)
+        except ClientGone as gone:
+            log.info("%s %s: client disconnected (%s)", route.method, request.url.path, gone)
+            return Response(status_code=400, headers={"connection": "close"})
+        except (FluxError, NestedTooDeep) as failure:
+            error = failure if isinstance(failure, FluxError) else BadParameter(str(failure))
+            response = error_response(error)
+            if call is None or call.body_unread:
+                return _closing_if_unread(response, request, route.max_body)
+            return response
         except Exception:
             log.exception("%s %s failed", route.method, request.url.path)
             return json_response(
                 {"status": "error", "data": {"name": "Error", "message": "Internal error"}}
             )
 
-    async def _check_permission(self, call: Call) -> None:
+    async def _check_permission(self, call: Call[Any]) -> None:
         permissions = self.route.row.permissions
         if Permission.PUBLIC in permissions:
             return
-        app_name = call.text(self.route.app_param) if self.route.app_param else None
+        route = self.route
+        # The app a request concerns, from the path or the query: the body is unread yet.
+        app_name = call.text(route.app_param) if route.app_param else None
         authorizer = self.authorizer
+        zelidauth = call.zelidauth
         for level in permissions:
-            if await authorizer.authorize(level, call.zelidauth, app_name):
+            if await authorizer.authorize(level, zelidauth, app_name):
                 return
+        needs_app = [level for level in permissions if level.needs_app]
+        if (
+            needs_app
+            and app_name is None
+            and route.app_param
+            and route.method == "POST"
+            and route.body == "object"
+            and has_body(call.request)
+            # Only a signed-in user may make the node read a body to learn the app name.
+            and await authorizer.authorize(Permission.USER, zelidauth)
+        ):
+            await call.load_body(self.parser)
+            app_name = call.text(route.app_param)
+            if app_name is not None:
+                for level in needs_app:
+                    if await authorizer.authorize(level, zelidauth, app_name):
+                        return
         raise Unauthorized()
 
-    async def _cache_key(self, call: Call) -> str:
+    async def _cache_key(self, call: Call[Any]) -> str:
         request = call.request
         key = f"{request.method} {request.url.path}?{request.url.query}"
         if self.route.row.caller_dependent:
@@ -385,18 +506,15 @@ class Endpoint:
         return key
 
 
-async def _read_body(request: Request) -> Any:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise BadParameter(f"request body must be at most {MAX_BODY_BYTES} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise BadParameter(f"request body must be at most {MAX_BODY_BYTES} bytes")
-        chunks.append(chunk)
-    return ensure_object(b"".join(chunks))
+def _closing_if_unread(response: Response, request: Request, limit: int) -> Response:
+    """An answer given before the body was read: the server drains a body the route would
+    have accepted, and closes the connection on one larger than that (or of unknown size)."""
+    if not has_body(request):
+        return response
+    announced = declared_length(request)
+    if announced is None or announced > limit:
+        response.headers["connection"] = "close"
+    return response
 
 
 def _cached_response(content: bytes) -> Response:

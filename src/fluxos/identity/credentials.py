@@ -46,12 +46,13 @@ def credentials_from(value: Any) -> Credentials | None:
 def parse_zelidauth(header: str | None) -> Credentials | None:
     """Credentials from a `zelidauth` value in JSON or query-string form; None if unusable.
 
-    A bad header never raises: it simply grants nothing.
+    A bad header grants nothing; only JSON nested too deeply to parse raises
+    `NestedTooDeep` naming the header, so the caller gets the parameter error envelope.
     """
     if not header:
         return None
     is_json = header.lstrip().startswith("{")
-    credentials = credentials_from(ensure_object(header))
+    credentials = credentials_from(ensure_object(header, "zelidauth header"))
     if credentials is None or is_json or " " not in credentials.signature:
         return credentials
     # In the query-string form an unencoded '+' of the base64 signature arrives as a space.

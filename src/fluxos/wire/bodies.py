@@ -20,11 +20,16 @@ MAX_QS_ARRAY_INDEX = 20  # qs's arrayLimit
 _BRACKET = re.compile(r"\[([^\[\]]*)\]")
 
 
-def ensure_object(raw: bytes | str | None) -> Any:
+class NestedTooDeep(ValueError):
+    """JSON nested deeper than the parser goes; the API edge answers a parameter error."""
+
+
+def ensure_object(raw: bytes | str | None, what: str = "request body") -> Any:
     """Parse a body as JSON, else as a query string; a non-object result becomes `{}`.
 
     JSON `null` is kept as `None` (upstream lets it through); callers that need an
-    object check for that and answer with an error naming the body.
+    object check for that and answer with an error naming the body. JSON nested deeper
+    than the parser's limit raises `NestedTooDeep` naming `what` (a body, a header).
     """
     if raw is None:
         return {}
@@ -33,6 +38,10 @@ def ensure_object(raw: bytes | str | None) -> Any:
         return {}
     try:
         value = json.loads(text)
+    except RecursionError:
+        raise NestedTooDeep(
+            f"{what} is JSON nested too deeply (the limit is about 1,000 levels)"
+        ) from None
     except ValueError:
         value = parse_qs(text)
     if value is None or isinstance(value, dict | list):
@@ -41,10 +50,16 @@ def ensure_object(raw: bytes | str | None) -> Any:
 
 
 def parse_qs(text: str) -> dict[str, Any]:
-    """Parse a query string with qs's defaults: `+` is a space, brackets nest, repeats collect."""
+    """Parse a query string with qs's defaults: `+` is a space, brackets nest, repeats collect.
+
+    Like qs, only the first 1,000 pieces count, and the split itself stops there: a body of
+    millions of `a&a&…` never becomes a list of millions of strings.
+    """
     result: dict[str, Any] = {}
-    pairs = [p for p in text.lstrip("?").split("&") if p][:MAX_QS_PARAMS]
-    for pair in pairs:
+    pieces = text[1:] if text.startswith("?") else text
+    for pair in pieces.split("&", MAX_QS_PARAMS)[:MAX_QS_PARAMS]:
+        if not pair:
+            continue
         key_raw, sep, value_raw = pair.partition("=")
         key = unquote_plus(key_raw)
         value = unquote_plus(value_raw) if sep else ""

@@ -1,7 +1,8 @@
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fluxos.wire.bodies import ensure_object, parse_qs, stringify_qs
+from fluxos.wire.bodies import NestedTooDeep, ensure_object, parse_qs, stringify_qs
 
 
 def test_json_object_and_array_are_kept() -> None:
@@ -66,3 +67,45 @@ def test_flat_stringify_then_parse_round_trips(values: dict[str, str]) -> None:
 def test_ensure_object_never_raises(raw: bytes) -> None:
     result = ensure_object(raw)
     assert result is None or isinstance(result, dict | list)
+
+
+def test_qs_stops_at_its_parameter_limit_before_splitting() -> None:
+    parsed = parse_qs("&".join(f"k{i}=v" for i in range(1500)))
+    assert len(parsed) == 1000
+    assert "k999" in parsed and "k1000" not in parsed
+    # empty pieces count towards the limit, as in qs (str.split with a limit)
+    assert parse_qs("&" * 1000 + "late=1") == {}
+
+
+def test_qs_of_millions_of_pieces_stays_small() -> None:
+    import tracemalloc
+
+    body = "a&" * 4_000_000  # 8 MB of `a&a&…`
+    tracemalloc.start()
+    try:
+        parsed = parse_qs(body)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert parsed == {"a": [""] * 1000}
+    # splitting all pieces would hold four million strings (hundreds of MB)
+    assert peak < 20 * 1024 * 1024
+
+
+def test_qs_keeps_brackets_beyond_depth_five_in_the_key() -> None:
+    assert parse_qs("a[b][c][d][e][f][g][h]=1") == {
+        "a": {"b": {"c": {"d": {"e": {"f": {"[g][h]": "1"}}}}}}
+    }
+
+
+@pytest.mark.parametrize("what", ["request body", "zelidauth header"])
+def test_json_nested_too_deeply_is_a_parameter_error(what: str) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(NestedTooDeep) as raised:
+        ensure_object(deep, what)
+    rule = "is JSON nested too deeply (the limit is about 1,000 levels)"
+    assert str(raised.value) == f"{what} {rule}"
+    nested = ensure_object("[" * 200 + "]" * 200)
+    for _ in range(199):
+        nested = nested[0]
+    assert nested == []
