@@ -27,6 +27,7 @@ from fluxos.api.routers import (
     flux,
     identity,
     network,
+    syncthing,
     system,
 )
 from fluxos.api.routetable import load_route_table
@@ -48,6 +49,7 @@ ROUTERS: tuple[FluxRouter, ...] = (
     network.router,
     apps.router,
     explorer.router,
+    syncthing.router,
 )
 
 

@@ -10,10 +10,10 @@ from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
 from fluxos.api.envelope import JSON_MEDIA_TYPE, Message, render, success_body
-from fluxos.wire.permissions import Permission
 from fluxos.api.routing import Call, FluxRouter
 from fluxos.system.service import SystemService
 from fluxos.system.software import RESTARTING
+from fluxos.wire.permissions import Permission
 
 router: FluxRouter[SystemService] = FluxRouter("Flux", lambda node: node.system)
 SystemCall = Call[SystemService]
