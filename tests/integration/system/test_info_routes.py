@@ -16,7 +16,7 @@ def test_info_has_every_part_and_names_the_failing_ones(system_node: SystemNode)
     node = system_node.node
     info = wait_until(
         lambda: (data := succeeds(node, "/flux/info")) and data["benchmark"]["bench"] and data,
-        timeout=90,
+        timeout=240,  # the bench measures first; a loaded machine takes a while
         interval=1,
     )
     assert set(info) >= {
