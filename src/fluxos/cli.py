@@ -14,6 +14,7 @@ from fluxos.apps.command import apps_app
 from fluxos.config import load_settings
 from fluxos.errors import ConfigError, FluxError
 from fluxos.explorer import command as explorer_command
+from fluxos.sync import command as syncthing_command
 from fluxos.system.logfiles import configure_logging
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ config_app = typer.Typer(help="Inspect the node's configuration.", no_args_is_he
 app.add_typer(config_app, name="config")
 app.add_typer(apps_app, name="apps")
 app.add_typer(explorer_command.app, name="explorer")
+app.add_typer(syncthing_command.app, name="syncthing")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -204,7 +206,7 @@ def cluster(
     )
     directory = data_dir or Path.home() / ".fluxos" / "cluster"
     try:
-        network = Cluster(count, directory, targets=targets)
+        network = Cluster(count, directory, targets=targets, syncthing=True)
         network.start(progress=lambda text: console.print(f"[dim]{text}…[/dim]"))
     except ClusterError as error:
         err_console.print(f"[red]fluxos cluster:[/red] {error}")

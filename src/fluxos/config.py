@@ -190,6 +190,49 @@ class HookSettings(BaseModel):
         return value
 
 
+class SyncthingSettings(BaseModel):
+    """`[syncthing]`: the Syncthing this node replicates app data with (files-and-sync.md §1).
+
+    With `managed` the node installs nothing but starts (or, after its own restart, adopts)
+    one Syncthing per node with its home in `home` (default `<data dir>/syncthing`), the
+    GUI/REST API on a loopback address and its listen port at API port + 2. Without it
+    (upstream's "Arcane" mode, `$SYNCTHING_PATH`) the node only uses and adjusts the
+    Syncthing whose `config.xml` is in `home`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True  # false: no Syncthing at all (no app data replication, no gate)
+    managed: bool = True
+    binary: Path | None = None  # default: the project's tools dir, then `syncthing` on PATH
+    home: Path | None = None
+    gui_host: str = ""  # default: the node's own address when it is loopback, else 127.0.0.1
+    gui_port: int = 8384
+    monitor_seconds: float = 30.0  # the app-folder monitor pass (upstream 30 s)
+    sentinel_seconds: float = 60.0  # the liveness check of the Syncthing process
+
+    @field_validator("gui_port")
+    @classmethod
+    def _gui_port(cls, value: int) -> int:
+        if not 1 <= value <= 65535:
+            raise ValueError("must be between 1 and 65535")
+        return value
+
+    @field_validator("gui_host")
+    @classmethod
+    def _gui_host(cls, value: str) -> str:
+        if value and not ipaddr.ip_address(value).is_loopback:
+            raise ValueError("must be a loopback address: Syncthing's API holds its API key")
+        return value
+
+    @field_validator("monitor_seconds", "sentinel_seconds")
+    @classmethod
+    def _interval(cls, value: float) -> float:
+        if not 0 < value <= 3600:
+            raise ValueError("must be more than 0 and at most 3600 seconds")
+        return value
+
+
 class Settings(BaseModel):
     """Everything a node is configured with. Frozen: change the file and restart."""
 
@@ -232,6 +275,7 @@ class Settings(BaseModel):
     hooks: HookSettings = HookSettings()
     explorer: ExplorerSettings = ExplorerSettings()
     edge: EdgeSettings = EdgeSettings()
+    syncthing: SyncthingSettings = SyncthingSettings()
 
     @field_validator("zelid")
     @classmethod
@@ -325,6 +369,15 @@ class Settings(BaseModel):
         return self.apiport - 1
 
     @property
+    def syncthing_port(self) -> int:
+        """Syncthing's listen port, the one peers probe: API port + 2 (16127 → 16129)."""
+        return self.apiport + 2
+
+    @property
+    def syncthing_home(self) -> Path:
+        return self.syncthing.home or self.data_dir / "syncthing"
+
+    @property
     def marketplace_url(self) -> str:
         return MARKETPLACE_DEV_URL if self.development else MARKETPLACE_URL
 
@@ -362,6 +415,11 @@ def load_settings(
     if "fluxd_conf" not in values and env.get("FLUXD_CONFIG_PATH"):
         values["fluxd_conf"] = env["FLUXD_CONFIG_PATH"]
         sources["fluxd_conf"] = "environment FLUXD_CONFIG_PATH"
+    # upstream's "Arcane" mode: an externally run Syncthing whose home is $SYNCTHING_PATH
+    syncthing = values.get("syncthing")
+    if env.get("SYNCTHING_PATH") and (syncthing is None or isinstance(syncthing, dict)):
+        values["syncthing"] = {"managed": False, "home": env["SYNCTHING_PATH"], **(syncthing or {})}
+        sources["syncthing"] = "environment SYNCTHING_PATH"
     benchmark = values.get("benchmark")
     if env.get("FLUXBENCH_PATH") and (benchmark is None or isinstance(benchmark, dict)):
         values["benchmark"] = {"bench_dir": env["FLUXBENCH_PATH"], **(benchmark or {})}

@@ -27,7 +27,7 @@ from fluxos.errors import ConfigError
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
 from fluxos.identity import AppOwners, IdentityService, LoginGates, NoAppOwners, PrivilegedIds
-from fluxos.identity.gates import DatabaseGate, HardwareGate, NodeDosGate
+from fluxos.identity.gates import DatabaseGate, HardwareGate, NodeDosGate, SyncthingGate
 from fluxos.identity.gates import DosState as GateDosState
 from fluxos.network.dos import DosState
 from fluxos.network.fluxdsource import FluxdNodeSource
@@ -37,6 +37,7 @@ from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
 from fluxos.storage.identity import IdentityStore
 from fluxos.storage.nodestate import NodeState
+from fluxos.sync.service import SyncService
 from fluxos.system.hostinfo import HostInfo
 from fluxos.system.nodeinfo import NodeInfo
 from fluxos.system.nodetier import HostHardware, NodeTier
@@ -68,6 +69,7 @@ class Node:
         node_key: PrivateKey | None = None,
         home: Path | None = None,
         manage_daemons: bool = False,
+        manage_syncthing: bool = False,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -102,15 +104,26 @@ class Node:
         for name, loop in self.network.background_loops():
             self.add_background(name, loop)
 
+        # Syncthing: a serving node (`manage_syncthing`) starts or adopts its own; a node
+        # built in-process (tests) has none unless asked, and then no Syncthing login gate.
+        self.sync: SyncService = SyncService(
+            settings, self.clock, managed=settings.syncthing.managed, enabled=manage_syncthing
+        )
+        self.add_background(
+            "syncthing", lambda: self.sync.run(lambda d: self.supervisor.report("syncthing", d))
+        )
+        self.add_background("syncthing metrics", self.sync.metrics_loop)
+
         identity_store = IdentityStore(self.database)
         # Login-phrase gates (identity.md §3.2): database, hardware and node DOS are wired;
-        # the syncthing, docker and apps DOS slots are filled in as those areas land.
+        # the docker and apps DOS slots are filled in as those areas land.
         self.node_tier = NodeTier(self.fluxd)
         self.info: NodeInfo = NodeInfo(settings, self.host, self.node_tier, self.fluxbench)
         # The hardware gate asks fluxd which chain it runs: a regtest chain (any devnet,
         # embedded or not) has no real tier to live up to.
         self.login_gates = LoginGates(
             database=DatabaseGate(identity_store),
+            syncthing=SyncthingGate(self.sync) if self.sync.enabled else None,
             hardware=HardwareGate(HostHardware(self.node_tier)),
             node_dos=NodeDosGate(_NetworkDos(self.network.dos)),
         )
@@ -220,6 +233,7 @@ class Node:
         await self.daemon.close()
         await self.docker_registry.aclose()
         await self.flux_services.aclose()
+        await self.sync.aclose()  # Syncthing itself keeps running (upstream #1238)
         await self.database.close()
         log.info("node stopped")
 
@@ -241,7 +255,7 @@ def serve(settings: Settings) -> None:
     from fluxos.api.server import ConnectionLimits, server_config
 
     try:
-        node = Node(settings, manage_daemons=True)
+        node = Node(settings, manage_daemons=True, manage_syncthing=True)
     except ConfigError as error:
         raise SystemExit(f"fluxos: {error}") from None
     for name, loop in node.network.side_port_loops():

@@ -71,7 +71,14 @@ class NodeProcess:
         self.data_dir = data_dir
         self.host = host or free_loopback_host(port)
         self.port = port
-        self.env = {**os.environ, "FLUXOS_LOG_CONSOLE": "true", **(env or {})}
+        # No Syncthing unless a test asks for one (tests/support/syncthing.py): a node never
+        # stops its Syncthing, so one started here would outlive the test.
+        self.env = {
+            **os.environ,
+            "FLUXOS_LOG_CONSOLE": "true",
+            "FLUXOS_SYNCTHING": '{"enabled": false}',
+            **(env or {}),
+        }
         self.args = args
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "process.log"

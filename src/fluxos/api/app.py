@@ -19,7 +19,16 @@ from fluxos.api.cache import ResponseCache
 from fluxos.api.dispatch import Dispatcher, RouteIndex, method_not_allowed
 from fluxos.api.envelope import error_response
 from fluxos.api.openapi import document_builder
-from fluxos.api.routers import apps, benchmark, daemon, explorer, flux, identity, network
+from fluxos.api.routers import (
+    apps,
+    benchmark,
+    daemon,
+    explorer,
+    flux,
+    identity,
+    network,
+    syncthing,
+)
 from fluxos.api.routetable import load_route_table
 from fluxos.api.routing import Call, Endpoint, FluxRouter, Route, WebSocketRoute
 from fluxos.blocking import BlockingRunner
@@ -38,6 +47,7 @@ ROUTERS: tuple[FluxRouter, ...] = (
     network.router,
     apps.router,
     explorer.router,
+    syncthing.router,
 )
 
 

@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 from fluxos.errors import BadParameter
 from fluxos.wire.bodies import parse_qs
+from fluxos.wire.jsvalues import string_to_number
 
-_JS_WHITESPACE = " \t\n\r\v\f\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"  # noqa: E501
-_DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_PREFIXED = re.compile(r"^0([xXoObB])([0-9a-fA-F]+)$")
-_RADIX = {"x": 16, "o": 8, "b": 2}
 _MAX_SAFE_INTEGER = 2**53 - 1
 _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
@@ -51,20 +47,10 @@ def number(name: str, value: Any) -> int | float:
 
 
 def _parse_js_number(name: str, text: str) -> float:
-    stripped = text.strip(_JS_WHITESPACE)
-    if stripped == "":
-        return 0.0
-    if _DECIMAL.match(stripped):
-        return float(stripped)
-    prefixed = _PREFIXED.match(stripped)
-    if prefixed:
-        try:
-            return float(int(prefixed.group(2), _RADIX[prefixed.group(1).lower()]))
-        except ValueError:
-            pass
-    if stripped in ("Infinity", "+Infinity", "-Infinity"):
-        return math.inf
-    raise BadParameter(f"{name} must be a number, got {text!r}")
+    result = float(string_to_number(text))
+    if math.isnan(result):
+        raise BadParameter(f"{name} must be a number, got {text!r}")
+    return result
 
 
 def boolean(name: str, value: Any) -> bool:

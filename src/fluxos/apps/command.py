@@ -18,7 +18,6 @@ import typer
 from fluxos.apps.errors import AppMessageError, AppSpecError
 from fluxos.apps.formatter import canonical_json, format_spec
 from fluxos.apps.heights import DaemonHeight, find_flux_conf, flux_conf_endpoint
-from fluxos.apps.jsvalues import UNDEFINED, parse_json, stringify
 from fluxos.apps.messages import (
     MESSAGE_VERSION,
     REGISTER_TYPES,
@@ -36,6 +35,7 @@ from fluxos.config import node_data_dir
 from fluxos.crypto import PrivateKey
 from fluxos.errors import BadParameter, FluxError
 from fluxos.jsonrpc import JsonRpcClient
+from fluxos.wire.jsvalues import UNDEFINED, parse_json, stringify
 
 logger = logging.getLogger(__name__)
 
@@ -79,9 +79,7 @@ def _setup() -> None:
 
 
 def _emit(value: Any) -> None:
-    text = stringify(value)
-    assert isinstance(text, str)
-    typer.echo(text)
+    typer.echo(stringify(value))
 
 
 def _fail(error: FluxError) -> NoReturn:

@@ -17,11 +17,11 @@ from cachetools import TLRUCache
 
 from fluxos import __version__
 from fluxos.apps.errors import ServiceUnavailable
-from fluxos.apps.jsvalues import is_number
 from fluxos.apps.params import PriceEntry
 from fluxos.apps.pricing import MarketplaceApp
 from fluxos.clock import Clock, SystemClock
 from fluxos.tls import client_context
+from fluxos.wire.jsvalues import is_number
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from fluxos.apps.errors import AppSpecError
-from fluxos.apps.jsvalues import (
+from fluxos.apps.params import MAINNET, AppParams
+from fluxos.apps.specs import TIER_FIELDS, AppSpec
+from fluxos.wire.jsvalues import (
     UNDEFINED,
     ensure_array,
     ensure_boolean,
@@ -23,8 +25,6 @@ from fluxos.apps.jsvalues import (
     to_string,
     truthy,
 )
-from fluxos.apps.params import MAINNET, AppParams
-from fluxos.apps.specs import TIER_FIELDS, AppSpec
 
 _MISSING_V1 = (
     "Missing Flux App specification parameter repotag and/or port and/or enviromentParameters"
@@ -259,9 +259,7 @@ def _format_tail(
 
 def canonical_json(spec: AppSpec) -> str:
     """`JSON.stringify(spec)`: the text that is signed and hashed."""
-    text = stringify(spec)
-    assert isinstance(text, str)
-    return text
+    return stringify(spec)
 
 
 def legacy_orderings(spec: AppSpec) -> list[AppSpec]:

@@ -16,11 +16,11 @@ from typing import Any, Literal
 
 from fluxos.apps.errors import AppMessageError
 from fluxos.apps.formatter import canonical_json, legacy_orderings
-from fluxos.apps.jsvalues import UNDEFINED, is_number, parse_json, to_number, to_string, truthy
 from fluxos.apps.params import MAINNET, AppParams
 from fluxos.apps.specs import AppSpec, is_enterprise
 from fluxos.crypto import PrivateKey, sign_eth_message, sign_message, verify_message
 from fluxos.crypto.signed_message import message_bytes
+from fluxos.wire.jsvalues import UNDEFINED, is_number, parse_json, to_number, to_string, truthy
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from fluxos.apps.jsvalues import to_number
+from fluxos.wire.jsvalues import to_number
 
 PortList = tuple[str | int, ...]
 """Ports and 'min-max' ranges, as upstream's config lists them."""

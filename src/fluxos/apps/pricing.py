@@ -15,7 +15,11 @@ from typing import Any
 
 from fluxos.apps.errors import AppSpecError
 from fluxos.apps.formatter import format_spec
-from fluxos.apps.jsvalues import (
+from fluxos.apps.params import AppParams, PriceEntry, price_entry_at
+from fluxos.apps.ports import count_in, port_in
+from fluxos.apps.resources import total_requirements
+from fluxos.apps.specs import TIER_FIELDS, AppSpec, components, uses_g_mount
+from fluxos.wire.jsvalues import (
     UNDEFINED,
     is_number,
     js_ceil,
@@ -25,10 +29,6 @@ from fluxos.apps.jsvalues import (
     to_number,
     truthy,
 )
-from fluxos.apps.params import AppParams, PriceEntry, price_entry_at
-from fluxos.apps.ports import count_in, port_in
-from fluxos.apps.resources import total_requirements
-from fluxos.apps.specs import TIER_FIELDS, AppSpec, components, uses_g_mount
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,6 @@ from fluxos.apps.enterprise import (
 )
 from fluxos.apps.errors import AppSpecError
 from fluxos.apps.formatter import format_spec
-from fluxos.apps.jsvalues import UNDEFINED, to_number, truthy
 from fluxos.apps.params import MAINNET, AppParams, PriceEntry
 from fluxos.apps.pricing import (
     MarketplaceApp,
@@ -27,6 +26,7 @@ from fluxos.apps.pricing import (
     is_free_update,
     onchain_minimum_registration,
 )
+from fluxos.wire.jsvalues import UNDEFINED, to_number, truthy
 
 logger = logging.getLogger(__name__)
 

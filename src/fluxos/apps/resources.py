@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from fluxos.apps.errors import AppSpecError
-from fluxos.apps.jsvalues import UNDEFINED, is_number, js_mod, to_number, truthy
 from fluxos.apps.params import AppParams, Capacity
 from fluxos.apps.specs import AppSpec, components, host_ports, is_compose
+from fluxos.wire.jsvalues import UNDEFINED, is_number, js_mod, to_number, truthy
 
 Tier = Literal["basic", "super", "bamf"]
 """Resource tiers of a spec: basic = cumulus, super = nimbus, bamf = stratus."""

@@ -10,10 +10,10 @@ import re
 from typing import Any
 
 from fluxos.apps.errors import AppSpecError
-from fluxos.apps.jsvalues import UNDEFINED, js_length, js_mod, to_number, to_string, truthy
 from fluxos.apps.params import AppParams
 from fluxos.apps.ports import port_in
 from fluxos.apps.specs import AppSpec
+from fluxos.wire.jsvalues import UNDEFINED, js_length, js_mod, to_number, to_string, truthy
 
 APP_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?")
 """v8 app names: alphanumerics and inner hyphens."""

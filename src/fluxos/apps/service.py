@@ -17,13 +17,13 @@ from fluxos.apps.errors import AppSpecError, ServiceUnavailable
 from fluxos.apps.formatter import format_spec
 from fluxos.apps.heights import HeightSource
 from fluxos.apps.images import ImageRegistry, RepositoryLists, check_operator_allows
-from fluxos.apps.jsvalues import UNDEFINED, as_parsed_json, parse_json
 from fluxos.apps.params import AppParams
 from fluxos.apps.quotes import PriceQuoter, flux_price_table
 from fluxos.apps.registration import AppSpecChecker
 from fluxos.apps.specs import AppSpec
 from fluxos.clock import Clock
 from fluxos.errors import BadParameter
+from fluxos.wire.jsvalues import UNDEFINED, as_parsed_json, parse_json
 
 logger = logging.getLogger(__name__)
 

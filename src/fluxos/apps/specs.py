@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from fluxos.apps.jsvalues import to_number, truthy
+from fluxos.wire.jsvalues import to_number, truthy
 
 AppSpec = dict[str, Any]
 """A specification as JSON (formatted or raw); key order matters."""

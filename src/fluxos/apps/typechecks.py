@@ -11,7 +11,8 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from fluxos.apps.errors import AppSpecError
-from fluxos.apps.jsvalues import (
+from fluxos.apps.specs import TIER_FIELDS, AppSpec
+from fluxos.wire.jsvalues import (
     UNDEFINED,
     is_decimal_limit,
     is_integer,
@@ -19,7 +20,6 @@ from fluxos.apps.jsvalues import (
     js_length,
     truthy,
 )
-from fluxos.apps.specs import TIER_FIELDS, AppSpec
 
 _MISSING_LEGACY = (
     "Missing Flux App specification parameter repotag and/or enviromentParameters and/or"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fluxos.apps.errors import AppSpecError
-from fluxos.apps.jsvalues import to_number, to_string
 from fluxos.apps.params import MAINNET, AppParams
 from fluxos.apps.specs import AppSpec
+from fluxos.wire.jsvalues import to_number, to_string
 
 
 def check_update_rules(spec: AppSpec, previous: AppSpec, params: AppParams = MAINNET) -> None:

@@ -11,12 +11,12 @@ from collections.abc import Collection
 from typing import Any
 
 from fluxos.apps.errors import AppSpecError
-from fluxos.apps.jsvalues import own_keys, to_string
 from fluxos.apps.params import MAINNET, AppParams
 from fluxos.apps.resources import check_compose_totals, check_single_container, check_unique_ports
 from fluxos.apps.restrictions import check_restrictions
 from fluxos.apps.specs import ALLOWED_COMPONENT_KEYS, ALLOWED_KEYS, KEY_NAMED_IN_ERROR, AppSpec
 from fluxos.apps.typechecks import check_types
+from fluxos.wire.jsvalues import own_keys, to_string
 
 
 def check_keys(spec: AppSpec) -> None:

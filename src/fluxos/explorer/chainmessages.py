@@ -11,9 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from fluxos.explorer.blocks import ChainTx
-from fluxos.explorer.memo import decode_message, js_number
+from fluxos.explorer.memo import decode_message
 from fluxos.explorer.payments import MULTISIG_ADDRESS, MULTISIG_ADDRESS_B
 from fluxos.explorer.prices import PriceFork
+from fluxos.wire.jsvalues import string_to_number
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def price_fork(message: ChainMessage) -> PriceFork | None:
         return None
 
     def number(index: int, default: float | None = None) -> float:
-        value = js_number(parts[index]) if index < len(parts) else float("nan")
+        value = float(string_to_number(parts[index])) if index < len(parts) else math.nan
         if default is not None and (value == 0 or math.isnan(value)):  # JS `+x || default`
             return default
         return value

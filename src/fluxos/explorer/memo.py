@@ -59,35 +59,3 @@ def _from_char_code(value: float) -> str:
     if math.isnan(value) or math.isinf(value):
         return "\x00"
     return chr(int(value) % 0x10000)
-
-
-def js_number(text: str) -> float:
-    """JavaScript's unary `+text` for the decimal and hex forms chain messages use."""
-    stripped = text.strip("".join(_JS_WHITESPACE))
-    if not stripped:
-        return 0.0
-    body = stripped.lstrip("+-")
-    sign = -1.0 if stripped.startswith("-") else 1.0
-    if body == "Infinity" and len(stripped) - len(body) <= 1:
-        return sign * math.inf
-    if len(stripped) == len(body) and body[:2].lower() in ("0x", "0o", "0b"):
-        base = {"0x": 16, "0o": 8, "0b": 2}[body[:2].lower()]
-        try:
-            return float(int(body[2:], base)) if body[2:] and "_" not in body else math.nan
-        except ValueError:
-            return math.nan
-    if len(stripped) - len(body) > 1 or not _is_js_decimal(body):
-        return math.nan
-    return sign * float(body)
-
-
-def _is_js_decimal(body: str) -> bool:
-    mantissa, _, exponent = body.lower().partition("e")
-    if exponent:
-        digits = exponent.lstrip("+-")
-        if len(exponent) - len(digits) > 1 or not (digits.isascii() and digits.isdigit()):
-            return False
-    whole, _, fraction = mantissa.partition(".")
-    if not whole and not fraction:
-        return False
-    return all(part == "" or (part.isascii() and part.isdigit()) for part in (whole, fraction))

@@ -111,6 +111,9 @@ class Cluster:
     fluxnodes: int | None = None  # devnet fluxnodes; more than `count` leaves spares
     targets: PeerTargets = field(default_factory=PeerTargets)
     log_level: str = "info"
+    # each node runs its own Syncthing (home in its data dir, API on its address:8384,
+    # listening on its address:16129); `stop()` stops them, as a node never does
+    syncthing: bool = False
     python: str = sys.executable
     devnet: subprocess.Popen[bytes] | None = None
     nodes: list[ClusterNode] = field(default_factory=list)
@@ -227,6 +230,9 @@ class Cluster:
                 node.process.send_signal(signal.SIGTERM)
         for node in self.nodes:
             self.stop_node(node)
+        if self.syncthing:
+            for node in self.nodes:
+                self.stop_syncthing(node)
         if self.devnet is not None and self.devnet.poll() is None:
             self.devnet.send_signal(signal.SIGTERM)
             try:
@@ -234,6 +240,15 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 self.devnet.kill()
                 self.devnet.wait()
+
+    def stop_syncthing(self, node: ClusterNode) -> bool:
+        """Stop the node's Syncthing (a node leaves its Syncthing running when it stops)."""
+        import asyncio
+
+        from fluxos.clock import SystemClock
+        from fluxos.sync.process import stop_syncthing
+
+        return asyncio.run(stop_syncthing(node.data_dir / "syncthing", SystemClock()))
 
     def wait(self) -> None:
         """Block until a signal arrives (SIGINT/SIGTERM), reporting nodes that exit."""
@@ -327,6 +342,7 @@ class Cluster:
             **self.targets.settings(),
         }
         lines = [f"{key} = {_toml(value)}" for key, value in values.items()]
+        lines += ["[syncthing]", f"enabled = {_toml(self.syncthing)}"]
         header = "# written by `fluxos cluster`; rewritten on every cluster start\n"
         (node.data_dir / "fluxos.toml").write_text(header + "\n".join(lines) + "\n")
 

@@ -11,9 +11,9 @@ from enum import StrEnum
 from typing import Any
 
 from fluxos.crypto import PrivateKey, verify_message
-from fluxos.network.jsjson import js_number, js_stringify
 from fluxos.network.messages import origin_address
 from fluxos.network.nodelist import FluxnodeList
+from fluxos.wire.jsvalues import number_to_string, stringify
 
 ENVELOPE_VERSION = 1
 MAX_FUTURE_SKEW_MS = 120_000
@@ -99,15 +99,15 @@ class Envelope:
     def data_text(self) -> str:
         """`JSON.stringify(data)`, computed once (the signature and the wire text share it)."""
         if self._data_text is None:
-            self._data_text = js_stringify(self.message.get("data"))
+            self._data_text = stringify(self.message.get("data"))
         return self._data_text
 
     def to_json(self) -> str:
         """The wire text: `JSON.stringify` of the envelope as received or built."""
         message = self.message
         if tuple(message) != REQUIRED_FIELDS:
-            return js_stringify(message)
-        head = js_stringify({key: message[key] for key in REQUIRED_FIELDS[:4]})
+            return stringify(message)
+        head = stringify({key: message[key] for key in REQUIRED_FIELDS[:4]})
         return f'{head[:-1]},"data":{self.data_text}}}'
 
     def age_ms(self, now_ms: int) -> float:
@@ -141,7 +141,7 @@ class Envelope:
                 return Verdict.PUBKEY_MISMATCH
         elif not nodes.owns_node(pub_key):
             return Verdict.NODE_NOT_FOUND
-        text = f"{ENVELOPE_VERSION}{self.data_text}{js_number(timestamp)}"
+        text = f"{ENVELOPE_VERSION}{self.data_text}{number_to_string(timestamp)}"
         if not verify_message(text, pub_key, signature):
             return Verdict.BAD_SIGNATURE
         return Verdict.OK
@@ -149,7 +149,7 @@ class Envelope:
 
 def signed_text(data: Any, timestamp: int | float) -> str:
     """The exact string a node signs: `"1" + JSON.stringify(data) + String(timestamp)`."""
-    return f"{ENVELOPE_VERSION}{js_stringify(data)}{js_number(timestamp)}"
+    return f"{ENVELOPE_VERSION}{stringify(data)}{number_to_string(timestamp)}"
 
 
 def _is_number(value: Any) -> bool:

@@ -25,7 +25,6 @@ from fluxos.clock import Clock
 from fluxos.crypto import PrivateKey
 from fluxos.errors import BadParameter
 from fluxos.network.envelope import MAX_AGE_MS, Envelope, Verdict
-from fluxos.network.jsjson import js_stringify
 from fluxos.network.messages import (
     NEVER_RELAYED,
     hash_present,
@@ -40,6 +39,7 @@ from fluxos.network.objecthash import object_hash
 from fluxos.network.params import NetworkParams
 from fluxos.network.peers import Peer, PeerManager, bad_origin_code, invalid_message_code
 from fluxos.network.ratelimit import FrameRateLimiter
+from fluxos.wire.jsvalues import stringify
 
 log = logging.getLogger(__name__)
 
@@ -332,7 +332,7 @@ class Gossip:
 
 
 def _compact(frame: dict[str, str]) -> str:
-    return js_stringify(frame)
+    return stringify(frame)
 
 
 def _require_typed(data: Any) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from fluxos.network.jsjson import js_number
+from fluxos.wire.jsvalues import number_to_string
 
 _FIRST_OBJECT_PROTOTYPE = (
     "string:9:prototype:Undefined,"
@@ -65,7 +65,7 @@ def _write(value: Any, out: list[str], seen_object: list[bool]) -> None:
     elif value is False:
         out.append("bool:false")
     elif isinstance(value, int | float):
-        out.append("number:" + js_number(value))
+        out.append("number:" + number_to_string(value))
     elif isinstance(value, list | tuple):
         out.append(f"array:{len(value)}:")
         for item in value:

@@ -33,7 +33,7 @@ from fluxos.network.nodelist import NodeListSource
 from fluxos.network.params import NetworkParams
 from fluxos.network.peers import CloseCode, Direction, PeerManager, Source
 from fluxos.network.ratelimit import FrameRateLimiter
-from fluxos.network.sideports import HomeHealthServer, SyncthingPortPlaceholder
+from fluxos.network.sideports import HomeHealthServer
 from fluxos.network.socketaddress import join, parse_strict, remote_ipv4, split
 from fluxos.tls import client_context
 
@@ -250,10 +250,6 @@ class NetworkService:
         host = self.settings.host
         return [
             ("home health server", HomeHealthServer(host, self.settings.home_port).run),
-            (
-                "syncthing port placeholder",
-                SyncthingPortPlaceholder(host, self.settings.apiport + 2).run,
-            ),
         ]
 
     async def close(self) -> None:

@@ -1,9 +1,8 @@
 """The two ports beside the API that other nodes probe before counting us available (§15).
 
 * API port − 1 is upstream's home UI; the network only needs `GET /health` → `OK` there.
-* API port + 2 is Syncthing's listening port; peers only test that a TCP connection opens.
-  Until Syncthing is managed by this node, `SyncthingPortPlaceholder` holds the port open
-  (it accepts and closes connections); the Syncthing integration replaces it.
+* API port + 2 is Syncthing's listening port, held by the real Syncthing the node manages
+  (`fluxos.sync`); peers only test that a TCP connection opens.
 """
 
 from __future__ import annotations
@@ -51,21 +50,4 @@ class HomeHealthServer:
         with contextlib.suppress(OSError):
             writer.write(headers + (body if parts[0] != "HEAD" else b""))
             await writer.drain()
-        writer.close()
-
-
-class SyncthingPortPlaceholder:
-    """Holds API port + 2 open so TCP probes succeed; replaced once Syncthing is managed."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host = host
-        self.port = port
-
-    async def run(self) -> None:
-        server = await asyncio.start_server(self._serve, self.host, self.port)
-        log.info("Syncthing port placeholder listening on %s:%d", self.host, self.port)
-        async with server:
-            await server.serve_forever()
-
-    async def _serve(self, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.close()

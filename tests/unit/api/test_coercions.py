@@ -43,7 +43,9 @@ def test_number_follows_javascript(given: object, expected: float) -> None:
     assert type(result) is type(expected)
 
 
-@pytest.mark.parametrize("given", ["abc", "12abc", "1_000", "+0x10", "Infinity", "--1", [1]])
+@pytest.mark.parametrize(
+    "given", ["abc", "12abc", "1_000", "+0x10", "Infinity", "--1", "\u0661\u0662", "0b12", [1]]
+)
 def test_number_refuses_what_javascript_makes_nan(given: object) -> None:
     with pytest.raises(BadParameter) as error:
         number("height", given)

@@ -29,7 +29,9 @@ async def client_for(node: Node) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def unconfigured(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    node = Node(load_settings(tmp_path / "node", environ={}), home=tmp_path)
+    # not the default bench port: another node on this machine may run a bench there
+    overrides = {"benchmark": {"rpc_port": closed_port()}}
+    node = Node(load_settings(tmp_path / "node", overrides, environ={}), home=tmp_path)
     async for http in client_for(node):
         yield http
 

@@ -15,8 +15,8 @@ from tests.unit.apps.spec_samples import (
 
 from fluxos.apps.errors import AppSpecError
 from fluxos.apps.formatter import canonical_json, format_spec, legacy_orderings
-from fluxos.apps.jsvalues import parse_json
 from fluxos.apps.validation import verify_app_specifications
+from fluxos.wire.jsvalues import parse_json
 
 TIERS = {
     "cpubasic": 0.5, "cpusuper": 1, "cpubamf": 2, "rambasic": 500, "ramsuper": 1000,

@@ -5,7 +5,6 @@ from tests.unit.apps.spec_samples import component, seed_spec, v3_spec, v8_spec,
 
 from fluxos.apps.errors import AppSpecError
 from fluxos.apps.formatter import format_spec
-from fluxos.apps.jsvalues import to_number
 from fluxos.apps.params import MAINNET, PriceEntry, price_entry_at
 from fluxos.apps.pricing import (
     NO_DISCOUNT,
@@ -18,6 +17,7 @@ from fluxos.apps.pricing import (
     onchain_minimum_update,
     update_minimum,
 )
+from fluxos.wire.jsvalues import to_number
 
 HEIGHT = 2_200_000
 

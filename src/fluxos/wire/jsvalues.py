@@ -1,10 +1,14 @@
-"""JavaScript value semantics that app specifications depend on.
+"""JavaScript's values as FluxOS computes with them: the one `JSON.stringify` and JS
+number formatting of this code base, and the `Number()`/`String()`/truthiness rules.
 
-Upstream FluxOS builds the signed string and the message hash with `JSON.stringify`,
-coerces fields with `Number()`/`String()` and tests presence by truthiness. Those
-rules are consensus: a node that renders `5000.0` or orders keys differently
-computes another hash. This module reproduces them on Python JSON values
-(dict, list, str, int, float, bool, None), with `UNDEFINED` for JS `undefined`.
+What upstream signs and hashes is built with `JSON.stringify`: a gossip envelope commits
+to `"1" + JSON.stringify(data) + String(timestamp)` (p2p.md §7.2), an app message to
+`type + version + JSON.stringify(spec) + timestamp`. A verifier must rebuild that text
+byte for byte from the parsed object (JS property order with array-index keys first,
+JS number formatting, JS string escaping): a node that renders `5000.0` or orders keys
+differently computes another hash. Specs are also coerced with `Number()`/`String()` and
+tested by truthiness. All of it runs on Python JSON values (dict, list, str, int, float,
+bool, None), with `UNDEFINED` for JS `undefined`.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ _JS_WHITESPACE = (
 _DECIMAL_LITERAL = re.compile(r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
 _RADIX_LITERAL = re.compile(r"0(?:[xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)")
 _ARRAY_INDEX = re.compile(r"0|[1-9][0-9]{0,9}")
+_MAX_ARRAY_INDEX = 2**32 - 2
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _encode_json_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
@@ -85,7 +90,10 @@ def truthy(value: Any) -> bool:
 
 
 def number_to_string(value: int | float) -> str:
-    """`Number.prototype.toString()` in base 10 (shortest round-trip digits, JS layout)."""
+    """`String(value)` of a JS number: `Number.prototype.toString()` in base 10 (shortest
+    round-trip digits, JS layout). A bool is not a number: TypeError."""
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not a number")
     value = normalize_number(value)
     if isinstance(value, int):
         return str(value)
@@ -173,72 +181,105 @@ def js_length(value: Any) -> int | None:
     return None
 
 
+def is_array_index(key: str) -> bool:
+    """Whether JS treats property `key` as an array index (0 … 2**32-2, no leading zero)."""
+    return (
+        isinstance(key, str)
+        and _ARRAY_INDEX.fullmatch(key) is not None
+        and int(key) <= _MAX_ARRAY_INDEX
+    )
+
+
 def own_keys(obj: dict[str, Any]) -> list[str]:
     """Property order of a JS object: array-index keys ascending, then insertion order."""
     keys = list(obj)
-    if not any(key[:1].isdigit() for key in keys):
-        return keys
-    indices = sorted(
-        (key for key in keys if _ARRAY_INDEX.fullmatch(key) and int(key) < 2**32 - 1), key=int
-    )
+    for key in keys:
+        if not isinstance(key, str) or key[:1].isdigit():
+            break
+    else:
+        return keys  # the common case: no key can be an index
+    indices = sorted((key for key in keys if is_array_index(key)), key=int)
     index_set = set(indices)
     return indices + [key for key in keys if key not in index_set]
 
 
-def _quote(text: str) -> str:
+def js_string(text: str) -> str:
+    """A JSON string literal as `JSON.stringify` writes it: only `"`, `\\` and U+0000–U+001F
+    escaped, lone surrogates as `\\uXXXX` (well-formed stringify, ES2019)."""
     quoted: str = _encode_json_string(text)
     if not text.isascii() and _SURROGATE.search(quoted):
-        # JSON.stringify escapes lone surrogates (well-formed stringify, ES2019).
         quoted = _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", quoted)
     return quoted
 
 
-def stringify(value: Any) -> str | _Undefined:
-    """`JSON.stringify(value)` with no indentation; UNDEFINED for undefined."""
+def stringify(value: Any) -> str:
+    """`JSON.stringify(value)` with no indentation.
+
+    Object members that are UNDEFINED are left out and array items become `null`, as JS
+    does; non-finite numbers become `null`. A top-level UNDEFINED (JS answers undefined)
+    or a value that is not JSON (a set, an object, a non-string key) raises TypeError.
+    """
     if value is UNDEFINED:
-        return UNDEFINED
-    return _stringify(value)
+        raise TypeError("JSON.stringify(undefined) is undefined, not text")
+    out: list[str] = []
+    _write(value, out)
+    return "".join(out)
 
 
-def _stringify(value: Any) -> str:
+def _write(value: Any, out: list[str]) -> None:
     kind = type(value)  # exact types first: this runs for every value that is signed
     if kind is str:
-        return _quote(value)
-    if kind is int and -_MAX_SAFE < value < _MAX_SAFE:
-        return str(value)
-    if kind is dict:
-        return (
-            "{"
-            + ",".join(
-                _quote(key) + ":" + _stringify(value[key])
-                for key in own_keys(value)
-                if value[key] is not UNDEFINED
-            )
-            + "}"
-        )
-    if kind is list or kind is tuple:
-        return (
-            "["
-            + ",".join("null" if item is UNDEFINED else _stringify(item) for item in value)
-            + "]"
-        )
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    if is_number(value):
-        if isinstance(value, float) and not math.isfinite(value):
-            return "null"
-        return number_to_string(value)
-    if isinstance(value, str):  # subclasses of the JSON types
-        return _quote(str(value))
-    if isinstance(value, dict):
-        return _stringify(dict(value))
-    if isinstance(value, list | tuple):
-        return _stringify(list(value))
-    raise TypeError(f"{type(value).__name__} is not a JSON value")
+        out.append(js_string(value))
+    elif kind is int and -_MAX_SAFE < value < _MAX_SAFE:
+        out.append(str(value))
+    elif kind is dict:
+        _write_object(value, out)
+    elif kind is list or kind is tuple:
+        out.append("[")
+        for index, item in enumerate(value):
+            if index:
+                out.append(",")
+            if item is UNDEFINED:
+                out.append("null")
+            else:
+                _write(item, out)
+        out.append("]")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif value is None:
+        out.append("null")
+    elif is_number(value):
+        finite = not isinstance(value, float) or math.isfinite(value)
+        out.append(number_to_string(value) if finite else "null")
+    elif isinstance(value, str):  # subclasses of the JSON types
+        out.append(js_string(str(value)))
+    elif isinstance(value, dict):
+        _write_object(dict(value), out)
+    elif isinstance(value, list | tuple):
+        _write(list(value), out)
+    else:
+        raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+def _write_object(value: dict[Any, Any], out: list[str]) -> None:
+    out.append("{")
+    first = True
+    for key in own_keys(value):
+        item = value[key]
+        if item is UNDEFINED:
+            continue
+        if not isinstance(key, str):
+            raise TypeError(f"object key {key!r} is not a string")
+        if first:
+            first = False
+        else:
+            out.append(",")
+        out.append(js_string(key))
+        out.append(":")
+        _write(item, out)
+    out.append("}")
 
 
 def _reject_constant(name: str) -> Any:
@@ -291,8 +332,11 @@ def _as_parsed(value: Any) -> Any:
 
 
 def ensure_string(value: Any) -> Any:
-    """Upstream `ensureString`: strings unchanged, anything else through JSON.stringify."""
-    return value if isinstance(value, str) else stringify(value)
+    """Upstream `ensureString`: strings unchanged, anything else through JSON.stringify
+    (undefined stays undefined)."""
+    if isinstance(value, str) or value is UNDEFINED:
+        return value
+    return stringify(value)
 
 
 def ensure_boolean(value: Any) -> bool | _Undefined:

@@ -1,14 +1,16 @@
+import json
 import math
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fluxos.apps.jsvalues import (
+from fluxos.wire.jsvalues import (
     UNDEFINED,
     ensure_array,
     ensure_boolean,
     ensure_string,
+    is_array_index,
     is_decimal_limit,
     is_integer,
     js_length,
@@ -16,6 +18,7 @@ from fluxos.apps.jsvalues import (
     number_to_string,
     own_keys,
     parse_json,
+    string_to_number,
     stringify,
     to_fixed,
     to_number,
@@ -138,7 +141,17 @@ def test_stringify_drops_undefined_and_nulls_non_finite() -> None:
         stringify({"a": UNDEFINED, "b": [UNDEFINED, math.nan, math.inf]})
         == '{"b":[null,null,null]}'
     )
-    assert stringify(UNDEFINED) is UNDEFINED
+    with pytest.raises(TypeError, match="undefined"):
+        stringify(UNDEFINED)
+
+
+def test_stringify_refuses_what_is_not_json() -> None:
+    with pytest.raises(TypeError, match="set is not a JSON value"):
+        stringify({"a": {1, 2}})
+    with pytest.raises(TypeError, match="key 1 is not a string"):
+        stringify({1: "one"})
+    with pytest.raises(TypeError, match="boolean is not a number"):
+        number_to_string(True)
 
 
 def test_stringify_escapes_like_javascript() -> None:
@@ -184,3 +197,86 @@ def test_lengths_mod_and_integers() -> None:
     assert math.isnan(js_mod(math.inf, 1)) and js_mod(5, math.inf) == 5
     assert js_mod(10**400, 7) != js_mod(10**400, 7)  # Infinity % 7 is NaN
     assert is_integer(1e20) and is_integer(3) and not is_integer(2.5) and not is_integer(True)
+
+
+# -- the gossip envelope's JSON.stringify (p2p.md §7.2), once network/jsjson.py's ----------
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0, "0"),
+        (-0.0, "0"),
+        (1, "1"),
+        (123.0, "123"),
+        (0.1, "0.1"),
+        (12345.67, "12345.67"),
+        (1e21, "1e+21"),
+        (1e20, "100000000000000000000"),
+        (1.5e16, "15000000000000000"),
+        (1e-6, "0.000001"),
+        (1e-7, "1e-7"),
+        (1.2345e-6, "0.0000012345"),
+        (1.25e-7, "1.25e-7"),
+        (-2.5e-10, "-2.5e-10"),
+        (5e-324, "5e-324"),
+        (1.7976931348623157e308, "1.7976931348623157e+308"),
+        (2**53, "9007199254740992"),
+        (2**60, "1152921504606847000"),  # JS holds it as a double
+        (123456789012, "123456789012"),
+        (float("nan"), "NaN"),
+        (float("-inf"), "-Infinity"),
+    ],
+)
+def test_numbers_print_as_javascript_does_in_gossip(value: float, expected: str) -> None:
+    assert number_to_string(value) == expected
+
+
+def test_array_index_keys_come_first_in_numeric_order() -> None:
+    data = json.loads('{"b":1,"10":2,"a":3,"2":4,"01":5,"4294967295":6,"4294967294":7}')
+    assert stringify(data) == ('{"2":4,"10":2,"4294967294":7,"b":1,"a":3,"01":5,"4294967295":6}')
+    assert is_array_index("0") and not is_array_index("-1") and not is_array_index("1.0")
+
+
+def test_strings_escape_like_json_stringify() -> None:
+    text = 'q" b\\ \b\f\n\r\t \x01 \x1f \x7f / \u2028 ü 𝄞'
+    assert stringify(text) == ('"q\\" b\\\\ \\b\\f\\n\\r\\t \\u0001 \\u001f \x7f / \u2028 ü 𝄞"')
+
+
+def test_lone_surrogates_are_escaped() -> None:
+    value = json.loads('"a\\ud800b\\udc00"')
+    assert stringify(value) == '"a\\ud800b\\udc00"'
+    assert stringify(json.loads('"\\ud834\\udd1e"')) == '"𝄞"'
+
+
+def test_nested_structures_are_compact() -> None:
+    data = {"type": "x", "list": [1, 2.5, None, True, False, {"k": []}], "obj": {}}
+    assert stringify(data) == ('{"type":"x","list":[1,2.5,null,true,false,{"k":[]}],"obj":{}}')
+
+
+def test_non_finite_floats_become_null() -> None:
+    assert stringify([float("inf"), float("nan")]) == "[null,null]"
+
+
+# -- Number(text), once explorer/memo.py's js_number ---------------------------------------
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("", 0.0),
+        (" 12 ", 12.0),
+        ("0.01", 0.01),
+        ("1e3", 1000.0),
+        (".5", 0.5),
+        ("5.", 5.0),
+        ("0x10", 16.0),
+        ("-2", -2.0),
+        ("Infinity", math.inf),
+        ("abc", math.nan),
+        ("1_000", math.nan),
+        ("inf", math.nan),
+        ("--1", math.nan),
+        ("-0x10", math.nan),
+    ],
+)
+def test_string_to_number_as_chain_messages_read_it(text: str, value: float) -> None:
+    """`+text` on the fields of price messages (explorer chainmessages)."""
+    result = string_to_number(text)
+    assert (math.isnan(result) and math.isnan(value)) or result == value
