@@ -114,6 +114,34 @@ class DaemonSettings(BaseModel):
         return value
 
 
+class EdgeSettings(BaseModel):
+    """`[edge]`: what one connection to the API port may do (times in seconds)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    first_byte_timeout: float = 20.0  # a new connection must start a request within this
+    header_timeout: float = 60.0  # ... and send the whole head within this (upstream: 60 s)
+    body_timeout: float = 60.0  # longest silence while a request body is expected
+    keep_alive_timeout: int = 5  # idle time after an answer (upstream: 5 s)
+    max_header_bytes: int = 16 * 1024  # request line + headers (upstream: 16 KiB)
+    per_ip: int = 256  # open connections per client address
+    total: int = 60_000  # open connections overall (also bounded by the open file limit)
+
+    @field_validator("first_byte_timeout", "header_timeout", "body_timeout")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if not 0 < value <= 3600:
+            raise ValueError("must be more than 0 and at most 3600 seconds")
+        return value
+
+    @field_validator("keep_alive_timeout", "max_header_bytes", "per_ip", "total")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be 1 or more")
+        return value
+
+
 class BenchmarkSettings(BaseModel):
     """`[benchmark]`: fluxbenchd's data dir, and the tier the embedded bench assumes."""
 
@@ -318,6 +346,7 @@ class Settings(BaseModel):
     geolocation: GeolocationSettings = GeolocationSettings()
     upnp: UpnpSettings = UpnpSettings()
     explorer: ExplorerSettings = ExplorerSettings()
+    edge: EdgeSettings = EdgeSettings()
     syncthing: SyncthingSettings = SyncthingSettings()
 
     @field_validator("zelid")

@@ -75,7 +75,14 @@ class Unauthorized(FluxError):
 
 
 class DaemonUnavailable(FluxError):
-    """fluxd (or fluxbenchd) cannot be reached or is not ready."""
+    """fluxd (or fluxbenchd) cannot be reached or is not ready (still loading).
+
+    Answered with HTTP 503 and `Retry-After`, as upstream 8.18 does, so load balancers and
+    clients retry later; the envelope still says what went wrong.
+    """
+
+    http_status = 503
+    retry_after = 30
 
 
 class NotManaged(FluxError):

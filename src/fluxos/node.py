@@ -347,6 +347,7 @@ class _NetworkDos:
 def serve(settings: Settings) -> None:
     """Run a node and its API until SIGINT/SIGTERM (blocking)."""
     from fluxos.api.app import create_app
+    from fluxos.api.server import ConnectionLimits, server_config
 
     try:
         node = Node(settings, manage_daemons=True, manage_syncthing=True)
@@ -354,21 +355,15 @@ def serve(settings: Settings) -> None:
         raise SystemExit(f"fluxos: {error}") from None
     for name, loop in node.network.side_port_loops():
         node.add_background(name, loop)
-    config = uvicorn.Config(
+    config, _guard = server_config(
         create_app(node),
-        host=settings.host,
-        port=settings.apiport,
-        loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
+        settings.host,
+        settings.apiport,
+        limits=ConnectionLimits(**settings.edge.model_dump()),
         # liveness of inbound peer sockets (ASGI cannot send pings; the server does)
         ws_ping_interval=node.network.params.ping_interval,
         ws_ping_timeout=node.network.params.ping_interval * node.network.params.max_missed_pongs,
         ws_max_size=node.network.params.max_frame_bytes,
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-        server_header=False,
         timeout_graceful_shutdown=3,
     )
     server = uvicorn.Server(config)

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 import uvicorn
 
 from fluxos.api.app import create_app
+from fluxos.api.server import server_config
 from fluxos.node import Node
 from tests.support.processes import FLUX_PORT, free_loopback_host
 
@@ -23,15 +24,7 @@ START_TIMEOUT = 30.0
 async def serving(node: Node) -> AsyncIterator[str]:
     """Serve `node` (its lifespan starts and stops it); yields the base URL."""
     host = free_loopback_host()
-    config = uvicorn.Config(
-        create_app(node),
-        host=host,
-        port=FLUX_PORT,
-        ws="websockets-sansio",
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-    )
+    config, _guard = server_config(create_app(node), host, FLUX_PORT, loop="asyncio")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:

@@ -38,23 +38,28 @@ class RouteIndex:
             self._depth = max(self._depth, len(route.row.params))
 
     def match(self, method: str, path: str) -> tuple[Endpoint, list[str]] | None:
+        """The endpoint and the ordered values in `path`. The static part matches without
+        regard to case, as Express does (`/Flux/Version`); values keep their case."""
         table = self._by_method.get("GET" if method == "HEAD" else method)
         if table is None:
             return None
         if len(path) > 1 and path.endswith("/"):
             path = path[:-1]
-        endpoint = table.get(path)
+        lowered = path.lower()
+        if len(lowered) != len(path):  # not the raw (latin-1) path: match as sent
+            lowered = path
+        endpoint = table.get(lowered)
         if endpoint is not None:
             return endpoint, []
-        prefix = path
+        end = len(path)
         values: list[str] = []
         for _ in range(self._depth):
-            cut = prefix.rfind("/")
+            cut = lowered.rfind("/", 0, end)
             if cut <= 0:
                 return None
-            values.append(prefix[cut + 1 :])
-            prefix = prefix[:cut]
-            endpoint = table.get(prefix)
+            values.append(path[cut + 1 : end])
+            end = cut
+            endpoint = table.get(lowered[:cut])
             if endpoint is not None:
                 if len(values) > len(endpoint.route.row.params):
                     return None

@@ -49,4 +49,8 @@ def json_response(body: Any, status_code: int = 200) -> Response:
 
 
 def error_response(error: FluxError) -> Response:
-    return json_response(error_body(error), status_code=error.http_status)
+    response = json_response(error_body(error), status_code=error.http_status)
+    retry_after = getattr(error, "retry_after", None)
+    if error.http_status == 503 and retry_after is not None:
+        response.headers["retry-after"] = str(retry_after)
+    return response

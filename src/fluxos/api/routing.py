@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.websockets import WebSocket
 
+from fluxos.api.answers import Rendered, json_answer
 from fluxos.api.envelope import error_response, json_response, render, success_body
 from fluxos.api.routetable import RouteRow, load_route_table, split_template
 from fluxos.api.streams import (
@@ -37,7 +38,8 @@ from fluxos.api.streams import (
     too_large,
 )
 from fluxos.blocking import BlockingRunner
-from fluxos.errors import BadParameter, FluxError, Unauthorized
+from fluxos.errors import BadParameter, DaemonUnavailable, FluxError, Unauthorized
+from fluxos.jsonrpc import RpcError
 from fluxos.wire.bodies import NestedTooDeep, ensure_object
 from fluxos.wire.permissions import Authorizer, Permission
 
@@ -60,6 +62,7 @@ MAX_BODY_BYTES = 16 * MIB
 PARSE_IN_THREAD_BYTES = 256 * 1024
 """Object bodies above this size are parsed in a worker thread, not on the event loop."""
 _UNREAD: Any = object()
+RPC_IN_WARMUP = -28  # fluxd's "Loading block index…", "Verifying blocks…"
 _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
 
@@ -438,7 +441,7 @@ class Endpoint:
             if cache_key is not None:
                 cached = self.cache.get(cache_key)
                 if cached is not None:
-                    return _cached_response(cached)
+                    return await self._answer(cached, request)
             result = await route.handler(call)
             if isinstance(result, Streamed):
                 return streaming_response(
@@ -446,15 +449,21 @@ class Endpoint:
                 )
             if isinstance(result, Response):
                 return result
-            rendered = render(success_body(result))
+            rendered = Rendered(render(success_body(result)))
             if cache_key is not None:
                 self.cache.put(cache_key, rendered, route.row.cache_seconds or 0)
-            return _cached_response(rendered)
+            return await self._answer(rendered, request)
         except ClientGone as gone:
-            log.info("%s %s: client disconnected (%s)", route.method, request.url.path, gone)
+            log.info(
+                "%s %s: client disconnected (%s)",
+                route.method,
+                request.url.path,
+                gone,
+                extra={"dedupe": "client disconnected"},
+            )
             return Response(status_code=400, headers={"connection": "close"})
         except (FluxError, NestedTooDeep) as failure:
-            error = failure if isinstance(failure, FluxError) else BadParameter(str(failure))
+            error = _client_error(failure)
             response = error_response(error)
             if call is None or call.body_unread:
                 return _closing_if_unread(response, request, route.max_body)
@@ -464,6 +473,16 @@ class Endpoint:
             return json_response(
                 {"status": "error", "data": {"name": "Error", "message": "Internal error"}}
             )
+
+    async def _answer(self, rendered: Rendered, request: Request) -> Response:
+        route = self.route
+        return await json_answer(
+            rendered,
+            request,
+            max_age=route.row.cache_seconds if route.cacheable else None,
+            private=route.row.caller_dependent,
+            runner=self.parser,
+        )
 
     async def _check_permission(self, call: Call[Any]) -> None:
         permissions = self.route.row.permissions
@@ -498,12 +517,22 @@ class Endpoint:
 
     async def _cache_key(self, call: Call[Any]) -> str:
         request = call.request
-        key = f"{request.method} {request.url.path}?{request.url.query}"
+        method = "GET" if request.method == "HEAD" else request.method
+        key = f"{method} {request.url.path}?{request.url.query}"
         if self.route.row.caller_dependent:
             # Answers that differ for the admin are cached per privilege, never shared.
             is_admin = await call.authorized(Permission.ADMIN)
             key += "#admin" if is_admin else "#public"
         return key
+
+
+def _client_error(failure: FluxError | NestedTooDeep) -> FluxError:
+    if isinstance(failure, NestedTooDeep):
+        return BadParameter(str(failure))
+    if isinstance(failure, RpcError) and failure.code == RPC_IN_WARMUP:
+        # fluxd is up but still loading its block index: come back later, like unreachable
+        return DaemonUnavailable(failure.message, code=failure.code)
+    return failure
 
 
 def _closing_if_unread(response: Response, request: Request, limit: int) -> Response:
@@ -515,7 +544,3 @@ def _closing_if_unread(response: Response, request: Request, limit: int) -> Resp
     if announced is None or announced > limit:
         response.headers["connection"] = "close"
     return response
-
-
-def _cached_response(content: bytes) -> Response:
-    return Response(content, media_type="application/json; charset=utf-8")

@@ -7,12 +7,15 @@ rotated at 25 MB keeping one old file; the `/flux/*log` routes serve the current
 
 from __future__ import annotations
 
+import atexit
 import logging
 import logging.handlers
 import sys
 import time
 from collections import deque
 from pathlib import Path
+
+from fluxos.system.repeats import RepeatFilter
 
 LOG_FILES = {"debug": "debug.log", "info": "info.log", "warn": "warn.log", "error": "error.log"}
 MAX_BYTES = 25 * 1024 * 1024
@@ -60,7 +63,10 @@ def configure_logging(log_dir: Path, level: str = "info", console: bool = True) 
         stream = logging.StreamHandler(sys.stdout)
         stream.setLevel(getattr(logging, level.upper()))
         handlers.append(stream)
+    repeats = RepeatFilter()  # a flood of one line must not rotate real errors out
+    atexit.register(repeats.flush)
     for handler in handlers:
+        handler.addFilter(repeats)
         handler.setFormatter(formatter)
         setattr(handler, _OWN_HANDLER, True)
         root.addHandler(handler)

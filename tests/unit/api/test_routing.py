@@ -91,6 +91,14 @@ async def test_path_and_query_forms_bind_the_same_values(client) -> None:  # typ
     assert (await http.get("/test/echo/a%20b")).json()["data"]["first"] == "a b"
 
 
+async def test_routes_match_without_regard_to_case_but_values_keep_theirs(client) -> None:  # type: ignore[no-untyped-def]
+    http, _ = client
+    reply = (await http.get("/TEST/Echo/AbC/x%2FY")).json()
+    assert reply == {"status": "success", "data": {"first": "AbC", "second": "x/Y"}}
+    assert (await http.get("/Test/ECHO?first=Q")).json()["data"]["first"] == "Q"
+    assert (await http.post("/test/ECHO", content=b'{"A":1}')).json()["data"] == {"A": 1}
+
+
 async def test_too_many_segments_is_an_unknown_route(client) -> None:  # type: ignore[no-untyped-def]
     http, _ = client
     reply = await http.get("/test/echo/1/2/3")
