@@ -56,6 +56,7 @@ from fluxos.system.geolocation import (
 from fluxos.system.hostinfo import HostInfo
 from fluxos.system.info import InfoBuilder, InfoSources, NoAppsRuntime
 from fluxos.system.livesettings import LiveSettings
+from fluxos.system.metrics import NodeMetrics, ScrapeSources
 from fluxos.system.nodeinfo import NodeInfo
 from fluxos.system.nodetier import HostHardware, NodeTier
 from fluxos.system.ownaddress import OwnAddress
@@ -98,6 +99,7 @@ class Node:
         self.database = Database(settings.database, ALL_AREAS)
         self.state = NodeState(self.database)
         self.supervisor = Supervisor(self.clock)
+        self.metrics = NodeMetrics()
         self.daemon: DaemonService = DaemonService.from_settings(
             settings,
             clock=self.clock,
@@ -201,6 +203,22 @@ class Node:
         self.geolocation = GeolocationService(own_address.get, lookups, self.state, self.clock)
         self.add_background("geolocation", self.geolocation.run)
         self.components = ComponentProbe()
+        self.fluxd.observer = self.metrics.observe_rpc
+        self.fluxbench.observer = self.metrics.observe_rpc
+        self.metrics.watch(
+            ScrapeSources(
+                peers=lambda: (
+                    len(self.network.peers.outbound()),
+                    len(self.network.peers.inbound()),
+                ),
+                gossip=lambda: self.network.gossip.stats,
+                frames_rate_limited=lambda: self.network.limiter.total_dropped,
+                explorer_height=lambda: self.explorer.scanner.scanned_height,
+                daemon_height=lambda: self.daemon_liveness.height,
+                loops=self.supervisor.status,
+                dos_state=lambda: float(self.network.dos.view()["dosState"]),
+            )
+        )
         network = self.network
         self.info_sources = InfoSources(
             fluxd=self.fluxd,
@@ -233,6 +251,7 @@ class Node:
             clock_drift=ClockDrift(self.clock),
             own_address=own_address,
             info=InfoBuilder(self.info_sources),
+            metrics=self.metrics,
         )
 
     def _settings_changed(self, _old: Settings, new: Settings) -> None:

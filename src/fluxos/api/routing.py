@@ -16,6 +16,7 @@ with `Streamed(...)` (see `fluxos.api.streams`).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -46,6 +47,7 @@ from fluxos.wire.permissions import Authorizer, Permission
 if TYPE_CHECKING:
     from fluxos.api.cache import ResponseCache
     from fluxos.node import Node
+    from fluxos.system.metrics import NodeMetrics
 
 log = logging.getLogger(__name__)
 
@@ -409,8 +411,19 @@ class Endpoint:
         self.authorizer: Authorizer = node.authorizer
         self.cache = cache
         self.parser = parser
+        self.metrics: NodeMetrics | None = getattr(node, "metrics", None)
 
     async def __call__(self, request: Request) -> Response:
+        if self.metrics is None:
+            return await self._respond(request)
+        started = time.perf_counter()
+        response = await self._respond(request)
+        self.metrics.observe_request(
+            self.route.base, self.route.method, response.status_code, time.perf_counter() - started
+        )
+        return response
+
+    async def _respond(self, request: Request) -> Response:
         route = self.route
         call: Call[Any] | None = None
         try:
@@ -440,6 +453,8 @@ class Endpoint:
             cache_key = await self._cache_key(call) if route.cacheable else None
             if cache_key is not None:
                 cached = self.cache.get(cache_key)
+                if self.metrics is not None:
+                    self.metrics.cache.labels("hit" if cached is not None else "miss").inc()
                 if cached is not None:
                     return await self._answer(cached, request)
             result = await route.handler(call)

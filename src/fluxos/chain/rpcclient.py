@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fluxos.chain.rpccache import RpcCaches
 from fluxos.errors import DaemonUnavailable, FluxError
-from fluxos.jsonrpc import JsonRpcClient
+from fluxos.jsonrpc import JsonRpcClient, RpcError
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class DaemonClient:
         self._rpc: JsonRpcClient | None = None
         self._retired: list[JsonRpcClient] = []
         self._unconfigured_reason = f"{name} is not configured"
+        # (daemon, method, seconds, error kind or None) after every call (the node's metrics)
+        self.observer: Callable[[str, str, float, str | None], None] | None = None
         if endpoint is not None:
             self.configure(endpoint)
 
@@ -97,9 +100,18 @@ class DaemonClient:
             hit, result = self.caches.get(name, args)
             if hit:
                 return result
-        client = self._client()
-        async with self._slot():
-            result = await client.call(name, *args)
+        started = time.perf_counter()
+        try:
+            client = self._client()
+            async with self._slot():
+                result = await client.call(name, *args)
+        except FluxError as error:
+            if self.observer is not None:
+                kind = "daemon" if isinstance(error, RpcError) else "unavailable"
+                self.observer(self.name, name, time.perf_counter() - started, kind)
+            raise
+        if self.observer is not None:
+            self.observer(self.name, name, time.perf_counter() - started, None)
         if self.caches is not None:
             self.caches.put(name, args, result)
         return result

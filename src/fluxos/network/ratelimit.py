@@ -57,6 +57,7 @@ class FrameRateLimiter:
         self._buckets: TTLCache[str, _Bucket] = TTLCache(
             maxsize=max_buckets, ttl=BUCKET_IDLE_SECONDS, timer=clock.monotonic
         )
+        self.total_dropped = 0  # every frame dropped, for /metrics
 
     def allow(self, key: str) -> bool:
         """True if the frame from `key` may be processed; False → drop it silently."""
@@ -73,6 +74,7 @@ class FrameRateLimiter:
             bucket.tokens -= 1
             return True
         bucket.dropped += 1
+        self.total_dropped += 1
         drops = bucket.drops
         if drops and drops[-1][0] == bucket.window_start:
             drops[-1][1] += 1

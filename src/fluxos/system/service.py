@@ -17,6 +17,7 @@ from fluxos.system.geolocation import GeolocationService
 from fluxos.system.info import InfoBuilder
 from fluxos.system.livesettings import LiveSettings
 from fluxos.system.logfiles import LOG_FILES, tail
+from fluxos.system.metrics import NodeMetrics
 from fluxos.system.ownaddress import OwnAddress
 from fluxos.system.software import SoftwareControl
 from fluxos.system.sourceinfo import SourceInfo, read_source_info
@@ -38,6 +39,7 @@ class SystemService:
         clock_drift: ClockDrift,
         own_address: OwnAddress,
         info: InfoBuilder,
+        metrics: NodeMetrics,
     ) -> None:
         self.live = live
         self.adjust = adjuster
@@ -47,6 +49,7 @@ class SystemService:
         self.clock_drift = clock_drift
         self.own_address = own_address
         self.info = info
+        self.metrics = metrics
         self._source: SourceInfo | None = None
 
     @property

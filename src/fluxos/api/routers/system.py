@@ -11,6 +11,7 @@ from starlette.responses import FileResponse, Response
 
 from fluxos.api.envelope import JSON_MEDIA_TYPE, Message, render, success_body
 from fluxos.api.routing import Call, FluxRouter
+from fluxos.system.metrics import CONTENT_TYPE
 from fluxos.system.service import SystemService
 from fluxos.system.software import RESTARTING
 from fluxos.wire.permissions import Permission
@@ -69,6 +70,12 @@ async def current_commit(call: SystemCall) -> str:
     """The git commit the node runs from, else its installed version."""
     source = call.service.source()
     return source.commit or source.version
+
+
+@router.get("/metrics", permission=Permission.PUBLIC, params=(), app_param=None)
+async def metrics(call: SystemCall) -> Response:
+    """The node's metrics in the Prometheus text format."""
+    return Response(call.service.metrics.render(), media_type=CONTENT_TYPE)
 
 
 # -- log files ----------------------------------------------------------------------------
