@@ -70,7 +70,8 @@ def parse_permissions(text: str) -> tuple[tuple[Permission, ...], bool]:
     caller_dependent = "(" in text
     names = text.split("(")[0].strip()
     if not names or names == "?":
-        return (Permission.PUBLIC,), caller_dependent
+        # fail closed: a route whose level nobody wrote down is not served as public
+        raise ValueError(f"permission {text!r} names no level (public, user, admin, …)")
     return tuple(Permission(n.strip()) for n in names.split(",")), caller_dependent
 
 

@@ -32,6 +32,9 @@ def main(
     ] = None,
     ip: Annotated[str | None, typer.Option(help="The node's public IP (no port).")] = None,
     api_port: Annotated[int, typer.Option(help="The node's FluxOS API port.")] = DEFAULT_API_PORT,
+    api_host: Annotated[
+        str, typer.Option(help="The address the node's API listens on (its --host).")
+    ] = "127.0.0.1",
     download_speed: Annotated[float | None, typer.Option(help="Stated download Mb/s.")] = None,
     upload_speed: Annotated[float | None, typer.Option(help="Stated upload Mb/s.")] = None,
     ping: Annotated[float | None, typer.Option(help="Stated ping, ms.")] = None,
@@ -56,6 +59,7 @@ def main(
             assume_tier,
             public_ip=ip,
             api_port=api_port,
+            api_host=api_host,
             download_speed=download_speed,
             upload_speed=upload_speed,
             ping=ping,

@@ -41,6 +41,7 @@ def run_bench(
     *,
     public_ip: str | None = None,
     api_port: int = DEFAULT_API_PORT,
+    api_host: str = "127.0.0.1",
     download_speed: float | None = None,
     upload_speed: float | None = None,
     ping: float | None = None,
@@ -67,6 +68,7 @@ def run_bench(
         assume_tier=Tier.parse(assume_tier, parameter="assume_tier") if assume_tier else None,
         public_ip=public_ip,
         api_port=api_port,
+        api_host=api_host,
         network=NetworkFigures(download_speed, upload_speed, ping),
         cpu_seconds=cpu_seconds,
         write_test_mb=write_test_mb,
@@ -108,7 +110,7 @@ async def serve_bench(settings: BenchSettings, *, remeasure: bool, console: Cons
         rpc = BenchRpc(
             bench,
             key,
-            HttpFluxApiProbe("127.0.0.1", settings.api_port),
+            HttpFluxApiProbe(settings.api_host, settings.api_port),
             clock,
             on_stop=stopping.set,
         )

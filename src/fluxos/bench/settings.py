@@ -51,6 +51,7 @@ class BenchSettings:
     assume_tier: Tier | None = None
     public_ip: str | None = None
     api_port: int = DEFAULT_API_PORT
+    api_host: str = "127.0.0.1"  # where the node's API listens (`fluxos start --host`)
     network: NetworkFigures = field(default_factory=NetworkFigures)
     cpu_seconds: float = 4.0  # per phase (single-thread, then all CPUs)
     cpu_max_prime: int = 10_000

@@ -160,6 +160,8 @@ class EmbeddedDaemons:
             settings.ipaddress,
             "--api-port",
             str(settings.apiport),
+            "--api-host",
+            settings.host,
             *BENCH_MEASURE_ARGS,
         ]
         if settings.benchmark.assume_tier:

@@ -1,3 +1,5 @@
+import pytest
+
 from fluxos.api.routetable import load_route_table, parse_cache, parse_permissions, split_template
 from fluxos.wire.permissions import Permission
 
@@ -31,3 +33,20 @@ def test_table_holds_every_route_once() -> None:
     assert row.cache_seconds == 30
     assert table[("GET", "/flux/backendfolder")].local_only
     assert table[("GET", "/id/loggedusers")].permission is Permission.ADMIN
+
+
+def test_a_route_without_a_level_is_refused() -> None:
+    for text in ("", "?", "  "):
+        with pytest.raises(ValueError, match="names no level"):
+            parse_permissions(text)
+
+
+def test_upstream_levels_of_the_arcane_and_event_routes() -> None:
+    table = load_route_table()
+    for key in (
+        ("GET", "/arcane/authchallenge"),
+        ("POST", "/arcane/configsync"),
+        ("GET", "/flux/eventstream"),
+    ):
+        assert table[key].permissions == (Permission.PUBLIC,)
+        assert not table[key].caller_dependent
