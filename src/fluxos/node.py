@@ -367,18 +367,20 @@ def serve(settings: Settings) -> None:
     """Run a node and its API until SIGINT/SIGTERM (blocking)."""
     from fluxos.api.app import create_app
     from fluxos.api.server import ConnectionLimits, server_config
+    from fluxos.web.home import HomeServer
 
     try:
         node = Node(settings, manage_daemons=True, manage_syncthing=True)
     except ConfigError as error:
         raise SystemExit(f"fluxos: {error}") from None
-    for name, loop in node.network.side_port_loops():
-        node.add_background(name, loop)
+    limits = ConnectionLimits(**settings.edge.model_dump())
+    # the home port (API port - 1), which peers probe for /health (p2p.md §15)
+    node.add_background("home port", HomeServer(settings.host, settings.home_port, limits).run)
     config, _guard = server_config(
         create_app(node),
         settings.host,
         settings.apiport,
-        limits=ConnectionLimits(**settings.edge.model_dump()),
+        limits=limits,
         # liveness of inbound peer sockets (ASGI cannot send pings; the server does)
         ws_ping_interval=node.network.params.ping_interval,
         ws_ping_timeout=node.network.params.ping_interval * node.network.params.max_missed_pongs,

@@ -28,6 +28,7 @@ from fluxos.identity.client import Signer, login
 from fluxos.network.envelope import Envelope
 from fluxos.network.service import NetworkService
 from fluxos.node import Node
+from fluxos.web.home import HomeServer
 from tests.support.fluxnodes import FluxnodeRegistry
 from tests.support.processes import free_loopback_host
 
@@ -93,8 +94,8 @@ class InProcessNode:
         return f"http://{self.host}:16127"
 
     async def start(self) -> InProcessNode:
-        for name, loop in self.network.side_port_loops():
-            self.node.add_background(name, loop)
+        home = HomeServer(self.host, self.node.settings.home_port)
+        self.node.add_background("home port", home.run)
         params = self.network.params
         config = uvicorn.Config(
             create_app(self.node),

@@ -33,7 +33,6 @@ from fluxos.network.nodelist import NodeListSource
 from fluxos.network.params import NetworkParams
 from fluxos.network.peers import CloseCode, Direction, PeerManager, Source
 from fluxos.network.ratelimit import FrameRateLimiter
-from fluxos.network.sideports import HomeHealthServer
 from fluxos.network.socketaddress import join, parse_strict, remote_ipv4, split
 from fluxos.tls import client_context
 
@@ -243,13 +242,6 @@ class NetworkService:
             ("network state", self.state.run),
             ("peer discovery", self.discovery.run),
             ("dos monitor", self.dos_monitor.run),
-        ]
-
-    def side_port_loops(self) -> list[tuple[str, Loop]]:
-        """Listeners beside the API port that a serving node must hold (§15)."""
-        host = self.settings.host
-        return [
-            ("home health server", HomeHealthServer(host, self.settings.home_port).run),
         ]
 
     async def close(self) -> None:

@@ -163,8 +163,12 @@ async def test_addoutgoingpeer_checks_who_asks(pair) -> None:
 
 async def test_availability_communication_and_dos(pair) -> None:
     _registry, (a, b) = pair
+    # b answers its version and its home port's /health, but runs no Syncthing (in-process
+    # nodes have none): its port + 2 is closed, and availability says so (p2p.md §15)
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(f"http://{b.host}:16126/health")).text == "OK"
     available = await a.get(f"/flux/checkfluxavailability/{b.host}/16127")
-    assert available == {"status": "success", "data": {"message": "Asking Flux is available"}}
+    assert available["data"]["message"] == "Asking Flux is not available"
     unlisted = await a.get("/flux/checkfluxavailability", params={"ip": "127.0.0.99"})
     assert unlisted["data"]["message"] == "Asking Flux is not available"
     assert (await a.get("/flux/checkfluxavailability"))["data"]["message"] == "No ip specified."
@@ -187,9 +191,15 @@ async def test_availability_communication_and_dos(pair) -> None:
 
 async def test_dos_monitor_asks_another_node_whether_we_are_reachable(pair) -> None:
     _registry, (a, b) = pair
-    a.network.dos.set(5, None)
-    assert await a.network.dos_monitor.check_availability(a.address)  # b probes a for real
-    assert a.network.dos.view() == {"dosState": 0, "dosMessage": None}
+    # b probes a for real: a answers its version and /health but runs no Syncthing, so its
+    # port + 2 is closed and b reports it unavailable
+    a.network.dos.set(0, None)
+    assert not await a.network.dos_monitor.check_availability(a.address)
+    assert a.network.dos.view() == {
+        "dosState": 12,  # 2 for each of b's six answers
+        "dosMessage": "Flux is not available for outside communication",
+    }
+    a.network.dos.set(0, None)
     await b.stop()
     assert not await a.network.dos_monitor.check_availability(a.address)
     assert a.network.dos.view() == {
