@@ -4,8 +4,9 @@
 unix socket under a work dir, so tests never touch (or depend on) the machine's own
 engine, and several engines can run side by side. It runs without a default bridge and
 without iptables rules (ports are published by docker's userland proxy), so it leaves the
-host's firewall as it found it. `.ci/run` starts one for the whole test run and names its
-socket in `FLUXOS_TEST_DOCKER_HOST`; `docker_host()` uses that one when it is set.
+host's firewall as it found it. `docker_host()` gives a test the engine `make test` runs
+(setup/services starts the machine's dockerd when it is not answering), or the one named
+by `FLUXOS_TEST_DOCKER_HOST`, and starts a private one only when neither answers.
 
 `httpd_image` pushes a busybox-static image whose default command serves HTTP on port 80
 (with `/www/index.html` answering `hello from fluxos`) to a test registry.
@@ -34,6 +35,7 @@ from tests.support.registry import DOCKER_CONFIG, DOCKER_LAYER, ImagePusher, bus
 
 DOCKER_HOST_ENV = "FLUXOS_TEST_DOCKER_HOST"
 INDEX_TEXT = "hello from fluxos"
+DEFAULT_SOCKET = Path("/var/run/docker.sock")
 
 
 def require_dockerd() -> None:
@@ -77,11 +79,7 @@ class DockerDaemon:
         assert self.process is not None
         if self.process.poll() is not None:
             raise AssertionError(f"dockerd exited: {self.log_path.read_text()[-2000:]}")
-        if not self.socket.exists():
-            return False
-        transport = httpx.HTTPTransport(uds=str(self.socket))
-        with httpx.Client(transport=transport, timeout=5) as http:
-            return http.get("http://docker/_ping").text == "OK"
+        return _answers(self.socket)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -109,11 +107,25 @@ def docker_host(workdir: Path) -> Iterator[str]:
     if shared:
         yield shared
         return
+    if _answers(DEFAULT_SOCKET):
+        yield f"unix://{DEFAULT_SOCKET}"
+        return
     daemon = DockerDaemon(workdir).start()
     try:
         yield daemon.url
     finally:
         daemon.stop()
+
+
+def _answers(socket: Path) -> bool:
+    if not socket.exists():
+        return False
+    transport = httpx.HTTPTransport(uds=str(socket))
+    try:
+        with httpx.Client(transport=transport, timeout=5) as http:
+            return http.get("http://docker/_ping").text == "OK"
+    except httpx.HTTPError:
+        return False
 
 
 def httpd_image(pusher: ImagePusher, repository: str, tag: str) -> None:
