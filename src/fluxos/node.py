@@ -77,6 +77,7 @@ from fluxos.system.ownaddress import OwnAddress
 from fluxos.system.service import SystemService
 from fluxos.system.settingsfile import SettingsFile
 from fluxos.system.software import SoftwareControl
+from fluxos.system.startupreport import StartupReport
 from fluxos.system.supervisor import DEFAULT_BACKOFF, Backoff, Supervisor
 from fluxos.wire.permissions import Authorizer
 
@@ -233,6 +234,13 @@ class Node:
         self.geolocation = GeolocationService(own_address.get, lookups, self.state, self.clock)
         self.add_background("geolocation", self.geolocation.run)
         self.components = ComponentProbe()
+        self.startup_report = StartupReport(
+            self.components,
+            syncthing_problem=lambda: self.sync.problem,
+            syncthing_enabled=lambda: self.sync.enabled,
+            clock=self.clock,
+        )
+        self.add_background("startup report", self.startup_report.run)
         self.fluxd.observer = self.metrics.observe_rpc
         self.fluxbench.observer = self.metrics.observe_rpc
         self.metrics.watch(
