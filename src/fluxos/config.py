@@ -310,6 +310,27 @@ class SyncthingSettings(BaseModel):
         return value
 
 
+class RuntimeSettings(BaseModel):
+    """`[runtime]`: the Docker engine apps run on, where their volumes live, and the
+    reconciler's pace (a devnet cluster uses short times so it converges in seconds)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True  # false: no apps here (no Docker, no docker login gate)
+    docker_host: str = ""  # "" = $DOCKER_HOST, else unix:///var/run/docker.sock
+    apps_dir: Path | None = None  # default <data dir>/apps (upstream $FLUX_APPS_FOLDER)
+    volumes_dir: Path | None = None  # default <data dir>/appvolumes
+    reconcile_seconds: float = 10.0
+    settle_seconds: float = 60.0  # control routes answer 503 until the first pass or this
+
+    @field_validator("reconcile_seconds", "settle_seconds")
+    @classmethod
+    def _seconds(cls, value: float) -> float:
+        if not 0 < value <= 3600:
+            raise ValueError("must be more than 0 and at most 3600 seconds")
+        return value
+
+
 class Settings(BaseModel):
     """Everything a node is configured with. Frozen: change the file and restart."""
 
@@ -359,6 +380,7 @@ class Settings(BaseModel):
     explorer: ExplorerSettings = ExplorerSettings()
     edge: EdgeSettings = EdgeSettings()
     syncthing: SyncthingSettings = SyncthingSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
 
     @field_validator("zelid")
     @classmethod

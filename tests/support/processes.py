@@ -77,6 +77,9 @@ class NodeProcess:
             **os.environ,
             "FLUXOS_LOG_CONSOLE": "true",
             "FLUXOS_SYNCTHING": '{"enabled": false}',
+            # no apps either unless a test asks (tests/integration/runtime): the docker
+            # login gate would refuse logins wherever dockerd is not running
+            "FLUXOS_RUNTIME": '{"enabled": false}',
             **(env or {}),
         }
         self.args = args
