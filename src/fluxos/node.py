@@ -32,16 +32,30 @@ from fluxos.daemon.service import DaemonService
 from fluxos.errors import ConfigError
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
-from fluxos.identity import AppOwners, IdentityService, LoginGates, NoAppOwners, PrivilegedIds
-from fluxos.identity.gates import DatabaseGate, HardwareGate, NodeDosGate, SyncthingGate
+from fluxos.identity import AppOwners, IdentityService, LoginGates, PrivilegedIds
+from fluxos.identity.gates import (
+    DatabaseGate,
+    DockerGate,
+    HardwareGate,
+    NodeDosGate,
+    SyncthingGate,
+)
 from fluxos.identity.gates import DosState as GateDosState
 from fluxos.network.dos import DosState
 from fluxos.network.fluxdsource import FluxdNodeSource
 from fluxos.network.nodelist import NodeListSource
 from fluxos.network.service import NetworkService
+from fluxos.runtime.engine import DockerEngine
+from fluxos.runtime.installer import Installer
+from fluxos.runtime.nodefacts import NodeFactsSource
+from fluxos.runtime.owners import InstalledAppOwners
+from fluxos.runtime.reconciler import Reconciler
+from fluxos.runtime.service import RuntimeService
+from fluxos.runtime.volumes import Volumes
 from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
 from fluxos.storage.identity import IdentityStore
+from fluxos.storage.localapps import LocalApps
 from fluxos.storage.nodestate import NodeState
 from fluxos.sync.service import SyncService
 from fluxos.system.adjustments import SettingsAdjuster
@@ -103,6 +117,7 @@ class Node:
         home: Path | None = None,
         manage_daemons: bool = False,
         manage_syncthing: bool = False,
+        run_apps: bool = False,
     ) -> None:
         self.live_settings = LiveSettings(settings)
         self.clock = clock or SystemClock()
@@ -156,9 +171,22 @@ class Node:
         self.info: NodeInfo = NodeInfo(settings, self.host, self.node_tier, self.fluxbench)
         # The hardware gate asks fluxd which chain it runs: a regtest chain (any devnet,
         # embedded or not) has no real tier to live up to.
+        # Apps on Docker: a serving node (`run_apps`) runs them unless `[runtime] enabled`
+        # says no; a node built in-process (tests) runs none unless asked.
+        self.apps_enabled = run_apps and settings.runtime.enabled
+        off_reason = None
+        if not self.apps_enabled:
+            off_reason = (
+                "apps are off ([runtime] enabled = false)"
+                if run_apps
+                else "this node was started without its apps runtime"
+            )
+        self.docker = DockerEngine(settings.runtime.docker_host, off_reason=off_reason)
+        self.local_apps = LocalApps(self.database)
         self.login_gates = LoginGates(
             database=DatabaseGate(identity_store),
             syncthing=SyncthingGate(self.sync) if self.sync.enabled else None,
+            docker=DockerGate(self.docker) if self.apps_enabled else None,
             hardware=HardwareGate(HostHardware(self.node_tier)),
             node_dos=NodeDosGate(_NetworkDos(self.network.dos)),
         )
@@ -171,8 +199,9 @@ class Node:
             ),
             self.clock,
             self.login_gates,
-            # The apps registry will answer who owns an app; until then nobody does.
-            app_owners or NoAppOwners(),
+            # The apps registry answers who owns an app; until it is wired, the apps
+            # installed here do (upstream falls back to them too).
+            app_owners or InstalledAppOwners(self.local_apps),
         )
         self.authorizer: Authorizer = authorizer or self.identity.authorizer
         self.add_background("identity expiry", self.identity.purge_loop)
@@ -189,6 +218,7 @@ class Node:
         )
         self.add_background("explorer", self.explorer.run)
         self._build_system()
+        self._build_runtime()
 
     @property
     def settings(self) -> Settings:
@@ -202,7 +232,7 @@ class Node:
         geo = settings.geolocation
         self.live_settings.on_change(self._settings_changed)
         self.system_http = httpx.AsyncClient(timeout=10)
-        own_address = OwnAddress(self.fluxbench)
+        own_address = self.own_address = OwnAddress(self.fluxbench)
         lookup = geo.lookup if geo.lookup is not None else self.daemon.embedded is None
         lookups: list[LocationLookup] = (
             [
@@ -345,6 +375,47 @@ class Node:
             user_blocked_repositories=settings.blocked_repositories,
         )
 
+    def _build_runtime(self) -> None:
+        """Apps on Docker: installer, the reconciler (the one thing that starts and stops
+        containers by itself) and the routes' service. Without dockerd the node serves on
+        and these routes say Docker is unavailable."""
+        settings = self.settings
+        runtime = settings.runtime
+        self.app_volumes = Volumes(
+            runtime.apps_dir or settings.data_dir / "apps",
+            runtime.volumes_dir or settings.data_dir / "appvolumes",
+        )
+        self.reconciler = Reconciler(
+            self.docker, self.local_apps, self.clock, interval=runtime.reconcile_seconds
+        )
+        geolocation = self.geolocation
+        self.installer = Installer(
+            self.docker,
+            self.local_apps,
+            self.app_volumes,
+            NodeFactsSource(
+                self.node_tier,
+                self.own_address.get,
+                settings.ipaddress,
+                self.app_volumes.volumes_dir,
+                static_ip=lambda: geolocation.static_ip,
+                datacenter=lambda: bool((geolocation.geolocation or {}).get("dataCenter")),
+            ),
+            self.clock,
+            blocked_ports=settings.blocked_ports,
+            on_operator_action=self.reconciler.operator_acted,
+        )
+        self.runtime: RuntimeService = RuntimeService(
+            self.docker,
+            self.local_apps,
+            self.installer,
+            self.reconciler,
+            self.clock,
+            settle_seconds=runtime.settle_seconds,
+        )
+        if self.apps_enabled:
+            self.add_background("apps reconciler", self.reconciler.run)
+
     def add_background(
         self,
         name: str,
@@ -384,6 +455,7 @@ class Node:
         await self.supervisor.stop(SHUTDOWN_SECONDS)
         await self.daemon.close()
         await self.docker_registry.aclose()
+        self.docker.close()
         await self.flux_services.aclose()
         await self.system_http.aclose()
         self.components.close()
@@ -410,7 +482,7 @@ def serve(settings: Settings) -> None:
     from fluxos.api.server import ConnectionLimits, server_config
 
     try:
-        node = Node(settings, manage_daemons=True, manage_syncthing=True)
+        node = Node(settings, manage_daemons=True, manage_syncthing=True, run_apps=True)
     except ConfigError as error:
         raise SystemExit(f"fluxos: {error}") from None
     for name, loop in node.network.side_port_loops():

@@ -84,8 +84,15 @@ class Network:
 class DockerEngine:
     """One Docker engine (`base_url` as DOCKER_HOST spells it; "" = the environment's)."""
 
-    def __init__(self, base_url: str = "", *, runner: BlockingRunner | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str = "",
+        *,
+        runner: BlockingRunner | None = None,
+        off_reason: str | None = None,
+    ) -> None:
         self.base_url = base_url
+        self.off_reason = off_reason  # set: this node runs no apps, every call says why
         self._runner = runner or BlockingRunner("docker", max_workers=8)
         self._client: docker.APIClient | None = None
         self._lock = threading.Lock()
@@ -146,6 +153,9 @@ class DockerEngine:
         return error
 
     async def _call(self, fn: Callable[[docker.APIClient], T]) -> T:
+        if self.off_reason is not None:
+            raise DockerUnavailable(f"Docker is not available on this node: {self.off_reason}")
+
         def run() -> T:
             return fn(self._api())
 
