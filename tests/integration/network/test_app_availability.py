@@ -66,8 +66,7 @@ async def test_a_listed_node_asks_about_its_own_app_ports(pair) -> None:
         answer = await ask(checker, signed(failing, asker.key))
         assert answer["status"] == "error"
         assert answer["data"]["message"] == (
-            f"Flux Applications on {asker.host}:16127 are not available. "
-            f"Failed port: {closed_port}"
+            f"Flux Applications on {asker.host}:16127 are not available. Failed port: {closed_port}"
         )
 
         # the owner may ask without a signature
