@@ -276,6 +276,11 @@ class SyncthingSettings(BaseModel):
     gui_port: int = 8384
     monitor_seconds: float = 30.0  # the app-folder monitor pass (upstream 30 s)
     sentinel_seconds: float = 60.0  # the liveness check of the Syncthing process
+    # g: takeover: with no node running it, candidate i (address order) starts after
+    # grace + i × step seconds of vacancy (upstream: i × 3 min after FDM drops the primary)
+    takeover_grace_seconds: float = 60.0
+    takeover_seconds: float = 180.0
+    stall_seconds: float = 180.0  # a sync flat this long is reported and nudged
 
     @field_validator("gui_port")
     @classmethod
@@ -291,7 +296,13 @@ class SyncthingSettings(BaseModel):
             raise ValueError("must be a loopback address: Syncthing's API holds its API key")
         return value
 
-    @field_validator("monitor_seconds", "sentinel_seconds")
+    @field_validator(
+        "monitor_seconds",
+        "sentinel_seconds",
+        "takeover_grace_seconds",
+        "takeover_seconds",
+        "stall_seconds",
+    )
     @classmethod
     def _interval(cls, value: float) -> float:
         if not 0 < value <= 3600:
