@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import platform
@@ -79,9 +80,18 @@ from fluxos.system.settingsfile import SettingsFile
 from fluxos.system.software import SoftwareControl
 from fluxos.system.startupreport import StartupReport
 from fluxos.system.supervisor import DEFAULT_BACKOFF, Backoff, Supervisor
+from fluxos.system.upnp import MiniupnpcGateway, UpnpService
 from fluxos.wire.permissions import Authorizer
 
 log = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
 
 SHUTDOWN_SECONDS = 5.0
 
@@ -117,6 +127,7 @@ class Node:
         self.state = NodeState(self.database)
         self.supervisor = Supervisor(self.clock)
         self.metrics = NodeMetrics()
+        self._serving = manage_daemons
         self.daemon: DaemonService = DaemonService.from_settings(
             settings,
             clock=self.clock,
@@ -271,7 +282,7 @@ class Node:
             database_url=lambda: self.settings.database,
             own_ip=own_address.get,
             static_ip=lambda: self.geolocation.static_ip,
-            upnp=lambda: False,
+            upnp=lambda: self.upnp.is_upnp,
             max_ip_changes=lambda: 0,
             dos=network.dos.view,
             peers=lambda: (len(network.peers.outbound()), len(network.peers.inbound())),
@@ -281,6 +292,8 @@ class Node:
             apps=NoAppsRuntime(),
         )
         self.software = SoftwareControl(settings.hooks)
+        self.upnp = self._build_upnp(settings)
+        self.add_background("upnp", self.upnp.boot)
         self.system: SystemService = SystemService(
             live=self.live_settings,
             adjuster=SettingsAdjuster(self.live_settings, SettingsFile(settings.data_dir)),
@@ -291,6 +304,25 @@ class Node:
             own_address=own_address,
             info=InfoBuilder(self.info_sources),
             metrics=self.metrics,
+            upnp=self.upnp,
+        )
+
+    def _build_upnp(self, settings: Settings) -> UpnpService:
+        """UPnP is on where configured; unset, on for a serving node with a real fluxd on a
+        public address, never for a devnet or a node on loopback (tests, clusters): SSDP
+        discovery multicasts on the machine's network."""
+        upnp = settings.upnp
+        enabled = upnp.enabled
+        if enabled is None:
+            enabled = bool(upnp.gateway_url) or (
+                self._serving and self.daemon.embedded is None and not is_loopback(settings.host)
+            )
+        return UpnpService(
+            MiniupnpcGateway(upnp) if enabled else None,
+            self.clock,
+            api_port=lambda: self.settings.apiport,
+            router_ip=lambda: self.settings.router_ip,
+            stop_node=self.software.restarter.stop,
         )
 
     def _settings_changed(self, _old: Settings, new: Settings) -> None:
@@ -430,6 +462,7 @@ class Node:
         await self.flux_services.aclose()
         await self.system_http.aclose()
         self.components.close()
+        self.upnp.close()
         await self.sync.aclose()  # Syncthing itself keeps running (upstream #1238)
         await self.database.close()
         log.info("node stopped")
@@ -477,6 +510,8 @@ def serve(settings: Settings) -> None:
     server.run()
     if not server.started:
         raise SystemExit(f"fluxos: could not serve on {settings.host}:{settings.apiport}")
+    if node.software.restarter.fatal_reason:
+        raise SystemExit(f"fluxos: {node.software.restarter.fatal_reason}")
     if node.software.restarter.reexec_requested:
         # /flux/restart without a restart hook: the same command line, in this process
         log.warning("FluxOS restarting: %s", " ".join(sys.argv))
