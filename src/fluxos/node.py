@@ -50,7 +50,7 @@ from fluxos.runtime.installer import Installer
 from fluxos.runtime.nodefacts import NodeFactsSource
 from fluxos.runtime.owners import InstalledAppOwners
 from fluxos.runtime.reconciler import Reconciler
-from fluxos.runtime.service import RuntimeService
+from fluxos.runtime.service import InstallableSpecs, RuntimeService
 from fluxos.runtime.volumes import Volumes
 from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
@@ -118,6 +118,7 @@ class Node:
         manage_daemons: bool = False,
         manage_syncthing: bool = False,
         run_apps: bool = False,
+        install_specs: InstallableSpecs | None = None,
     ) -> None:
         self.live_settings = LiveSettings(settings)
         self.clock = clock or SystemClock()
@@ -218,7 +219,7 @@ class Node:
         )
         self.add_background("explorer", self.explorer.run)
         self._build_system()
-        self._build_runtime()
+        self._build_runtime(install_specs)
 
     @property
     def settings(self) -> Settings:
@@ -375,7 +376,7 @@ class Node:
             user_blocked_repositories=settings.blocked_repositories,
         )
 
-    def _build_runtime(self) -> None:
+    def _build_runtime(self, install_specs: InstallableSpecs | None) -> None:
         """Apps on Docker: installer, the reconciler (the one thing that starts and stops
         containers by itself) and the routes' service. Without dockerd the node serves on
         and these routes say Docker is unavailable."""
@@ -411,6 +412,8 @@ class Node:
             self.installer,
             self.reconciler,
             self.clock,
+            # the global apps registry answers which spec an install means
+            specs=install_specs,
             settle_seconds=runtime.settle_seconds,
         )
         if self.apps_enabled:
