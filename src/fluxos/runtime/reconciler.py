@@ -9,6 +9,7 @@ Docker reports and acts:
   30 min between attempts; ten minutes of running resets the ladder;
 * wished stopped, container running: stop it;
 * paused containers are left paused (pausing is an operator command);
+* a component's volume is mounted again before its container starts (after a reboot);
 * a component whose container is gone is reported, never removed by the reconciler: one
   transient failure never removes an app.
 
@@ -26,6 +27,7 @@ from fluxos.clock import Clock
 from fluxos.errors import FluxError, NotFound
 from fluxos.runtime.components import container_names
 from fluxos.runtime.engine import DockerEngine
+from fluxos.runtime.volumes import Volumes
 from fluxos.storage.localapps import RUNNING, STOPPED, LocalApps
 
 log = logging.getLogger(__name__)
@@ -97,8 +99,10 @@ class Reconciler:
         steps: tuple[float, ...] = LADDER_SECONDS,
         stable_after: float = STABLE_SECONDS,
         observer: Observer | None = None,
+        volumes: Volumes | None = None,
     ) -> None:
         self.engine = engine
+        self.volumes = volumes
         self.apps = apps
         self.clock = clock
         self.interval = interval
@@ -171,6 +175,8 @@ class Reconciler:
             )
         ladder.attempted(now)
         try:
+            if self.volumes is not None:  # after a reboot the loop mounts are gone
+                await self.volumes.mount(name)
             await self.engine.start(name)
         except FluxError as error:
             report.failed[name] = error.message
