@@ -30,6 +30,7 @@ from fluxos.config import Settings
 from fluxos.crypto import PrivateKey
 from fluxos.daemon.service import DaemonService
 from fluxos.errors import ConfigError
+from fluxos.events import EventBus
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
 from fluxos.identity import AppOwners, IdentityService, LoginGates, PrivilegedIds
@@ -154,6 +155,8 @@ class Node:
         )
         for name, loop in self.network.background_loops():
             self.add_background(name, loop)
+        self.events = EventBus(settings.test_event_stream)
+        self.network.peers.events = self.events
 
         # Syncthing: a serving node (`manage_syncthing`) starts or adopts its own; a node
         # built in-process (tests) has none unless asked, and then no Syncthing login gate.
@@ -305,6 +308,7 @@ class Node:
             info=InfoBuilder(self.info_sources),
             metrics=self.metrics,
             upnp=self.upnp,
+            events=self.events,
         )
 
     def _build_upnp(self, settings: Settings) -> UpnpService:
