@@ -46,6 +46,7 @@ from fluxos.network.dos import DosState
 from fluxos.network.fluxdsource import FluxdNodeSource
 from fluxos.network.nodelist import NodeListSource
 from fluxos.network.service import NetworkService
+from fluxos.runtime.announcer import NetworkAnnouncer
 from fluxos.runtime.engine import DockerEngine
 from fluxos.runtime.installer import Installer
 from fluxos.runtime.nodefacts import NodeFactsSource
@@ -398,6 +399,16 @@ class Node:
             volumes=self.app_volumes,
         )
         geolocation = self.geolocation
+        network = self.network
+        self.app_announcer = NetworkAnnouncer(
+            network,
+            self.local_apps,
+            self.clock,
+            own_ip=lambda: network.own_address,
+            os_uptime=self.host.system_uptime,
+            static_ip=lambda: geolocation.static_ip,
+            engine=self.docker,
+        )
         self.installer = Installer(
             self.docker,
             self.local_apps,
@@ -411,6 +422,7 @@ class Node:
                 datacenter=lambda: bool((geolocation.geolocation or {}).get("dataCenter")),
             ),
             self.clock,
+            announcer=self.app_announcer,
             blocked_ports=settings.blocked_ports,
             on_operator_action=self.reconciler.operator_acted,
         )
@@ -426,6 +438,7 @@ class Node:
         )
         if self.apps_enabled:
             self.add_background("apps reconciler", self.reconciler.run)
+            self.add_background("apps running broadcast", self.app_announcer.run)
 
     def add_background(
         self,
