@@ -13,6 +13,10 @@ Docker reports and acts:
   transient failure never removes an app.
 
 Operator commands change the wish and reset the ladder; they never count as crashes.
+
+A component with an `s:`/`r:`/`g:` volume also obeys the Syncthing controller's gate
+(`fluxos.sync.apps.RunGate`): closed, it is stopped (a standby, an unverified copy, an
+unmounted volume); undecided (just after the node started), it is left as it is.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fluxos.apps.specs import components
 from fluxos.clock import Clock
 from fluxos.errors import FluxError, NotFound
-from fluxos.runtime.components import container_names
+from fluxos.runtime.components import container_name, container_names
 from fluxos.runtime.engine import DockerEngine
 from fluxos.storage.localapps import RUNNING, STOPPED, LocalApps
+from fluxos.sync.apps import RunGate, sync_mode
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +103,9 @@ class Reconciler:
         steps: tuple[float, ...] = LADDER_SECONDS,
         stable_after: float = STABLE_SECONDS,
         observer: Observer | None = None,
+        gate: RunGate | None = None,
     ) -> None:
+        self.gate = gate
         self.engine = engine
         self.apps = apps
         self.clock = clock
@@ -131,8 +139,10 @@ class Reconciler:
         report = PassReport()
         wishes = await self.apps.desired()
         for spec in await self.apps.all():
-            for name in container_names(spec):
-                await self._reconcile(name, wishes.get(name, RUNNING), report)
+            for component in components(spec):
+                name = container_name(spec, component)
+                synced = sync_mode(str(component.get("containerData") or "")) is not None
+                await self._reconcile(name, wishes.get(name, RUNNING), report, synced=synced)
         for gone in (
             set(self.ladders)
             - set(wishes)
@@ -143,7 +153,9 @@ class Reconciler:
         self.last_report = report
         return report
 
-    async def _reconcile(self, name: str, desired: str, report: PassReport) -> None:
+    async def _reconcile(
+        self, name: str, desired: str, report: PassReport, *, synced: bool = False
+    ) -> None:
         now = self.clock.time()
         try:
             state = (await self.engine.inspect(name))["State"]
@@ -153,6 +165,15 @@ class Reconciler:
             return
         status = str(state.get("Status"))
         ladder = self.ladder(name)
+        allowed = self.gate.may_run(name) if synced and self.gate is not None else True
+        if desired == RUNNING and allowed is not True:
+            if allowed is False and status in ("running", "restarting"):
+                log.info("apps reconciler: stopping %s: the Syncthing controller says so", name)
+                await self.engine.stop(name)
+                report.stopped.append(name)
+            elif status not in ("running", "paused"):
+                report.waiting.append(name)
+            return
         if desired == STOPPED:
             if status in ("running", "restarting"):
                 await self.engine.stop(name)
