@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import platform
@@ -49,7 +50,7 @@ from fluxos.runtime.installer import Installer
 from fluxos.runtime.nodefacts import NodeFactsSource
 from fluxos.runtime.owners import InstalledAppOwners
 from fluxos.runtime.reconciler import Reconciler
-from fluxos.runtime.service import RuntimeService
+from fluxos.runtime.service import InstallableSpecs, RuntimeService
 from fluxos.runtime.syncedapps import RuntimeSyncedApps
 from fluxos.runtime.volumes import Volumes
 from fluxos.storage.areas import ALL_AREAS
@@ -83,9 +84,18 @@ from fluxos.system.settingsfile import SettingsFile
 from fluxos.system.software import SoftwareControl
 from fluxos.system.startupreport import StartupReport
 from fluxos.system.supervisor import DEFAULT_BACKOFF, Backoff, Supervisor
+from fluxos.system.upnp import MiniupnpcGateway, UpnpService
 from fluxos.wire.permissions import Authorizer
 
 log = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
 
 SHUTDOWN_SECONDS = 5.0
 
@@ -112,6 +122,7 @@ class Node:
         manage_daemons: bool = False,
         manage_syncthing: bool = False,
         run_apps: bool = False,
+        install_specs: InstallableSpecs | None = None,
     ) -> None:
         self.live_settings = LiveSettings(settings)
         self.clock = clock or SystemClock()
@@ -120,6 +131,7 @@ class Node:
         self.state = NodeState(self.database)
         self.supervisor = Supervisor(self.clock)
         self.metrics = NodeMetrics()
+        self._serving = manage_daemons
         self.daemon: DaemonService = DaemonService.from_settings(
             settings,
             clock=self.clock,
@@ -211,7 +223,7 @@ class Node:
         )
         self.add_background("explorer", self.explorer.run)
         self._build_system()
-        self._build_runtime()
+        self._build_runtime(install_specs)
         self._build_app_folders()
 
     @property
@@ -275,7 +287,7 @@ class Node:
             database_url=lambda: self.settings.database,
             own_ip=own_address.get,
             static_ip=lambda: self.geolocation.static_ip,
-            upnp=lambda: False,
+            upnp=lambda: self.upnp.is_upnp,
             max_ip_changes=lambda: 0,
             dos=network.dos.view,
             peers=lambda: (len(network.peers.outbound()), len(network.peers.inbound())),
@@ -285,6 +297,8 @@ class Node:
             apps=NoAppsRuntime(),
         )
         self.software = SoftwareControl(settings.hooks)
+        self.upnp = self._build_upnp(settings)
+        self.add_background("upnp", self.upnp.boot)
         self.system: SystemService = SystemService(
             live=self.live_settings,
             adjuster=SettingsAdjuster(self.live_settings, SettingsFile(settings.data_dir)),
@@ -295,6 +309,25 @@ class Node:
             own_address=own_address,
             info=InfoBuilder(self.info_sources),
             metrics=self.metrics,
+            upnp=self.upnp,
+        )
+
+    def _build_upnp(self, settings: Settings) -> UpnpService:
+        """UPnP is on where configured; unset, on for a serving node with a real fluxd on a
+        public address, never for a devnet or a node on loopback (tests, clusters): SSDP
+        discovery multicasts on the machine's network."""
+        upnp = settings.upnp
+        enabled = upnp.enabled
+        if enabled is None:
+            enabled = bool(upnp.gateway_url) or (
+                self._serving and self.daemon.embedded is None and not is_loopback(settings.host)
+            )
+        return UpnpService(
+            MiniupnpcGateway(upnp) if enabled else None,
+            self.clock,
+            api_port=lambda: self.settings.apiport,
+            router_ip=lambda: self.settings.router_ip,
+            stop_node=self.software.restarter.stop,
         )
 
     def _settings_changed(self, _old: Settings, new: Settings) -> None:
@@ -348,7 +381,7 @@ class Node:
             user_blocked_repositories=settings.blocked_repositories,
         )
 
-    def _build_runtime(self) -> None:
+    def _build_runtime(self, install_specs: InstallableSpecs | None) -> None:
         """Apps on Docker: installer, the reconciler (the one thing that starts and stops
         containers by itself) and the routes' service. Without dockerd the node serves on
         and these routes say Docker is unavailable."""
@@ -384,6 +417,8 @@ class Node:
             self.installer,
             self.reconciler,
             self.clock,
+            # the global apps registry answers which spec an install means
+            specs=install_specs,
             settle_seconds=runtime.settle_seconds,
         )
         if self.apps_enabled:
@@ -453,6 +488,7 @@ class Node:
         await self.flux_services.aclose()
         await self.system_http.aclose()
         self.components.close()
+        self.upnp.close()
         await self.sync.aclose()  # Syncthing itself keeps running (upstream #1238)
         await self.sync_peers.aclose()
         await self.database.close()
@@ -501,6 +537,8 @@ def serve(settings: Settings) -> None:
     server.run()
     if not server.started:
         raise SystemExit(f"fluxos: could not serve on {settings.host}:{settings.apiport}")
+    if node.software.restarter.fatal_reason:
+        raise SystemExit(f"fluxos: {node.software.restarter.fatal_reason}")
     if node.software.restarter.reexec_requested:
         # /flux/restart without a restart hook: the same command line, in this process
         log.warning("FluxOS restarting: %s", " ".join(sys.argv))

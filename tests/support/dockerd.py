@@ -4,9 +4,10 @@
 unix socket under a work dir, so tests never touch (or depend on) the machine's own
 engine, and several engines can run side by side. It runs without a default bridge and
 without iptables rules (ports are published by docker's userland proxy), so it leaves the
-host's firewall as it found it. `docker_host()` gives a test the engine `make test` runs
-(setup/services starts the machine's dockerd when it is not answering), or the one named
-by `FLUXOS_TEST_DOCKER_HOST`, and starts a private one only when neither answers.
+host's firewall as it found it. `docker_host()` gives a test session such a private
+engine (or the one named by `FLUXOS_TEST_DOCKER_HOST`): the machine's own dockerd (the
+one `make test` starts) is shared with whatever else runs there, so what a test lists
+on it is not the test's alone.
 
 `httpd_image` pushes a busybox-static image whose default command serves HTTP on port 80
 (with `/www/index.html` answering `hello from fluxos`) to a test registry.
@@ -35,7 +36,6 @@ from tests.support.registry import DOCKER_CONFIG, DOCKER_LAYER, ImagePusher, bus
 
 DOCKER_HOST_ENV = "FLUXOS_TEST_DOCKER_HOST"
 INDEX_TEXT = "hello from fluxos"
-DEFAULT_SOCKET = Path("/var/run/docker.sock")
 
 
 def require_dockerd() -> None:
@@ -106,9 +106,6 @@ def docker_host(workdir: Path) -> Iterator[str]:
     shared = os.environ.get(DOCKER_HOST_ENV)
     if shared:
         yield shared
-        return
-    if _answers(DEFAULT_SOCKET):
-        yield f"unix://{DEFAULT_SOCKET}"
         return
     daemon = DockerDaemon(workdir).start()
     try:

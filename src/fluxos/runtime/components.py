@@ -208,7 +208,7 @@ def build_container(
     else:
         env_key, hostname = "enviromentParameters", app
         if to_number(spec.get("version")) == 1:
-            ports = [(spec.get("containerPort"), spec.get("port"))]
+            ports = [(spec["containerPort"], spec["port"])] if spec.get("port") else []
         else:
             ports = list(
                 zip(spec.get("containerPorts") or [], spec.get("ports") or [], strict=False)

@@ -108,6 +108,33 @@ class RuntimeService:
                 "success", f"Flux App {spec['name']} successfully installed and launched"
             )
 
+    async def test_install_stream(self, spec: AppSpec) -> AsyncIterator[str]:
+        """testappinstall: cpu 0.2, ram 300, hdd 2 and no ports per component; the app is
+        removed afterwards whatever happened."""
+        trial = json.loads(json.dumps(spec))
+        for component in components(trial):
+            for key in ("ports", "containerPorts", "domains"):
+                if key in component:
+                    component[key] = []
+            component.update({"cpu": 0.2, "ram": 300, "hdd": 2, "tiered": False})
+        if not is_compose(trial):
+            for key in ("port", "containerPort"):
+                trial.pop(key, None)
+        await self.engine.ping()
+        return self._test_chunks(trial)
+
+    async def _test_chunks(self, spec: AppSpec) -> AsyncIterator[str]:
+        async for chunk in self._install_chunks(spec):
+            yield chunk
+        if await self.apps.get(str(spec["name"])) is not None:
+            statuses: list[dict[str, Any]] = []
+            try:
+                await self.installer.remove(str(spec["name"]), statuses.append, announce=False)
+            except FluxError as error:
+                statuses.append({"status": f"Removal of the test install failed: {error.message}"})
+            for status in statuses:
+                yield json.dumps(status)
+
     async def install_by_name(self, name_or_hash: str) -> AppSpec:
         spec = await self.specs.spec_for_install(name_or_hash)
         if spec is None:

@@ -21,6 +21,7 @@ from fluxos.system.metrics import NodeMetrics
 from fluxos.system.ownaddress import OwnAddress
 from fluxos.system.software import SoftwareControl
 from fluxos.system.sourceinfo import SourceInfo, read_source_info
+from fluxos.system.upnp import UpnpService
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class SystemService:
         own_address: OwnAddress,
         info: InfoBuilder,
         metrics: NodeMetrics,
+        upnp: UpnpService,
     ) -> None:
         self.live = live
         self.adjust = adjuster
@@ -50,6 +52,7 @@ class SystemService:
         self.own_address = own_address
         self.info = info
         self.metrics = metrics
+        self.upnp = upnp
         self._source: SourceInfo | None = None
 
     @property

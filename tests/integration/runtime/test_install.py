@@ -51,12 +51,14 @@ class HostFacts:
         )
 
 
-def web_app(name: str, image: str, port: int, **component: Any) -> dict[str, Any]:
+def web_app(
+    name: str, image: str, port: int, *, owner: str = OWNER, **component: Any
+) -> dict[str, Any]:
     return {
         "version": 8,
         "name": name,
         "description": "test app",
-        "owner": OWNER,
+        "owner": owner,
         "compose": [
             {
                 "name": "web",

@@ -12,7 +12,7 @@ from typing import Any
 from fluxos.api.envelope import Message
 from fluxos.api.routing import Call, FluxRouter
 from fluxos.api.streams import Streamed
-from fluxos.errors import BadParameter
+from fluxos.errors import BadParameter, Unauthorized
 from fluxos.runtime.service import RuntimeService
 from fluxos.wire.permissions import Permission
 
@@ -62,11 +62,27 @@ async def installed(call: Runtime) -> list[dict[str, Any]]:
 
 
 # -- install and remove (§11.2, §11.7) -----------------------------------------------------------
+async def _install_target(call: Runtime) -> dict[str, Any]:
+    # Upstream lets any signed-in user install the app of a temporary message; that
+    # needs the registry's temporary messages, so until they are here only the node's
+    # admin and the Flux team install.
+    if not await call.authorized(Permission.ADMINANDFLUXTEAM):
+        raise Unauthorized()
+    return await call.service.install_by_name(_appname(call))
+
+
 @router.get("/apps/installapplocally/:appname?", response="stream")
 async def install_locally(call: Runtime) -> Streamed:
     """Install an app here (name or message hash); progress streamed as status objects."""
-    spec = await call.service.install_by_name(_appname(call))
+    spec = await _install_target(call)
     return Streamed(await call.service.install_stream(spec), media_type="application/json")
+
+
+@router.get("/apps/testappinstall/:appname?", response="stream")
+async def test_install(call: Runtime) -> Streamed:
+    """Install an app with minimal resources and no ports, then remove it (streamed)."""
+    spec = await _install_target(call)
+    return Streamed(await call.service.test_install_stream(spec), media_type="application/json")
 
 
 @router.get("/apps/appremove/:appname?/:force?/:global?", response="stream")

@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket
 from fluxos.api.envelope import Message, warning
 from fluxos.api.routing import Call, FluxRouter
 from fluxos.errors import BadParameter, FluxError
+from fluxos.network.peerhistory import HistoryFilter
 from fluxos.network.peers import Direction
 from fluxos.network.service import NetworkService
 
@@ -71,6 +72,32 @@ async def incoming_connections_info(call: Network) -> list[dict[str, Any]]:
 async def peers(call: Network) -> Any:
     """Detailed peers: all, `outbound`, `inbound`, or one `ip:port`."""
     return call.service.peer_info(call.text("filter"))
+
+
+@router.get("/flux/unstablenodes")
+async def unstable_nodes(call: Network) -> list[dict[str, Any]]:
+    """Peers with 5 or more disconnects in the last 2 hours (not redialled)."""
+    return call.service.peers.unstable_nodes()
+
+
+PEER_EVENTS = ("connected", "disconnected")
+
+
+@router.get("/flux/peerhistory")
+async def peer_history(call: Network) -> list[dict[str, Any]]:
+    """The last 1000 connect/disconnect events, oldest first; filters `ip` (a prefix),
+    `code` (close code), `event`, `since` (ms), `limit` (the most recent N)."""
+    event = call.text("event")
+    if event is not None and event not in PEER_EVENTS:
+        raise BadParameter(f"event must be one of {', '.join(PEER_EVENTS)}, got {event!r}")
+    wanted = HistoryFilter(
+        ip=call.text("ip"),
+        code=call.integer("code", minimum=1000, maximum=4999),
+        event=event,
+        since=call.integer("since", minimum=0),
+        limit=call.integer("limit", minimum=0),
+    )
+    return call.service.peers.history.events(wanted)
 
 
 # -- peer control --------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from fluxos.api.routing import Call, FluxRouter
 from fluxos.system.metrics import CONTENT_TYPE
 from fluxos.system.service import SystemService
 from fluxos.system.software import RESTARTING
+from fluxos.system.upnp import port_number
 from fluxos.wire.permissions import Permission
 
 router: FluxRouter[SystemService] = FluxRouter("Flux", lambda node: node.system)
@@ -212,3 +213,34 @@ async def update_daemon(call: SystemCall) -> Message:
 async def update_benchmark(call: SystemCall) -> Message:
     """Update the benchmark daemon (the embedded bench restarts; else `[hooks]`)."""
     return Message(await call.service.update_bench())
+
+
+# -- UPnP (§7) ----------------------------------------------------------------------------
+@router.get("/flux/mapport/:port?", app_param=None)
+async def map_port(call: SystemCall) -> Message:
+    """Map a port (TCP and UDP) on the gateway to this node."""
+    return Message(await call.service.upnp.map_port(port_number(call.text("port"))))
+
+
+@router.get("/flux/unmapport/:port?", app_param=None)
+async def unmap_port(call: SystemCall) -> Message:
+    """Remove a port's TCP and UDP mappings from the gateway."""
+    return Message(await call.service.upnp.unmap_port(port_number(call.text("port"))))
+
+
+@router.get("/flux/getmap", app_param=None)
+async def get_map(call: SystemCall) -> list[dict[str, Any]]:
+    """The gateway's port mappings."""
+    return await call.service.upnp.mapping_views()
+
+
+@router.get("/flux/getip", app_param=None)
+async def get_ip(call: SystemCall) -> str:
+    """The gateway's external IP address."""
+    return await call.service.upnp.external_ip()
+
+
+@router.get("/flux/getgateway", app_param=None)
+async def get_gateway(call: SystemCall) -> dict[str, str]:
+    """`{gateway: <control URL>, address: <this node's LAN address>}`."""
+    return await call.service.upnp.gateway_view()
