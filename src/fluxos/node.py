@@ -392,7 +392,11 @@ class Node:
             runtime.volumes_dir or settings.data_dir / "appvolumes",
         )
         self.reconciler = Reconciler(
-            self.docker, self.local_apps, self.clock, interval=runtime.reconcile_seconds
+            self.docker,
+            self.local_apps,
+            self.clock,
+            interval=runtime.reconcile_seconds,
+            volumes=self.app_volumes,
         )
         geolocation = self.geolocation
         self.installer = Installer(

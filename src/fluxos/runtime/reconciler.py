@@ -9,6 +9,7 @@ Docker reports and acts:
   30 min between attempts; ten minutes of running resets the ladder;
 * wished stopped, container running: stop it;
 * paused containers are left paused (pausing is an operator command);
+* a component's volume is mounted again before its container starts (after a reboot);
 * a component whose container is gone is reported, never removed by the reconciler: one
   transient failure never removes an app.
 
@@ -31,6 +32,7 @@ from fluxos.clock import Clock
 from fluxos.errors import FluxError, NotFound
 from fluxos.runtime.components import container_name, container_names
 from fluxos.runtime.engine import DockerEngine
+from fluxos.runtime.volumes import Volumes
 from fluxos.storage.localapps import RUNNING, STOPPED, LocalApps
 from fluxos.sync.apps import RunGate, sync_mode
 
@@ -103,10 +105,12 @@ class Reconciler:
         steps: tuple[float, ...] = LADDER_SECONDS,
         stable_after: float = STABLE_SECONDS,
         observer: Observer | None = None,
+        volumes: Volumes | None = None,
         gate: RunGate | None = None,
     ) -> None:
         self.gate = gate
         self.engine = engine
+        self.volumes = volumes
         self.apps = apps
         self.clock = clock
         self.interval = interval
@@ -167,6 +171,11 @@ class Reconciler:
         ladder = self.ladder(name)
         allowed = self.gate.may_run(name) if synced and self.gate is not None else True
         if desired == RUNNING and allowed is not True:
+            if self.volumes is not None and status not in ("running", "paused"):
+                try:  # the controller verifies, and lets run, only a mounted volume
+                    await self.volumes.mount(name)
+                except FluxError as error:
+                    log.warning("apps reconciler: %s volume not mounted: %s", name, error.message)
             if allowed is False and status in ("running", "restarting"):
                 log.info("apps reconciler: stopping %s: the Syncthing controller says so", name)
                 await self.engine.stop(name)
@@ -192,6 +201,8 @@ class Reconciler:
             )
         ladder.attempted(now)
         try:
+            if self.volumes is not None:  # after a reboot the loop mounts are gone
+                await self.volumes.mount(name)
             await self.engine.start(name)
         except FluxError as error:
             report.failed[name] = error.message

@@ -167,7 +167,9 @@ class RuntimeService:
         )
 
     # -- control (§11.7) -------------------------------------------------------------------
-    def check_settled(self) -> None:
+    async def check_settled(self) -> None:
+        """Docker answers, and the reconciler has been over the apps once since start."""
+        await self.engine.ping()
         if self.reconciler.passes == 0:
             elapsed = self.clock.monotonic() - self._started_at
             wait = max(1, int(self.settle_seconds - elapsed))
@@ -198,7 +200,7 @@ class RuntimeService:
             await self.apps.set_desired(name, str(spec["name"]), desired, now)
 
     async def start(self, name: str) -> str:
-        self.check_settled()
+        await self.check_settled()
         spec, containers, single = await self.target(name)
         await self._wish(spec, containers, RUNNING)
         for container in containers:
@@ -211,7 +213,7 @@ class RuntimeService:
         )
 
     async def stop(self, name: str) -> str:
-        self.check_settled()
+        await self.check_settled()
         spec, containers, single = await self.target(name)
         await self._wish(spec, containers, STOPPED)
         already = True
@@ -228,7 +230,7 @@ class RuntimeService:
         return f"Application {spec['name']} stopped"
 
     async def restart(self, name: str) -> str:
-        self.check_settled()
+        await self.check_settled()
         spec, containers, single = await self.target(name)
         await self._wish(spec, containers, RUNNING)
         was_stopped = False
@@ -245,7 +247,7 @@ class RuntimeService:
         return f"Application {spec['name']} restarted"
 
     async def pause(self, name: str, *, unpause: bool = False) -> str:
-        self.check_settled()
+        await self.check_settled()
         spec, containers, single = await self.target(name)
         for container in reversed(containers):
             self.reconciler.operator_acted(container)
@@ -259,7 +261,7 @@ class RuntimeService:
 
     async def kill(self, name: str) -> str:
         """upstream 8.18's appkill: stop at once (SIGKILL), durable like appstop."""
-        self.check_settled()
+        await self.check_settled()
         spec, containers, single = await self.target(name)
         await self._wish(spec, containers, STOPPED)
         for container in reversed(containers):

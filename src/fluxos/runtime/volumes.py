@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIX = "FLUXFSVOL"
 
 
-async def _run(*command: str) -> str:
+async def run_tool(*command: str) -> str:
     process = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
@@ -71,11 +71,11 @@ class Volumes:
             raise InstallError(f"Volume of {container} already exists at {directory}")
         try:
             self.volumes_dir.mkdir(parents=True, exist_ok=True)
-            await _run("fallocate", "-l", f"{size_mb}M", str(image))
-            await _run("mkfs.ext4", "-q", "-F", str(image))
+            await run_tool("fallocate", "-l", f"{size_mb}M", str(image))
+            await run_tool("mkfs.ext4", "-q", "-F", str(image))
             directory.mkdir(parents=True)
-            await _run("chattr", "+i", str(directory))
-            await _run("mount", "-o", "loop", str(image), str(directory))
+            await run_tool("chattr", "+i", str(directory))
+            await run_tool("mount", "-o", "loop", str(image), str(directory))
             for sub in ("appdata", *plan.directories):
                 (directory / sub).mkdir(exist_ok=True)
                 (directory / sub).chmod(0o777)
@@ -96,7 +96,7 @@ class Volumes:
     async def mount(self, container: str) -> None:
         """Mount an existing volume again (after a reboot)."""
         if not self.mounted(container) and self.image(container).exists():
-            await _run(
+            await run_tool(
                 "mount", "-o", "loop", str(self.image(container)), str(self.directory(container))
             )
 
@@ -105,11 +105,11 @@ class Volumes:
         directory, image = self.directory(container), self.image(container)
         if self.mounted(container):
             try:
-                await _run("umount", str(directory))
+                await run_tool("umount", str(directory))
             except InstallError:
-                await _run("umount", "-l", str(directory))
+                await run_tool("umount", "-l", str(directory))
         if directory.exists():
             with contextlib.suppress(InstallError):
-                await _run("chattr", "-i", str(directory))
+                await run_tool("chattr", "-i", str(directory))
             await self._files.run(shutil.rmtree, directory, True)
         image.unlink(missing_ok=True)

@@ -14,11 +14,12 @@ import pytest
 from fluxos.clock import ManualClock
 from fluxos.errors import NotFound
 from fluxos.runtime.engine import DockerEngine
-from fluxos.runtime.errors import InstallError
+from fluxos.runtime.errors import InstallError, Settling
 from fluxos.runtime.installer import Installer
 from fluxos.runtime.reconciler import Reconciler
 from fluxos.runtime.requirements import NodeFacts, host_cores, host_ram_mb
-from fluxos.runtime.volumes import Volumes
+from fluxos.runtime.service import RuntimeService
+from fluxos.runtime.volumes import Volumes, run_tool
 from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
 from fluxos.storage.localapps import STOPPED, LocalApps
@@ -104,7 +105,7 @@ async def runtime(engine: DockerEngine, tmp_path: Path) -> AsyncIterator[Runtime
     clock = ManualClock()
     apps = LocalApps(database)
     volumes = Volumes(tmp_path / "apps", tmp_path / "volumes")
-    reconciler = Reconciler(engine, apps, clock)
+    reconciler = Reconciler(engine, apps, clock, volumes=volumes)
     installer = Installer(
         engine, apps, volumes, HostFacts(tmp_path), clock,
         on_operator_action=reconciler.operator_acted,
@@ -166,6 +167,27 @@ async def test_install_ladder_stop_remove(runtime: Runtime, images: Images) -> N
     assert (await runtime.engine.inspect(container))["State"]["ExitCode"] in (0, 137, 143)
     runtime.clock.advance(300)
     assert (await runtime.reconciler.reconcile_once()).started == [container]
+
+    # after a reboot the loop mount is gone too: mounted again, then started
+    await runtime.engine.stop(container, grace=1)
+    await run_tool("umount", str(runtime.volumes.directory(container)))
+    assert not runtime.volumes.mounted(container)
+    runtime.clock.advance(900)
+    assert (await runtime.reconciler.reconcile_once()).started == [container]
+    assert runtime.volumes.mounted(container)
+    await eventually(lambda: answers(port), within=30)
+
+    # control waits for the first reconciler pass after a start (boot settling)
+    booting = Reconciler(runtime.engine, runtime.apps, runtime.clock)
+    service = RuntimeService(
+        runtime.engine, runtime.apps, runtime.installer, booting, runtime.clock, settle_seconds=45
+    )
+    with pytest.raises(Settling) as settling:
+        await service.stop("webtest")
+    assert settling.value.http_status == 503 and settling.value.retry_after == 45
+    await booting.reconcile_once()
+    assert await service.stop("web_webtest") == "Flux App web_webtest successfully stopped."
+    assert await service.start("webtest") == "Application webtest started"
 
     # an operator stop is durable: this reconciler and a new one (a node restart) leave it
     await runtime.apps.set_desired(container, "webtest", STOPPED, runtime.clock.time())

@@ -12,10 +12,13 @@ from starlette.websockets import WebSocket
 
 from fluxos.api.envelope import Message, warning
 from fluxos.api.routing import Call, FluxRouter
+from fluxos.apps.params import MAINNET
 from fluxos.errors import BadParameter, FluxError
+from fluxos.network.appavailability import check_app_ports, signed_by_listed_node
 from fluxos.network.peerhistory import HistoryFilter
 from fluxos.network.peers import Direction
 from fluxos.network.service import NetworkService
+from fluxos.wire.permissions import Permission
 
 log = logging.getLogger(__name__)
 router = FluxRouter("Flux", lambda node: node.network)
@@ -217,6 +220,22 @@ async def check_flux_availability(call: Network) -> Message:
     if await call.service.availability.is_available(ip, port):
         return Message("Asking Flux is available")
     raise FluxError("Asking Flux is not available")
+
+
+# Served below the table's adminandfluxteam on purpose: upstream also lets a listed node
+# ask by signing the body with its fluxnode key (p2p.md §15), so the handler decides.
+@router.post("/flux/checkappavailability", permission=Permission.PUBLIC, max_body=64 * 1024)
+async def check_app_availability(call: Network) -> Message:
+    """Whether each app port of `{ip, port, ports}` accepts TCP connections (owner, Flux
+    team, or a listed node signing the body)."""
+    body = call.body
+    if not isinstance(body, dict):
+        raise BadParameter("the body must be an object {ip, port, ports, pubKey, signature}")
+    if not await call.authorized(Permission.ADMINANDFLUXTEAM) and not signed_by_listed_node(
+        body, call.service.state.nodes
+    ):
+        raise FluxError("Unable to verify request authenticity")
+    return Message(await check_app_ports(body, MAINNET.banned_ports))
 
 
 @router.get("/flux/checkcommunication")
