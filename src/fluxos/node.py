@@ -30,6 +30,7 @@ from fluxos.config import Settings
 from fluxos.crypto import PrivateKey
 from fluxos.daemon.service import DaemonService
 from fluxos.errors import ConfigError
+from fluxos.events import EventBus
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
 from fluxos.identity import AppOwners, IdentityService, LoginGates, PrivilegedIds
@@ -45,6 +46,7 @@ from fluxos.network.dos import DosState
 from fluxos.network.fluxdsource import FluxdNodeSource
 from fluxos.network.nodelist import NodeListSource
 from fluxos.network.service import NetworkService
+from fluxos.runtime.announcer import NetworkAnnouncer
 from fluxos.runtime.engine import DockerEngine
 from fluxos.runtime.installer import Installer
 from fluxos.runtime.nodefacts import NodeFactsSource
@@ -158,6 +160,8 @@ class Node:
         )
         for name, loop in self.network.background_loops():
             self.add_background(name, loop)
+        self.events = EventBus(settings.test_event_stream)
+        self.network.peers.events = self.events
 
         # Syncthing: a serving node (`manage_syncthing`) starts or adopts its own; a node
         # built in-process (tests) has none unless asked, and then no Syncthing login gate.
@@ -310,6 +314,7 @@ class Node:
             info=InfoBuilder(self.info_sources),
             metrics=self.metrics,
             upnp=self.upnp,
+            events=self.events,
         )
 
     def _build_upnp(self, settings: Settings) -> UpnpService:
@@ -399,6 +404,16 @@ class Node:
             volumes=self.app_volumes,
         )
         geolocation = self.geolocation
+        network = self.network
+        self.app_announcer = NetworkAnnouncer(
+            network,
+            self.local_apps,
+            self.clock,
+            own_ip=lambda: network.own_address,
+            os_uptime=self.host.system_uptime,
+            static_ip=lambda: geolocation.static_ip,
+            engine=self.docker,
+        )
         self.installer = Installer(
             self.docker,
             self.local_apps,
@@ -412,6 +427,7 @@ class Node:
                 datacenter=lambda: bool((geolocation.geolocation or {}).get("dataCenter")),
             ),
             self.clock,
+            announcer=self.app_announcer,
             blocked_ports=settings.blocked_ports,
             on_operator_action=self.reconciler.operator_acted,
         )
@@ -427,6 +443,7 @@ class Node:
         )
         if self.apps_enabled:
             self.add_background("apps reconciler", self.reconciler.run)
+            self.add_background("apps running broadcast", self.app_announcer.run)
 
     def _build_app_folders(self) -> None:
         """Syncthing folders for the apps' s:/r:/g: volumes (files-and-sync.md §1.5), and

@@ -18,6 +18,7 @@ from enum import IntEnum, StrEnum
 from typing import Any, Protocol
 
 from fluxos.clock import Clock
+from fluxos.events import EventBus
 from fluxos.network.params import NetworkParams
 from fluxos.network.peerhistory import PeerHistory
 
@@ -242,6 +243,7 @@ class PeerManager:
         # per peer key: (monotonic, wall-clock ms) of each disconnect in the unstable window
         self._disconnects: dict[str, deque[tuple[float, int]]] = {}
         self.history = PeerHistory()
+        self.events: EventBus | None = None  # the node's event bus (/flux/eventstream)
 
     # -- the table -----------------------------------------------------------------------
     def __contains__(self, key: str) -> bool:
@@ -270,6 +272,7 @@ class PeerManager:
         self._reconnect.pop(peer.key, None)
         peer.start_writer(self._params.send_queue_limit)
         self.history.connected(peer, self._clock.millis())
+        self._publish("peers:added", peer, {})
         log.info("peer %s connected (%s, %s)", peer.key, peer.direction, peer.source)
 
     def remove(self, peer: Peer, code: int | None) -> None:
@@ -285,9 +288,26 @@ class PeerManager:
         while history and history[0][0] < now - self._params.unstable_window:
             history.popleft()
         self.history.disconnected(peer, code, self._clock.millis())
+        self._publish("peers:removed", peer, {"closeCode": code or None})
         if peer.direction is Direction.OUTBOUND and _reconnectable(code):
             self._reconnect.setdefault(peer.key, 0)
         log.info("peer %s disconnected (%s, code %s)", peer.key, peer.direction, code)
+
+    def _publish(self, name: str, peer: Peer, extra: dict[str, Any]) -> None:
+        if self.events is None:
+            return
+        self.events.publish(
+            name,
+            {
+                "ip": peer.ip,
+                "port": str(peer.port),
+                "direction": peer.direction.value,
+                **extra,
+                "outbound": len(self.outbound()),
+                "inbound": len(self.inbound()),
+                "total": len(self._peers),
+            },
+        )
 
     # -- dialling ------------------------------------------------------------------------
     def begin_dial(self, key: str) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 from fluxos.config import Settings
 from fluxos.daemon.control import ProcessControl
 from fluxos.errors import FluxError, NotFound
+from fluxos.events import EventBus
 from fluxos.system.adjustments import SettingsAdjuster
 from fluxos.system.clockdrift import ClockDrift
 from fluxos.system.geolocation import GeolocationService
@@ -42,6 +43,7 @@ class SystemService:
         info: InfoBuilder,
         metrics: NodeMetrics,
         upnp: UpnpService,
+        events: EventBus,
     ) -> None:
         self.live = live
         self.adjust = adjuster
@@ -53,6 +55,7 @@ class SystemService:
         self.info = info
         self.metrics = metrics
         self.upnp = upnp
+        self.events = events
         self._source: SourceInfo | None = None
 
     @property

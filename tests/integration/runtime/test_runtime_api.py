@@ -113,6 +113,8 @@ async def test_install_control_inspect_remove(world: World, images: Images) -> N
     }
     assert {"status": "Flux App fluxweb_webapi installed and started"} in streamed
     await eventually(lambda: answers(port), within=30)
+    # this node is no confirmed fluxnode: its fluxapprunning is not sent, the install stands
+    assert world.node.app_announcer.failures["fluxapprunning"] == 1
 
     running = (await world.get("/apps/listrunningapps")).json()["data"]
     assert [c["Names"] for c in running] == [["/fluxweb_webapi"]]
@@ -160,6 +162,7 @@ async def test_install_control_inspect_remove(world: World, images: Images) -> N
         "Removal step done. Result: Flux App webapi was successfuly removed"
     )
     assert not await world.node.docker.exists("fluxweb_webapi")
+    assert world.node.app_announcer.failures["fluxappremoved"] == 1
     assert (await world.get("/apps/listallapps")).json()["data"] == []
     assert (await world.get("/apps/installedapps")).json()["data"] == []
 

@@ -64,7 +64,8 @@ def test_boot_checks_the_gateway_then_maps_the_node_ports(upnp_node: UpnpNode) -
     wait_until(lambda: expected <= node_ports(gateway), timeout=60, interval=0.5)
     # the test mapping of the check (API port + 3) was removed again
     assert not any(port == 16130 for _, port, *_ in gateway.mappings())
-    assert "UPnP: mapped ports 16126-16129" in upnp_node.node.output()
+    # the node logs it after its last mapping's pause
+    wait_until(lambda: "UPnP: mapped ports 16126-16129" in upnp_node.node.output(), timeout=10)
     info = upnp_node.get("/flux/info", admin=False)["data"]
     assert info["flux"]["upnp"] is True  # type: ignore[index]
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.background import BackgroundTask
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 
 from fluxos.api.envelope import JSON_MEDIA_TYPE, Message, render, success_body
 from fluxos.api.routing import Call, FluxRouter
+from fluxos.api.streams import Streamed
+from fluxos.events import last_event_id
 from fluxos.system.metrics import CONTENT_TYPE
 from fluxos.system.service import SystemService
 from fluxos.system.software import RESTARTING
@@ -77,6 +79,22 @@ async def current_commit(call: SystemCall) -> str:
 async def metrics(call: SystemCall) -> Response:
     """The node's metrics in the Prometheus text format."""
     return Response(call.service.metrics.render(), media_type=CONTENT_TYPE)
+
+
+@router.get("/flux/eventstream", permission=Permission.PUBLIC, params=(), response="stream")
+async def event_stream(call: SystemCall) -> Response | Streamed:
+    """The node's events as Server-Sent Events (`Last-Event-ID` replays the missed ones);
+    404 unless `testEventStream` is on, as upstream."""
+    events = call.service.events
+    if not events.enabled:
+        return JSONResponse(
+            {"status": "error", "data": {"message": "Event stream not enabled"}}, status_code=404
+        )
+    return Streamed(
+        events.frames(last_event_id(call.request.headers.get("last-event-id"))),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
 
 
 # -- log files ----------------------------------------------------------------------------
