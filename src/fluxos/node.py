@@ -53,12 +53,16 @@ from fluxos.runtime.nodefacts import NodeFactsSource
 from fluxos.runtime.owners import InstalledAppOwners
 from fluxos.runtime.reconciler import Reconciler
 from fluxos.runtime.service import InstallableSpecs, RuntimeService
+from fluxos.runtime.syncedapps import RuntimeSyncedApps
 from fluxos.runtime.volumes import Volumes
 from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
 from fluxos.storage.identity import IdentityStore
 from fluxos.storage.localapps import LocalApps
 from fluxos.storage.nodestate import NodeState
+from fluxos.sync.apps import OnlyThisNode
+from fluxos.sync.controller import AppFolders
+from fluxos.sync.peers import HttpPeers
 from fluxos.sync.service import SyncService
 from fluxos.system.adjustments import SettingsAdjuster
 from fluxos.system.clockdrift import ClockDrift
@@ -224,6 +228,7 @@ class Node:
         self.add_background("explorer", self.explorer.run)
         self._build_system()
         self._build_runtime(install_specs)
+        self._build_app_folders()
 
     @property
     def settings(self) -> Settings:
@@ -440,6 +445,27 @@ class Node:
             self.add_background("apps reconciler", self.reconciler.run)
             self.add_background("apps running broadcast", self.app_announcer.run)
 
+    def _build_app_folders(self) -> None:
+        """Syncthing folders for the apps' s:/r:/g: volumes (files-and-sync.md §1.5), and
+        the gate the reconciler obeys for them. Nothing to replicate without both."""
+        self.app_folders: AppFolders | None = None
+        self.sync_peers = HttpPeers()
+        if not (self.sync.enabled and self.apps_enabled):
+            return
+        own = self.own_address.get
+        self.app_folders = AppFolders(
+            self.settings,
+            self.sync.client,
+            self.sync.device_id,
+            RuntimeSyncedApps(self.local_apps, self.docker, self.app_volumes),
+            OnlyThisNode(own),  # the registry's locations replace this (issue 13)
+            self.sync_peers,
+            self.clock,
+            own,
+        )
+        self.reconciler.gate = self.app_folders
+        self.add_background("syncthing app folders", self.app_folders.run)
+
     def add_background(
         self,
         name: str,
@@ -485,6 +511,7 @@ class Node:
         self.components.close()
         self.upnp.close()
         await self.sync.aclose()  # Syncthing itself keeps running (upstream #1238)
+        await self.sync_peers.aclose()
         await self.database.close()
         log.info("node stopped")
 

@@ -19,6 +19,7 @@ import logging
 import shutil
 import subprocess
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,9 @@ class VolumeHost:
 
     def reconcile(self, folders: AppFolders) -> None:
         for app_id, installed in self.installed.items():
-            run = folders.gate(app_id).run
+            run = folders.may_run(app_id)
+            if run is None:
+                continue  # not decided yet: left as it is
             if run and not installed.running:
                 installed.starts += 1
             installed.running = run
@@ -114,7 +117,10 @@ class FleetNode:
         return self.host.installed[app_identifier(app, component)]
 
     def gate_open(self, app: str, component: str) -> bool:
-        return self.folders is not None and self.folders.gate(app_identifier(app, component)).run
+        return (
+            self.folders is not None
+            and self.folders.may_run(app_identifier(app, component)) is True
+        )
 
     async def rest(self, method: str, path: str, **kwargs: Any) -> Any:
         assert self.sync is not None
@@ -197,7 +203,7 @@ class Fleet:
             _Locations(self),
             _Peers(self),
             clock,
-            node.address,
+            partial(_address, node.address),
         )
         node.tasks = [asyncio.create_task(node.sync.run(), name=f"{node.name} sentinel")]
         sync = node.sync
@@ -238,6 +244,10 @@ class Fleet:
             with contextlib.suppress(subprocess.CalledProcessError):
                 volume.unmount()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+async def _address(address: str) -> str:
+    return address
 
 
 class _Locations:

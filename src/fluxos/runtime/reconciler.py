@@ -14,6 +14,10 @@ Docker reports and acts:
   transient failure never removes an app.
 
 Operator commands change the wish and reset the ladder; they never count as crashes.
+
+A component with an `s:`/`r:`/`g:` volume also obeys the Syncthing controller's gate
+(`fluxos.sync.apps.RunGate`): closed, it is stopped (a standby, an unverified copy, an
+unmounted volume); undecided (just after the node started), it is left as it is.
 """
 
 from __future__ import annotations
@@ -23,12 +27,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fluxos.apps.specs import components
 from fluxos.clock import Clock
 from fluxos.errors import FluxError, NotFound
-from fluxos.runtime.components import container_names
+from fluxos.runtime.components import container_name, container_names
 from fluxos.runtime.engine import DockerEngine
 from fluxos.runtime.volumes import Volumes
 from fluxos.storage.localapps import RUNNING, STOPPED, LocalApps
+from fluxos.sync.apps import RunGate, sync_mode
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +106,9 @@ class Reconciler:
         stable_after: float = STABLE_SECONDS,
         observer: Observer | None = None,
         volumes: Volumes | None = None,
+        gate: RunGate | None = None,
     ) -> None:
+        self.gate = gate
         self.engine = engine
         self.volumes = volumes
         self.apps = apps
@@ -135,8 +143,10 @@ class Reconciler:
         report = PassReport()
         wishes = await self.apps.desired()
         for spec in await self.apps.all():
-            for name in container_names(spec):
-                await self._reconcile(name, wishes.get(name, RUNNING), report)
+            for component in components(spec):
+                name = container_name(spec, component)
+                synced = sync_mode(str(component.get("containerData") or "")) is not None
+                await self._reconcile(name, wishes.get(name, RUNNING), report, synced=synced)
         for gone in (
             set(self.ladders)
             - set(wishes)
@@ -147,7 +157,9 @@ class Reconciler:
         self.last_report = report
         return report
 
-    async def _reconcile(self, name: str, desired: str, report: PassReport) -> None:
+    async def _reconcile(
+        self, name: str, desired: str, report: PassReport, *, synced: bool = False
+    ) -> None:
         now = self.clock.time()
         try:
             state = (await self.engine.inspect(name))["State"]
@@ -157,6 +169,20 @@ class Reconciler:
             return
         status = str(state.get("Status"))
         ladder = self.ladder(name)
+        allowed = self.gate.may_run(name) if synced and self.gate is not None else True
+        if desired == RUNNING and allowed is not True:
+            if self.volumes is not None and status not in ("running", "paused"):
+                try:  # the controller verifies, and lets run, only a mounted volume
+                    await self.volumes.mount(name)
+                except FluxError as error:
+                    log.warning("apps reconciler: %s volume not mounted: %s", name, error.message)
+            if allowed is False and status in ("running", "restarting"):
+                log.info("apps reconciler: stopping %s: the Syncthing controller says so", name)
+                await self.engine.stop(name)
+                report.stopped.append(name)
+            elif status not in ("running", "paused"):
+                report.waiting.append(name)
+            return
         if desired == STOPPED:
             if status in ("running", "restarting"):
                 await self.engine.stop(name)

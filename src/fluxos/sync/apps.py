@@ -9,6 +9,7 @@ answer one question. The controller answers one back: may this component run her
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -71,10 +72,12 @@ class SyncedComponent:
     volume: Path  # the component's volume root, a mount point (the folder syncs all of it)
     running: bool  # its container runs now
     operator_stopped: bool = False  # stopped by the operator: never started by sync
+    container: str = ""  # the runtime's container name, when it knows it
 
     @property
     def app_id(self) -> str:
-        return app_identifier(self.app, self.component or None)
+        """The container name, which is also the Syncthing folder id."""
+        return self.container or app_identifier(self.app, self.component or None)
 
 
 @dataclass(frozen=True)
@@ -115,13 +118,26 @@ class Peers(Protocol):
 
 @dataclass(frozen=True)
 class Gate:
-    """May the component run here, and why (or why not)."""
+    """May the component run here, and why (or why not). `run` None: not decided yet
+    (the controller has not checked it since the node started): leave it as it is."""
 
-    run: bool
+    run: bool | None
     reason: str
 
 
 class RunGate(Protocol):
     """What the reconciler reads before starting a synced component."""
 
-    def gate(self, app_id: str) -> Gate: ...
+    def may_run(self, app_id: str) -> bool | None: ...
+
+
+class OnlyThisNode:
+    """`AppLocations` until the registry lists app locations (issue 13): every app is
+    known to run here only (a lone instance seeds its own folder; nothing is shared)."""
+
+    def __init__(self, own_address: Callable[[], Awaitable[str | None]]) -> None:
+        self.own_address = own_address
+
+    async def locations(self, app: str) -> list[Location]:
+        address = await self.own_address()
+        return [Location(address)] if address else []

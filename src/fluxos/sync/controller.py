@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,8 +26,9 @@ from fluxos.sync.folders import RECEIVE_ONLY, SEND_RECEIVE, ConfigChanges, Peer,
 
 log = logging.getLogger(__name__)
 
-WAITING = Gate(False, "not yet checked by the Syncthing controller")
+WAITING = Gate(None, "not yet checked by the Syncthing controller")
 NUDGE_PAUSE_SECONDS = 0.5
+OwnAddress = Callable[[], Awaitable[str | None]]
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Tracked:
     gate: Gate = WAITING
     note: str = ""
     folder_type: str = RECEIVE_ONLY
+    layout: dict[str, bool] | None = None  # the runtime's top-level entries, first seen
     stall: gating.StallTracker = field(default_factory=lambda: gating.StallTracker(180.0))
 
 
@@ -54,16 +57,17 @@ class AppFolders:
         locations: AppLocations,
         peers: Peers,
         clock: Clock,
-        address: str,
+        own_address: OwnAddress,
     ) -> None:
-        """`address` is this node's `ip:port` as the registry lists its locations."""
+        """`own_address` gives this node's `ip:port` as the registry lists locations."""
         self.client = client
         self._own_device = own_device  # async () -> str | None (SyncService.device_id)
         self.apps = apps
         self.locations = locations
         self.peers = peers
         self.clock = clock
-        self.address = address
+        self._own_address = own_address
+        self.address = ""
         options = settings.syncthing
         self.interval = options.monitor_seconds
         self.grace = options.takeover_grace_seconds
@@ -80,6 +84,10 @@ class AppFolders:
     def gate(self, app_id: str) -> Gate:
         tracked = self.tracked.get(app_id)
         return tracked.gate if tracked is not None else WAITING
+
+    def may_run(self, app_id: str) -> bool | None:
+        """`RunGate` for the reconciler: True, False, or None (not decided: leave it)."""
+        return self.gate(app_id).run
 
     def view(self) -> list[dict[str, Any]]:
         """Per folder: its type, whether it is verified, the gate and the last reason."""
@@ -124,6 +132,11 @@ class AppFolders:
         if components is None:
             log.debug("apps runtime busy or not loaded: Syncthing folders left as they are")
             return
+        address = await self._own_address()
+        if not address:
+            log.info("this node's own ip:port is not known yet: app folders wait for it")
+            return
+        self.address = address
         own = await self._own_device()
         if own is None:
             log.info("Syncthing does not answer: app folders left as they are until it does")
@@ -180,6 +193,11 @@ class AppFolders:
         safety = volumes.inspect(component.volume, points)
         if safety.mounted:
             volumes.prepare_markers(component.volume, points)
+            if tracked.layout is None:
+                tracked.layout = volumes.layout(component.volume)
+            restored = volumes.restore_layout(component.volume, tracked.layout)
+            if restored:
+                log.info("%s: laid-out entries put back after a revert: %s", app_id, restored)
         peers, live = await self._peers_of(component)
         status = await self._status(app_id) if existing is not None else None
         global_files = int((status or {}).get("globalFiles") or 0)
@@ -352,7 +370,7 @@ class AppFolders:
                 continue
             if await self.peers.runs(address, component.app_id):
                 running.append(address)
-        runs_here = component.running or tracked.gate.run
+        runs_here = component.running or tracked.gate.run is True
         if running or runs_here:
             tracked.vacant_since = None
         elif tracked.vacant_since is None:

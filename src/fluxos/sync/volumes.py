@@ -139,3 +139,33 @@ def prepare_markers(volume: Path, points: frozenset[str] | None = None) -> bool:
     if not ignores.exists() or ignores.read_text() != IGNORE_LINES:
         ignores.write_text(IGNORE_LINES)
     return True
+
+
+def layout(volume: Path) -> dict[str, bool]:
+    """The volume's top-level entries the runtime laid out (`appdata`, `m:` dirs, `f:`
+    files): name → is a directory. A revert to the global copy deletes what only this
+    node holds, bind-mount sources included; they are put back after it."""
+    found: dict[str, bool] = {}
+    try:
+        for entry in os.scandir(volume):
+            if entry.name not in NOT_DATA:
+                found[entry.name] = entry.is_dir(follow_symlinks=False)
+    except OSError:
+        pass
+    return found
+
+
+def restore_layout(volume: Path, entries: dict[str, bool]) -> list[str]:
+    """Recreate (mode 777, empty) the laid-out entries a revert removed; their names."""
+    restored = []
+    for name, is_dir in entries.items():
+        path = volume / name
+        if path.exists():
+            continue
+        if is_dir:
+            path.mkdir()
+        else:
+            path.touch()
+        path.chmod(0o777)
+        restored.append(name)
+    return restored
