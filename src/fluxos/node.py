@@ -262,7 +262,8 @@ class Node:
             syncthing_enabled=lambda: self.sync.enabled,
             clock=self.clock,
         )
-        self.add_background("startup report", self.startup_report.run)
+        if self._serving:  # `fluxos start`: what an operator must hear about once
+            self.add_background("startup report", self.startup_report.run)
         self.fluxd.observer = self.metrics.observe_rpc
         self.fluxbench.observer = self.metrics.observe_rpc
         self.metrics.watch(
