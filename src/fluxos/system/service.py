@@ -14,6 +14,7 @@ from fluxos.errors import FluxError, NotFound
 from fluxos.events import EventBus
 from fluxos.system.adjustments import SettingsAdjuster
 from fluxos.system.clockdrift import ClockDrift
+from fluxos.system.firewall import PortOpened, allow_port
 from fluxos.system.geolocation import GeolocationService
 from fluxos.system.info import InfoBuilder
 from fluxos.system.livesettings import LiveSettings
@@ -102,6 +103,9 @@ class SystemService:
         except (OSError, NotFound) as error:
             detail = error.message if isinstance(error, FluxError) else str(error)
             raise FluxError(f"Error obtaining Flux log file: {detail}") from error
+
+    async def allow_port(self, port: str) -> PortOpened:
+        return await allow_port(self.settings.hooks, port)
 
     # -- control --------------------------------------------------------------------------
     async def restart(self) -> None:

@@ -12,6 +12,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from fluxos.api.envelope import JSON_MEDIA_TYPE, Message, render, success_body
 from fluxos.api.routing import Call, FluxRouter
 from fluxos.api.streams import Streamed
+from fluxos.errors import FluxError
 from fluxos.events import last_event_id
 from fluxos.system.metrics import CONTENT_TYPE
 from fluxos.system.service import SystemService
@@ -262,3 +263,14 @@ async def get_ip(call: SystemCall) -> str:
 async def get_gateway(call: SystemCall) -> dict[str, str]:
     """`{gateway: <control URL>, address: <this node's LAN address>}`."""
     return await call.service.upnp.gateway_view()
+
+
+@router.get("/flux/allowport/:port?", app_param=None)
+async def allow_port_route(call: SystemCall) -> Response:
+    """Open a port in the host firewall (`[hooks] allow_port`, e.g. ufw)."""
+    port = call.text("port")
+    if port is None or port == "":
+        raise FluxError("No Port address specified.")
+    opened = await call.service.allow_port(port)
+    body = {"status": "success", "data": {"code": port, "name": port, "message": opened.message}}
+    return Response(render(body), media_type=JSON_MEDIA_TYPE)
