@@ -43,20 +43,34 @@ def _run(*command: str) -> None:
 class Volume:
     """A loop-mounted ext4 image, as the runtime makes one per component."""
 
-    image: Path
+    image: Path | None
     mountpoint: Path
+    megabytes: int = 24
 
     @classmethod
-    def create(cls, image: Path, mountpoint: Path, megabytes: int = 24) -> Volume:
-        _run("fallocate", "-l", f"{megabytes}M", str(image))
-        _run("mkfs.ext4", "-q", "-F", str(image))
+    def create(cls, image: Path | None, mountpoint: Path, megabytes: int = 24) -> Volume:
+        """`image` None: a tmpfs of that size (cheap, for many folders at once)."""
+        if image is not None:
+            _run("fallocate", "-l", f"{megabytes}M", str(image))
+            _run("mkfs.ext4", "-q", "-F", str(image))
         mountpoint.mkdir(parents=True, exist_ok=True)
-        volume = cls(image, mountpoint)
+        volume = cls(image, mountpoint, megabytes)
         volume.mount()
         return volume
 
     def mount(self) -> None:
-        _run("mount", "-o", "loop", str(self.image), str(self.mountpoint))
+        if self.image is None:
+            _run(
+                "mount",
+                "-t",
+                "tmpfs",
+                "-o",
+                f"size={self.megabytes}m",
+                "tmpfs",
+                str(self.mountpoint),
+            )
+        else:
+            _run("mount", "-o", "loop", str(self.image), str(self.mountpoint))
         (self.mountpoint / "appdata").mkdir(exist_ok=True)
 
     def unmount(self) -> None:
@@ -177,11 +191,21 @@ class Fleet:
         return installed is not None and installed.running
 
     # -- apps --------------------------------------------------------------------------
-    def install(self, node: FleetNode, app: str, component: str, mode: SyncMode) -> Installed:
+    def install(
+        self,
+        node: FleetNode,
+        app: str,
+        component: str,
+        mode: SyncMode,
+        megabytes: int = 24,
+        *,
+        tmpfs: bool = False,
+    ) -> Installed:
         app_id = app_identifier(app, component)
         base = self.root / node.name
         base.mkdir(parents=True, exist_ok=True)
-        volume = Volume.create(base / f"{app_id}FLUXFSVOL", base / "apps" / app_id)
+        image = base / f"{app_id}FLUXFSVOL" if not tmpfs else None
+        volume = Volume.create(image, base / "apps" / app_id, megabytes)
         self.volumes.append(volume)
         installed = Installed(app, component, mode, volume)
         node.host.installed[app_id] = installed
@@ -191,8 +215,9 @@ class Fleet:
         return installed
 
     # -- node lifecycle ----------------------------------------------------------------
-    async def start(self, node: FleetNode) -> None:
-        """Start the node's Syncthing side (adopting its Syncthing if it still runs)."""
+    async def start(self, node: FleetNode, *, passes: bool = True) -> None:
+        """Start the node's Syncthing side (adopting its Syncthing if it still runs);
+        `passes=False`: the caller runs the monitor passes itself."""
         clock = SystemClock()
         node.sync = SyncService(node.settings, clock, managed=True, enabled=True)
         node.folders = AppFolders(
@@ -208,7 +233,8 @@ class Fleet:
         node.tasks = [asyncio.create_task(node.sync.run(), name=f"{node.name} sentinel")]
         sync = node.sync
         await eventually(sync.device_id, within=60, interval=0.25)
-        node.tasks.append(asyncio.create_task(self._reconcile(node), name=f"{node.name} pass"))
+        if passes:
+            node.tasks.append(asyncio.create_task(self._reconcile(node), name=f"{node.name} pass"))
 
     async def _reconcile(self, node: FleetNode) -> None:
         assert node.folders is not None

@@ -75,6 +75,7 @@ class AppFolders:
         self.stall_seconds = options.stall_seconds
         self.tracked: dict[str, Tracked] = {}
         self._devices: dict[str, str] = {}  # API address → last device id it gave
+        self._asked: dict[str, str | None] = {}  # this pass's answers
         self.first_pass = True
         self.passes = 0
         self._lock = asyncio.Lock()
@@ -137,6 +138,7 @@ class AppFolders:
             log.info("this node's own ip:port is not known yet: app folders wait for it")
             return
         self.address = address
+        self._asked = {}
         own = await self._own_device()
         if own is None:
             log.info("Syncthing does not answer: app folders left as they are until it does")
@@ -402,7 +404,9 @@ class AppFolders:
         ):
             if location.address == self.address:
                 continue
-            device = await self.peers.device_id(location.address)
+            if location.address not in self._asked:  # each peer once per pass
+                self._asked[location.address] = await self.peers.device_id(location.address)
+            device = self._asked[location.address]
             if device is not None:
                 self._devices[location.address] = device
                 live.append(location.address)
