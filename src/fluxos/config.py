@@ -163,6 +163,7 @@ class BenchmarkSettings(BaseModel):
 
 _HOOK_NAMES = (
     "daemon_start",
+    "daemon_stop",
     "daemon_restart",
     "daemon_reindex",
     "bench_start",
@@ -192,6 +193,7 @@ class HookSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     daemon_start: tuple[str, ...] = ()
+    daemon_stop: tuple[str, ...] = ()  # fluxd and its watchdog, before a chain stream
     daemon_restart: tuple[str, ...] = ()
     daemon_reindex: tuple[str, ...] = ()
     bench_start: tuple[str, ...] = ()

@@ -65,6 +65,7 @@ from fluxos.sync.controller import AppFolders
 from fluxos.sync.peers import HttpPeers
 from fluxos.sync.service import SyncService
 from fluxos.system.adjustments import SettingsAdjuster
+from fluxos.system.chainstream import ChainStreamer
 from fluxos.system.clockdrift import ClockDrift
 from fluxos.system.components import ComponentProbe
 from fluxos.system.geolocation import (
@@ -261,7 +262,8 @@ class Node:
             syncthing_enabled=lambda: self.sync.enabled,
             clock=self.clock,
         )
-        self.add_background("startup report", self.startup_report.run)
+        if self._serving:  # `fluxos start`: what an operator must hear about once
+            self.add_background("startup report", self.startup_report.run)
         self.fluxd.observer = self.metrics.observe_rpc
         self.fluxbench.observer = self.metrics.observe_rpc
         self.metrics.watch(
@@ -315,7 +317,22 @@ class Node:
             metrics=self.metrics,
             upnp=self.upnp,
             events=self.events,
+            chain=ChainStreamer(
+                fluxd=self.fluxd,
+                hooks=settings.hooks,
+                chain_dir=self._fluxd_data_dir,
+                embedded=self.daemon.embedded is not None,
+            ),
         )
+
+    def _fluxd_data_dir(self) -> Path:
+        """Where fluxd keeps its chain: $FLUXD_PATH, its flux.conf's data dir, ~/.flux."""
+        if os.environ.get("FLUXD_PATH"):
+            return Path(os.environ["FLUXD_PATH"])
+        config = self.daemon.fluxd_config
+        if config is not None and config.datadir is not None:
+            return config.datadir
+        return Path.home() / ".flux"
 
     def _build_upnp(self, settings: Settings) -> UpnpService:
         """UPnP is on where configured; unset, on for a serving node with a real fluxd on a

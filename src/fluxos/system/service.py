@@ -13,6 +13,7 @@ from fluxos.daemon.control import ProcessControl
 from fluxos.errors import FluxError, NotFound
 from fluxos.events import EventBus
 from fluxos.system.adjustments import SettingsAdjuster
+from fluxos.system.chainstream import ChainStreamer
 from fluxos.system.clockdrift import ClockDrift
 from fluxos.system.firewall import PortOpened, allow_port
 from fluxos.system.geolocation import GeolocationService
@@ -45,6 +46,7 @@ class SystemService:
         metrics: NodeMetrics,
         upnp: UpnpService,
         events: EventBus,
+        chain: ChainStreamer,
     ) -> None:
         self.live = live
         self.adjust = adjuster
@@ -57,6 +59,7 @@ class SystemService:
         self.metrics = metrics
         self.upnp = upnp
         self.events = events
+        self.chain = chain
         self._source: SourceInfo | None = None
 
     @property

@@ -14,6 +14,7 @@ from fluxos.api.routing import Call, FluxRouter
 from fluxos.api.streams import Streamed
 from fluxos.errors import FluxError
 from fluxos.events import last_event_id
+from fluxos.system.chainstream import Refused
 from fluxos.system.metrics import CONTENT_TYPE
 from fluxos.system.service import SystemService
 from fluxos.system.software import RESTARTING
@@ -274,3 +275,33 @@ async def allow_port_route(call: SystemCall) -> Response:
     opened = await call.service.allow_port(port)
     body = {"status": "success", "data": {"code": port, "name": port, "message": opened.message}}
     return Response(render(body), media_type=JSON_MEDIA_TYPE)
+
+
+# -- chain streaming (§8) -----------------------------------------------------------------
+def _refused(refused: Refused) -> Response:
+    return Response(refused.message, status_code=refused.status, media_type=TEXT)
+
+
+@router.get("/flux/streamchainpreparation", params=())
+async def stream_chain_preparation(call: SystemCall) -> Response | Message:
+    """Stop fluxd so its chain can be streamed (callers on a private address only)."""
+    try:
+        return Message(await call.service.chain.prepare(call.client_ip))
+    except Refused as refused:
+        return _refused(refused)
+
+
+@router.post("/flux/streamchain", response="stream", max_body=4096)
+async def stream_chain(call: SystemCall) -> Response | Streamed:
+    """fluxd's determ_zelnodes, chainstate and blocks as one tar (`{compress: true}`: gzip;
+    `{unsafe: true}`: while fluxd runs)."""
+    body = call.body if isinstance(call.body, dict) else {}
+    try:
+        chain = await call.service.chain.stream(call.client_ip, body)
+    except Refused as refused:
+        return _refused(refused)
+    return Streamed(
+        chain.chunks,
+        media_type="application/gzip" if chain.compressed else "application/x-tar",
+        headers={"approx-content-length": str(chain.approx_length)},
+    )
