@@ -42,6 +42,7 @@ class Tracked:
     note: str = ""
     folder_type: str = RECEIVE_ONLY
     layout: dict[str, bool] | None = None  # the runtime's top-level entries, first seen
+    isolated_since: float | None = None  # none of its peers connected since
     stall: gating.StallTracker = field(default_factory=lambda: gating.StallTracker(180.0))
 
 
@@ -320,6 +321,20 @@ class AppFolders:
         """Health watchdog: a folder that needs data and makes no progress while a peer is
         connected is nudged (pause/resume of its devices) with a doubling backoff and
         reported; nothing is ever deleted for it."""
+        if peer_index and not any(p.connected for p in peer_index):
+            if tracked.isolated_since is None:
+                tracked.isolated_since = now
+            elif now - tracked.isolated_since >= self.stall_seconds:
+                log.warning(
+                    "%s: cannot sync: none of its %d peers has been connected for %.0f s "
+                    "(the app is left as it is)",
+                    component.app_id,
+                    len(peer_index),
+                    now - tracked.isolated_since,
+                )
+                tracked.isolated_since = now  # once per stall period
+        else:
+            tracked.isolated_since = None
         stall = tracked.stall
         needs = int(status.get("needTotalItems") or 0) > 0
         active = status.get("state") in gating.ACTIVE_STATES
