@@ -39,6 +39,7 @@ PUBLIC_BY_DESIGN = {
     ("POST", "/id/checkprivilege"),
     ("POST", "/zelid/checkprivilege"),
     ("POST", "/flux/checkappavailability"),  # or a listed node's signature (p2p.md §15)
+    ("POST", "/flux/keepupnpportsopen"),  # the same (system.md §7.1)
 }
 
 

@@ -7,7 +7,8 @@ import json
 import logging
 from typing import Any
 
-from starlette.responses import JSONResponse
+from starlette.background import BackgroundTask
+from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 
 from fluxos.api.envelope import Message, warning
@@ -15,6 +16,7 @@ from fluxos.api.routing import Call, FluxRouter
 from fluxos.apps.params import MAINNET
 from fluxos.errors import BadParameter, FluxError
 from fluxos.network.appavailability import check_app_ports, signed_by_listed_node
+from fluxos.network.keepopen import KeepOpenRefused, check_alive, parse_request, touch_ports
 from fluxos.network.peerhistory import HistoryFilter
 from fluxos.network.peers import Direction
 from fluxos.network.service import NetworkService
@@ -236,6 +238,22 @@ async def check_app_availability(call: Network) -> Message:
     ):
         raise FluxError("Unable to verify request authenticity")
     return Message(await check_app_ports(body, MAINNET.banned_ports))
+
+
+# Below the table's level on purpose, as checkappavailability: a listed node may sign.
+@router.post("/flux/keepupnpportsopen", permission=Permission.PUBLIC, max_body=64 * 1024)
+async def keep_upnp_ports_open(call: Network) -> Response:
+    """Send a little traffic to a UPnP node's app ports (202, then TCP + UDP to each)."""
+    try:
+        target = parse_request(call.body)
+        authorized = await call.authorized(Permission.ADMINANDFLUXTEAM)
+        if not authorized and not signed_by_listed_node(call.body, call.service.state.nodes):
+            raise KeepOpenRefused(401, "Unable to verify request authenticity")
+        await check_alive(call.service.http, target)
+    except KeepOpenRefused as refused:
+        log.info("keepupnpportsopen refused (%d): %s", refused.status, refused.why)
+        return Response(status_code=refused.status)
+    return Response(status_code=202, background=BackgroundTask(touch_ports, target))
 
 
 @router.get("/flux/checkcommunication")
