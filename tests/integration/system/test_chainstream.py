@@ -47,6 +47,8 @@ with httpx.Client(timeout=60) as client:
 print(json.dumps(out))
 """
 
+STOP = "import os, signal, sys; os.kill(int(sys.argv[1]), signal.SIGTERM)"
+
 START_DEVNET = """
 import subprocess, sys
 log = open(sys.argv[1], "ab")
@@ -79,7 +81,8 @@ def test_a_lan_client_clones_the_chain(tmp_path: Path, compress: bool) -> None:
         (tmp_path / "start_devnet.py").write_text(START_DEVNET)
         assert devnet.process is not None
         hooks = {
-            "daemon_stop": ["kill", str(devnet.process.pid)],
+            # no `kill` binary assumed (procps may be absent): Python sends the signal
+            "daemon_stop": [sys.executable, "-c", STOP, str(devnet.process.pid)],
             "daemon_start": [sys.executable, str(tmp_path / "start_devnet.py"),
                              str(devnet.log_path), str(restarted_pid), *devnet.command()],
         }  # fmt: skip
