@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any
 
 from starlette.background import BackgroundTask
@@ -20,6 +21,7 @@ from fluxos.network.keepopen import KeepOpenRefused, check_alive, parse_request,
 from fluxos.network.peerhistory import HistoryFilter
 from fluxos.network.peers import Direction
 from fluxos.network.service import NetworkService
+from fluxos.wire.jsvalues import to_number
 from fluxos.wire.permissions import Permission
 
 log = logging.getLogger(__name__)
@@ -274,6 +276,17 @@ async def dos_state(call: Network) -> dict[str, Any]:
 # Upstream answers 404 before its privilege check when the hook is off; we check the Flux
 # team privilege first, like every other route, then answer the same 404.
 @router.post("/flux/dosstate")
-async def set_dos_state(call: Network) -> JSONResponse:
-    """Upstream's test hook (Flux team, `testEventStream` only); not offered by this node."""
-    return JSONResponse({"status": "error", "data": {"message": "Not available"}}, status_code=404)
+async def set_dos_state(call: Network) -> Any:
+    """Upstream's test hook (Flux team, `testEventStream` only): set the DOS state."""
+    if not call.service.settings.test_event_stream:
+        return JSONResponse(
+            {"status": "error", "data": {"message": "Not available"}}, status_code=404
+        )
+    body = call.body if isinstance(call.body, dict) else {}
+    state = to_number(body["dosState"]) if "dosState" in body else math.nan
+    if math.isnan(state):  # Number(undefined), Number("x")
+        raise FluxError("dosState must be a number")
+    message = body.get("dosMessage")
+    call.service.dos.set(state, None if message is None else str(message))
+    view = call.service.dos.view()
+    return JSONResponse({"status": "success", "data": {"message": view}})
