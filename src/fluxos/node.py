@@ -62,6 +62,7 @@ from fluxos.storage.localapps import LocalApps
 from fluxos.storage.nodestate import NodeState
 from fluxos.sync.apps import OnlyThisNode
 from fluxos.sync.controller import AppFolders
+from fluxos.sync.events import FolderEvents
 from fluxos.sync.peers import HttpPeers
 from fluxos.sync.service import SyncService
 from fluxos.system.adjustments import SettingsAdjuster
@@ -482,6 +483,8 @@ class Node:
         )
         self.reconciler.gate = self.app_folders
         self.add_background("syncthing app folders", self.app_folders.run)
+        events = FolderEvents(self.sync.client, self.app_folders, self.clock)
+        self.add_background("syncthing app events", events.run)
 
     def add_background(
         self,

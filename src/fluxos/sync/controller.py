@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 WAITING = Gate(None, "not yet checked by the Syncthing controller")
 NUDGE_PAUSE_SECONDS = 0.5
+MIN_GAP_SECONDS = 2.0
 OwnAddress = Callable[[], Awaitable[str | None]]
 
 
@@ -112,6 +113,7 @@ class AppFolders:
     # -- the loop ------------------------------------------------------------------------
     async def run(self) -> None:
         while True:
+            started = self.clock.monotonic()
             try:
                 await self.monitor_pass()
             except FluxError as error:
@@ -124,6 +126,10 @@ class AppFolders:
             finally:
                 sleeper.cancel()
                 waker.cancel()
+            # woken early (events): at most one pass per MIN_GAP_SECONDS
+            rest = MIN_GAP_SECONDS - (self.clock.monotonic() - started)
+            if rest > 0:
+                await self.clock.sleep(rest)
 
     async def monitor_pass(self) -> None:
         async with self._lock:
