@@ -163,6 +163,7 @@ class BenchmarkSettings(BaseModel):
 
 _HOOK_NAMES = (
     "daemon_start",
+    "daemon_stop",
     "daemon_restart",
     "daemon_reindex",
     "bench_start",
@@ -192,6 +193,7 @@ class HookSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     daemon_start: tuple[str, ...] = ()
+    daemon_stop: tuple[str, ...] = ()  # fluxd and its watchdog, before a chain stream
     daemon_restart: tuple[str, ...] = ()
     daemon_reindex: tuple[str, ...] = ()
     bench_start: tuple[str, ...] = ()
@@ -276,6 +278,11 @@ class SyncthingSettings(BaseModel):
     gui_port: int = 8384
     monitor_seconds: float = 30.0  # the app-folder monitor pass (upstream 30 s)
     sentinel_seconds: float = 60.0  # the liveness check of the Syncthing process
+    # g: takeover: with no node running it, candidate i (address order) starts after
+    # grace + i × step seconds of vacancy (upstream: i × 3 min after FDM drops the primary)
+    takeover_grace_seconds: float = 60.0
+    takeover_seconds: float = 180.0
+    stall_seconds: float = 180.0  # a sync flat this long is reported and nudged
 
     @field_validator("gui_port")
     @classmethod
@@ -291,9 +298,36 @@ class SyncthingSettings(BaseModel):
             raise ValueError("must be a loopback address: Syncthing's API holds its API key")
         return value
 
-    @field_validator("monitor_seconds", "sentinel_seconds")
+    @field_validator(
+        "monitor_seconds",
+        "sentinel_seconds",
+        "takeover_grace_seconds",
+        "takeover_seconds",
+        "stall_seconds",
+    )
     @classmethod
     def _interval(cls, value: float) -> float:
+        if not 0 < value <= 3600:
+            raise ValueError("must be more than 0 and at most 3600 seconds")
+        return value
+
+
+class RuntimeSettings(BaseModel):
+    """`[runtime]`: the Docker engine apps run on, where their volumes live, and the
+    reconciler's pace (a devnet cluster uses short times so it converges in seconds)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True  # false: no apps here (no Docker, no docker login gate)
+    docker_host: str = ""  # "" = $DOCKER_HOST, else unix:///var/run/docker.sock
+    apps_dir: Path | None = None  # default <data dir>/apps (upstream $FLUX_APPS_FOLDER)
+    volumes_dir: Path | None = None  # default <data dir>/appvolumes
+    reconcile_seconds: float = 10.0
+    settle_seconds: float = 60.0  # control routes answer 503 until the first pass or this
+
+    @field_validator("reconcile_seconds", "settle_seconds")
+    @classmethod
+    def _seconds(cls, value: float) -> float:
         if not 0 < value <= 3600:
             raise ValueError("must be more than 0 and at most 3600 seconds")
         return value
@@ -348,6 +382,7 @@ class Settings(BaseModel):
     explorer: ExplorerSettings = ExplorerSettings()
     edge: EdgeSettings = EdgeSettings()
     syncthing: SyncthingSettings = SyncthingSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
 
     @field_validator("zelid")
     @classmethod
