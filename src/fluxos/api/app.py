@@ -24,6 +24,7 @@ from fluxos.api.routers import (
     benchmark,
     daemon,
     explorer,
+    files,
     flux,
     identity,
     network,
@@ -50,6 +51,7 @@ ROUTERS: tuple[FluxRouter, ...] = (
     apps.router,
     explorer.router,
     syncthing.router,
+    files.router,
 )
 
 
