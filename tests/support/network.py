@@ -1,7 +1,8 @@
 """In-process Flux nodes on loopback addresses, for protocol tests.
 
 Each `InProcessNode` is a complete `Node` served by its own uvicorn server on
-`127.x.y.z:16127` (plus the health and Syncthing-placeholder ports), its fluxd replaced
+`127.x.y.z:16127` (plus the health port; with `syncthing=True` its real Syncthing listens
+on 16129), its fluxd replaced
 by a `FluxnodeRegistry` made in the test. Peers talk over real websockets; messages are
 really signed and verified. `PeerClient` is a bare websocket peer a test drives by hand.
 """
@@ -22,12 +23,14 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from fluxos.api.app import create_app
+from fluxos.clock import SystemClock
 from fluxos.config import load_settings
 from fluxos.crypto import PrivateKey, bitcoin_address, sign_message
 from fluxos.identity.client import Signer, login
 from fluxos.network.envelope import Envelope
 from fluxos.network.service import NetworkService
 from fluxos.node import Node
+from fluxos.sync.process import stop_syncthing
 from tests.support.fluxnodes import FluxnodeRegistry
 from tests.support.processes import free_loopback_host
 
@@ -60,6 +63,7 @@ class InProcessNode:
         host: str | None = None,
         key: PrivateKey | None = None,
         register: bool = True,
+        syncthing: bool = False,
         **settings: Any,
     ) -> None:
         self.host = host or free_loopback_host()
@@ -78,8 +82,14 @@ class InProcessNode:
             **settings,
         }
         self.settings = load_settings(data_dir, overrides, environ={})
+        # `syncthing`: the node runs its own real Syncthing (listening on API port + 2, the
+        # port peers probe), stopped again by `stop()`: a node never stops its own
+        self.syncthing = syncthing
         self.node = Node(
-            self.settings, network_source=registry.source(self.address), node_key=self.key
+            self.settings,
+            network_source=registry.source(self.address),
+            node_key=self.key,
+            manage_syncthing=syncthing,
         )
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -120,6 +130,8 @@ class InProcessNode:
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(self._task, timeout=15)
         self._server = None
+        if self.syncthing:
+            await stop_syncthing(self.settings.syncthing_home, SystemClock())
 
     async def get(self, path: str, **kwargs: Any) -> Any:
         async with httpx.AsyncClient(timeout=10) as client:

@@ -50,7 +50,8 @@ ISSUER = "fluxos-test-tokens"
 
 
 def require_tools() -> None:
-    """Fail (not skip) with the fix when the registry tools are missing: CI installs them."""
+    """Fail (not skip) with the fix when the registry tools are missing: `make test` installs
+    them (setup/packages)."""
     missing = [
         tool for tool in ("docker-registry", "htpasswd", "openssl") if not shutil.which(tool)
     ]
@@ -59,7 +60,7 @@ def require_tools() -> None:
     if missing:
         raise RuntimeError(
             f"missing {', '.join(missing)}: apt-get install docker-registry apache2-utils"
-            " openssl busybox-static (as .ci/run does)"
+            " openssl busybox-static (`make test` does, see setup/packages)"
         )
 
 

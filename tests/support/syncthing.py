@@ -18,7 +18,7 @@ import pytest
 from fluxos.sync.binary import SyncthingBinary, SyncthingMissing, find_syncthing
 from tests.support.processes import NodeProcess
 
-INSTALL = "bash .ci/install-syncthing"
+INSTALL = "bash setup/install-syncthing"
 
 
 def syncthing_binary() -> SyncthingBinary:

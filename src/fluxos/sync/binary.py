@@ -25,7 +25,7 @@ TOOLS_ENV = "FLUXOS_TOOLS_DIR"
 TOOLS_RELATIVE = ("syncthing/usr/bin/syncthing", "usr/bin/syncthing", "bin/syncthing")
 _VERSION = re.compile(r"syncthing v(\d+)\.(\d+)\.(\d+)")
 INSTALL_HINT = (
-    "install Syncthing >= 1.23 with `bash .ci/install-syncthing` (Debian trixie's 1.29 "
+    "install Syncthing >= 1.23 with `bash setup/install-syncthing` (Debian trixie's 1.29 "
     "into .tools/syncthing), or set [syncthing] binary in fluxos.toml"
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from fluxos.network.gossip import ReceivedMessage
 from tests.support.fluxnodes import FluxnodeRegistry
 from tests.support.network import InProcessNode, eventually, start_nodes, stop_nodes
+from tests.support.syncthing import syncthing_binary
 
 
 @pytest.fixture
@@ -20,6 +22,31 @@ async def pair(tmp_path: Path) -> AsyncIterator[tuple[FluxnodeRegistry, list[InP
     nodes = await start_nodes(2, tmp_path, registry)
     try:
         await eventually(lambda: all(len(n.network.peers) == 1 for n in nodes), within=30)
+        yield registry, nodes
+    finally:
+        await stop_nodes(nodes)
+
+
+def _accepts(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture
+async def reachable_pair(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[FluxnodeRegistry, list[InProcessNode]]]:
+    """Two nodes reachable as the network requires: each runs its real Syncthing, whose
+    listen port (API port + 2) is part of the availability check."""
+    syncthing_binary()
+    registry = FluxnodeRegistry()
+    nodes = await start_nodes(2, tmp_path, registry, syncthing=True)
+    try:
+        await eventually(lambda: all(len(n.network.peers) == 1 for n in nodes), within=30)
+        await eventually(lambda: all(_accepts(n.host, 16129) for n in nodes), within=60)
         yield registry, nodes
     finally:
         await stop_nodes(nodes)
@@ -161,8 +188,8 @@ async def test_addoutgoingpeer_checks_who_asks(pair) -> None:
     assert (await a.get("/flux/addoutgoingpeer"))["data"]["message"] == "No IP address specified."
 
 
-async def test_availability_communication_and_dos(pair) -> None:
-    _registry, (a, b) = pair
+async def test_availability_communication_and_dos(reachable_pair) -> None:
+    _registry, (a, b) = reachable_pair
     available = await a.get(f"/flux/checkfluxavailability/{b.host}/16127")
     assert available == {"status": "success", "data": {"message": "Asking Flux is available"}}
     unlisted = await a.get("/flux/checkfluxavailability", params={"ip": "127.0.0.99"})
@@ -185,8 +212,8 @@ async def test_availability_communication_and_dos(pair) -> None:
     assert health.text == "OK"
 
 
-async def test_dos_monitor_asks_another_node_whether_we_are_reachable(pair) -> None:
-    _registry, (a, b) = pair
+async def test_dos_monitor_asks_another_node_whether_we_are_reachable(reachable_pair) -> None:
+    _registry, (a, b) = reachable_pair
     a.network.dos.set(5, None)
     assert await a.network.dos_monitor.check_availability(a.address)  # b probes a for real
     assert a.network.dos.view() == {"dosState": 0, "dosMessage": None}

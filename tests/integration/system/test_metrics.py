@@ -22,6 +22,11 @@ def _samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
     return found
 
 
+def _fluxd_height(text: str) -> float:
+    heights = _samples(text).get("fluxos_block_height", [])
+    return next((value for labels, value in heights if labels["source"] == "fluxd"), 0.0)
+
+
 def test_metrics_pass_promtool_and_carry_the_node(system_node: SystemNode) -> None:
     node = system_node.node
     promtool = shutil.which("promtool")
@@ -32,6 +37,8 @@ def test_metrics_pass_promtool_and_carry_the_node(system_node: SystemNode) -> No
     assert succeeds(node, "/daemon/getblockcount")
     assert node.get("/flux/taildebuglog").json()["status"] == "error"
     wait_until(lambda: succeeds(node, "/daemon/getblockcount"), timeout=30)
+    # the node polls fluxd's height every 30 s: the first poll may predate the devnet's blocks
+    wait_until(lambda: _fluxd_height(node.get("/metrics").text) > 0, timeout=75, interval=1)
 
     reply = node.get("/metrics")
     assert reply.status_code == 200
