@@ -232,6 +232,34 @@ def cluster(
         network.stop()
 
 
+@app.command()
+def doctor(
+    data_dir: DataDir = None,
+    url: Annotated[
+        str | None, typer.Option("--url", help="The node's API (default: from its settings).")
+    ] = None,
+    bundle: Annotated[
+        Path | None,
+        typer.Option("--bundle", help="Also write a support archive (logs, settings, no keys)."),
+    ] = None,
+) -> None:
+    """Check what the node needs and say what is wrong; exits 1 on a failure."""
+    import asyncio
+
+    from fluxos.system.doctor import examine, failed
+    from fluxos.system.supportbundle import write_bundle
+
+    settings = _settings(data_dir)
+    findings = asyncio.run(examine(settings, url))
+    report = "".join(finding.line() + "\n" for finding in findings)
+    typer.echo(report, nl=False)  # plain lines, never wrapped: scripts read them
+    if bundle is not None:
+        write_bundle(bundle, settings, report)
+        typer.echo(f"support archive: {bundle} (keys and passwords removed)")
+    if failed(findings):
+        raise typer.Exit(1)
+
+
 @config_app.command("show")
 def config_show(data_dir: DataDir = None) -> None:
     """Print the effective settings as JSON."""

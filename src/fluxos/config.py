@@ -163,6 +163,7 @@ class BenchmarkSettings(BaseModel):
 
 _HOOK_NAMES = (
     "daemon_start",
+    "daemon_stop",
     "daemon_restart",
     "daemon_reindex",
     "bench_start",
@@ -192,6 +193,7 @@ class HookSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     daemon_start: tuple[str, ...] = ()
+    daemon_stop: tuple[str, ...] = ()  # fluxd and its watchdog, before a chain stream
     daemon_restart: tuple[str, ...] = ()
     daemon_reindex: tuple[str, ...] = ()
     bench_start: tuple[str, ...] = ()
@@ -276,6 +278,11 @@ class SyncthingSettings(BaseModel):
     gui_port: int = 8384
     monitor_seconds: float = 30.0  # the app-folder monitor pass (upstream 30 s)
     sentinel_seconds: float = 60.0  # the liveness check of the Syncthing process
+    # g: takeover: with no node running it, candidate i (address order) starts after
+    # grace + i × step seconds of vacancy (upstream: i × 3 min after FDM drops the primary)
+    takeover_grace_seconds: float = 60.0
+    takeover_seconds: float = 180.0
+    stall_seconds: float = 180.0  # a sync flat this long is reported and nudged
 
     @field_validator("gui_port")
     @classmethod
@@ -291,7 +298,13 @@ class SyncthingSettings(BaseModel):
             raise ValueError("must be a loopback address: Syncthing's API holds its API key")
         return value
 
-    @field_validator("monitor_seconds", "sentinel_seconds")
+    @field_validator(
+        "monitor_seconds",
+        "sentinel_seconds",
+        "takeover_grace_seconds",
+        "takeover_seconds",
+        "stall_seconds",
+    )
     @classmethod
     def _interval(cls, value: float) -> float:
         if not 0 < value <= 3600:
@@ -303,7 +316,7 @@ class FilesSettings(BaseModel):
     """`[files]`: where app volumes and FluxShare live, and the upload limits
     (files-and-sync.md §0, §2, §5).
 
-    `apps_folder` is upstream's `$FLUX_APPS_FOLDER` (default `<data dir>/ZelApps`);
+    `apps_folder` is upstream's `$FLUX_APPS_FOLDER` (default: the runtime's apps dir);
     FluxShare is `share_folder` (default `<apps folder>/ZelShare`), created at start.
     `require_mount`: a component volume must be a mount point (as the runtime's
     loop-mounted volumes are); off, a plain directory serves (devnets, tests).
@@ -323,6 +336,27 @@ class FilesSettings(BaseModel):
     def _positive_size(cls, value: int) -> int:
         if value <= 0:
             raise ValueError("must be a positive number of bytes")
+        return value
+
+
+class RuntimeSettings(BaseModel):
+    """`[runtime]`: the Docker engine apps run on, where their volumes live, and the
+    reconciler's pace (a devnet cluster uses short times so it converges in seconds)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True  # false: no apps here (no Docker, no docker login gate)
+    docker_host: str = ""  # "" = $DOCKER_HOST, else unix:///var/run/docker.sock
+    apps_dir: Path | None = None  # default <data dir>/apps (upstream $FLUX_APPS_FOLDER)
+    volumes_dir: Path | None = None  # default <data dir>/appvolumes
+    reconcile_seconds: float = 10.0
+    settle_seconds: float = 60.0  # control routes answer 503 until the first pass or this
+
+    @field_validator("reconcile_seconds", "settle_seconds")
+    @classmethod
+    def _seconds(cls, value: float) -> float:
+        if not 0 < value <= 3600:
+            raise ValueError("must be more than 0 and at most 3600 seconds")
         return value
 
 
@@ -376,6 +410,7 @@ class Settings(BaseModel):
     edge: EdgeSettings = EdgeSettings()
     syncthing: SyncthingSettings = SyncthingSettings()
     files: FilesSettings = FilesSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
 
     @field_validator("zelid")
     @classmethod
@@ -480,7 +515,7 @@ class Settings(BaseModel):
     @property
     def apps_folder(self) -> Path:
         """Where app component volumes live (upstream's `appsFolder`)."""
-        return self.files.apps_folder or self.data_dir / "ZelApps"
+        return self.files.apps_folder or self.runtime.apps_dir or self.data_dir / "apps"
 
     @property
     def share_folder(self) -> Path:

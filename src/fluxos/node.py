@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import platform
@@ -29,23 +30,45 @@ from fluxos.config import Settings
 from fluxos.crypto import PrivateKey
 from fluxos.daemon.service import DaemonService
 from fluxos.errors import ConfigError
+from fluxos.events import EventBus
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
 from fluxos.files.service import FilesService
 from fluxos.files.volumes import AppsFolderVolumes, AppVolumes
-from fluxos.identity import AppOwners, IdentityService, LoginGates, NoAppOwners, PrivilegedIds
-from fluxos.identity.gates import DatabaseGate, HardwareGate, NodeDosGate, SyncthingGate
+from fluxos.identity import AppOwners, IdentityService, LoginGates, PrivilegedIds
+from fluxos.identity.gates import (
+    DatabaseGate,
+    DockerGate,
+    HardwareGate,
+    NodeDosGate,
+    SyncthingGate,
+)
 from fluxos.identity.gates import DosState as GateDosState
 from fluxos.network.dos import DosState
 from fluxos.network.fluxdsource import FluxdNodeSource
 from fluxos.network.nodelist import NodeListSource
 from fluxos.network.service import NetworkService
+from fluxos.runtime.announcer import NetworkAnnouncer
+from fluxos.runtime.engine import DockerEngine
+from fluxos.runtime.installer import Installer
+from fluxos.runtime.nodefacts import NodeFactsSource
+from fluxos.runtime.owners import InstalledAppOwners
+from fluxos.runtime.reconciler import Reconciler
+from fluxos.runtime.service import InstallableSpecs, RuntimeService
+from fluxos.runtime.syncedapps import RuntimeSyncedApps
+from fluxos.runtime.volumes import Volumes
 from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
 from fluxos.storage.identity import IdentityStore
+from fluxos.storage.localapps import LocalApps
 from fluxos.storage.nodestate import NodeState
+from fluxos.sync.apps import OnlyThisNode
+from fluxos.sync.controller import AppFolders
+from fluxos.sync.events import FolderEvents
+from fluxos.sync.peers import HttpPeers
 from fluxos.sync.service import SyncService
 from fluxos.system.adjustments import SettingsAdjuster
+from fluxos.system.chainstream import ChainStreamer
 from fluxos.system.clockdrift import ClockDrift
 from fluxos.system.components import ComponentProbe
 from fluxos.system.geolocation import (
@@ -65,10 +88,20 @@ from fluxos.system.ownaddress import OwnAddress
 from fluxos.system.service import SystemService
 from fluxos.system.settingsfile import SettingsFile
 from fluxos.system.software import SoftwareControl
+from fluxos.system.startupreport import StartupReport
 from fluxos.system.supervisor import DEFAULT_BACKOFF, Backoff, Supervisor
+from fluxos.system.upnp import MiniupnpcGateway, UpnpService
 from fluxos.wire.permissions import Authorizer
 
 log = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
 
 SHUTDOWN_SECONDS = 5.0
 
@@ -94,7 +127,9 @@ class Node:
         home: Path | None = None,
         manage_daemons: bool = False,
         manage_syncthing: bool = False,
-        app_volumes: AppVolumes | None = None,
+        file_volumes: AppVolumes | None = None,
+        run_apps: bool = False,
+        install_specs: InstallableSpecs | None = None,
     ) -> None:
         self.live_settings = LiveSettings(settings)
         self.clock = clock or SystemClock()
@@ -103,6 +138,7 @@ class Node:
         self.state = NodeState(self.database)
         self.supervisor = Supervisor(self.clock)
         self.metrics = NodeMetrics()
+        self._serving = manage_daemons
         self.daemon: DaemonService = DaemonService.from_settings(
             settings,
             clock=self.clock,
@@ -129,6 +165,8 @@ class Node:
         )
         for name, loop in self.network.background_loops():
             self.add_background(name, loop)
+        self.events = EventBus(settings.test_event_stream)
+        self.network.peers.events = self.events
 
         # Syncthing: a serving node (`manage_syncthing`) starts or adopts its own; a node
         # built in-process (tests) has none unless asked, and then no Syncthing login gate.
@@ -147,9 +185,22 @@ class Node:
         self.info: NodeInfo = NodeInfo(settings, self.host, self.node_tier, self.fluxbench)
         # The hardware gate asks fluxd which chain it runs: a regtest chain (any devnet,
         # embedded or not) has no real tier to live up to.
+        # Apps on Docker: a serving node (`run_apps`) runs them unless `[runtime] enabled`
+        # says no; a node built in-process (tests) runs none unless asked.
+        self.apps_enabled = run_apps and settings.runtime.enabled
+        off_reason = None
+        if not self.apps_enabled:
+            off_reason = (
+                "apps are off ([runtime] enabled = false)"
+                if run_apps
+                else "this node was started without its apps runtime"
+            )
+        self.docker = DockerEngine(settings.runtime.docker_host, off_reason=off_reason)
+        self.local_apps = LocalApps(self.database)
         self.login_gates = LoginGates(
             database=DatabaseGate(identity_store),
             syncthing=SyncthingGate(self.sync) if self.sync.enabled else None,
+            docker=DockerGate(self.docker) if self.apps_enabled else None,
             hardware=HardwareGate(HostHardware(self.node_tier)),
             node_dos=NodeDosGate(_NetworkDos(self.network.dos)),
         )
@@ -162,18 +213,19 @@ class Node:
             ),
             self.clock,
             self.login_gates,
-            # The apps registry will answer who owns an app; until then nobody does.
-            app_owners or NoAppOwners(),
+            # The apps registry answers who owns an app; until it is wired, the apps
+            # installed here do (upstream falls back to them too).
+            app_owners or InstalledAppOwners(self.local_apps),
         )
         self.authorizer: Authorizer = authorizer or self.identity.authorizer
         self.add_background("identity expiry", self.identity.purge_loop)
         self._build_apps()
-        # the apps runtime hands its volumes over with `app_volumes` once it runs them
+        # the apps runtime hands its volumes over with `file_volumes` once it runs them
         self.files: FilesService = FilesService(
             database=self.database,
             share_folder=settings.share_folder,
             apps_folder=settings.apps_folder,
-            volumes=app_volumes
+            volumes=file_volumes
             or AppsFolderVolumes(settings.apps_folder, require_mount=settings.files.require_mount),
             tier=_CollateralTier(self.node_tier),
             clock=self.clock,
@@ -192,6 +244,8 @@ class Node:
         )
         self.add_background("explorer", self.explorer.run)
         self._build_system()
+        self._build_runtime(install_specs)
+        self._build_app_folders()
 
     @property
     def settings(self) -> Settings:
@@ -205,7 +259,7 @@ class Node:
         geo = settings.geolocation
         self.live_settings.on_change(self._settings_changed)
         self.system_http = httpx.AsyncClient(timeout=10)
-        own_address = OwnAddress(self.fluxbench)
+        own_address = self.own_address = OwnAddress(self.fluxbench)
         lookup = geo.lookup if geo.lookup is not None else self.daemon.embedded is None
         lookups: list[LocationLookup] = (
             [
@@ -218,6 +272,14 @@ class Node:
         self.geolocation = GeolocationService(own_address.get, lookups, self.state, self.clock)
         self.add_background("geolocation", self.geolocation.run)
         self.components = ComponentProbe()
+        self.startup_report = StartupReport(
+            self.components,
+            syncthing_problem=lambda: self.sync.problem,
+            syncthing_enabled=lambda: self.sync.enabled,
+            clock=self.clock,
+        )
+        if self._serving:  # `fluxos start`: what an operator must hear about once
+            self.add_background("startup report", self.startup_report.run)
         self.fluxd.observer = self.metrics.observe_rpc
         self.fluxbench.observer = self.metrics.observe_rpc
         self.metrics.watch(
@@ -247,7 +309,7 @@ class Node:
             database_url=lambda: self.settings.database,
             own_ip=own_address.get,
             static_ip=lambda: self.geolocation.static_ip,
-            upnp=lambda: False,
+            upnp=lambda: self.upnp.is_upnp,
             max_ip_changes=lambda: 0,
             dos=network.dos.view,
             peers=lambda: (len(network.peers.outbound()), len(network.peers.inbound())),
@@ -257,6 +319,8 @@ class Node:
             apps=NoAppsRuntime(),
         )
         self.software = SoftwareControl(settings.hooks)
+        self.upnp = self._build_upnp(settings)
+        self.add_background("upnp", self.upnp.boot)
         self.system: SystemService = SystemService(
             live=self.live_settings,
             adjuster=SettingsAdjuster(self.live_settings, SettingsFile(settings.data_dir)),
@@ -267,6 +331,41 @@ class Node:
             own_address=own_address,
             info=InfoBuilder(self.info_sources),
             metrics=self.metrics,
+            upnp=self.upnp,
+            events=self.events,
+            chain=ChainStreamer(
+                fluxd=self.fluxd,
+                hooks=settings.hooks,
+                chain_dir=self._fluxd_data_dir,
+                embedded=self.daemon.embedded is not None,
+            ),
+        )
+
+    def _fluxd_data_dir(self) -> Path:
+        """Where fluxd keeps its chain: $FLUXD_PATH, its flux.conf's data dir, ~/.flux."""
+        if os.environ.get("FLUXD_PATH"):
+            return Path(os.environ["FLUXD_PATH"])
+        config = self.daemon.fluxd_config
+        if config is not None and config.datadir is not None:
+            return config.datadir
+        return Path.home() / ".flux"
+
+    def _build_upnp(self, settings: Settings) -> UpnpService:
+        """UPnP is on where configured; unset, on for a serving node with a real fluxd on a
+        public address, never for a devnet or a node on loopback (tests, clusters): SSDP
+        discovery multicasts on the machine's network."""
+        upnp = settings.upnp
+        enabled = upnp.enabled
+        if enabled is None:
+            enabled = bool(upnp.gateway_url) or (
+                self._serving and self.daemon.embedded is None and not is_loopback(settings.host)
+            )
+        return UpnpService(
+            MiniupnpcGateway(upnp) if enabled else None,
+            self.clock,
+            api_port=lambda: self.settings.apiport,
+            router_ip=lambda: self.settings.router_ip,
+            stop_node=self.software.restarter.stop,
         )
 
     def _settings_changed(self, _old: Settings, new: Settings) -> None:
@@ -320,6 +419,88 @@ class Node:
             user_blocked_repositories=settings.blocked_repositories,
         )
 
+    def _build_runtime(self, install_specs: InstallableSpecs | None) -> None:
+        """Apps on Docker: installer, the reconciler (the one thing that starts and stops
+        containers by itself) and the routes' service. Without dockerd the node serves on
+        and these routes say Docker is unavailable."""
+        settings = self.settings
+        runtime = settings.runtime
+        self.app_volumes = Volumes(
+            runtime.apps_dir or settings.data_dir / "apps",
+            runtime.volumes_dir or settings.data_dir / "appvolumes",
+        )
+        self.reconciler = Reconciler(
+            self.docker,
+            self.local_apps,
+            self.clock,
+            interval=runtime.reconcile_seconds,
+            volumes=self.app_volumes,
+        )
+        geolocation = self.geolocation
+        network = self.network
+        self.app_announcer = NetworkAnnouncer(
+            network,
+            self.local_apps,
+            self.clock,
+            own_ip=lambda: network.own_address,
+            os_uptime=self.host.system_uptime,
+            static_ip=lambda: geolocation.static_ip,
+            engine=self.docker,
+        )
+        self.installer = Installer(
+            self.docker,
+            self.local_apps,
+            self.app_volumes,
+            NodeFactsSource(
+                self.node_tier,
+                self.own_address.get,
+                settings.ipaddress,
+                self.app_volumes.volumes_dir,
+                static_ip=lambda: geolocation.static_ip,
+                datacenter=lambda: bool((geolocation.geolocation or {}).get("dataCenter")),
+            ),
+            self.clock,
+            announcer=self.app_announcer,
+            blocked_ports=settings.blocked_ports,
+            on_operator_action=self.reconciler.operator_acted,
+        )
+        self.runtime: RuntimeService = RuntimeService(
+            self.docker,
+            self.local_apps,
+            self.installer,
+            self.reconciler,
+            self.clock,
+            # the global apps registry answers which spec an install means
+            specs=install_specs,
+            settle_seconds=runtime.settle_seconds,
+        )
+        if self.apps_enabled:
+            self.add_background("apps reconciler", self.reconciler.run)
+            self.add_background("apps running broadcast", self.app_announcer.run)
+
+    def _build_app_folders(self) -> None:
+        """Syncthing folders for the apps' s:/r:/g: volumes (files-and-sync.md §1.5), and
+        the gate the reconciler obeys for them. Nothing to replicate without both."""
+        self.app_folders: AppFolders | None = None
+        self.sync_peers = HttpPeers()
+        if not (self.sync.enabled and self.apps_enabled):
+            return
+        own = self.own_address.get
+        self.app_folders = AppFolders(
+            self.settings,
+            self.sync.client,
+            self.sync.device_id,
+            RuntimeSyncedApps(self.local_apps, self.docker, self.app_volumes),
+            OnlyThisNode(own),  # the registry's locations replace this (issue 13)
+            self.sync_peers,
+            self.clock,
+            own,
+        )
+        self.reconciler.gate = self.app_folders
+        self.add_background("syncthing app folders", self.app_folders.run)
+        events = FolderEvents(self.sync.client, self.app_folders, self.clock)
+        self.add_background("syncthing app events", events.run)
+
     def add_background(
         self,
         name: str,
@@ -360,11 +541,14 @@ class Node:
         await self.supervisor.stop(SHUTDOWN_SECONDS)
         await self.daemon.close()
         await self.docker_registry.aclose()
+        self.docker.close()
         await self.flux_services.aclose()
         await self.system_http.aclose()
         self.components.close()
         self.files.close()
+        self.upnp.close()
         await self.sync.aclose()  # Syncthing itself keeps running (upstream #1238)
+        await self.sync_peers.aclose()
         await self.database.close()
         log.info("node stopped")
 
@@ -403,7 +587,7 @@ def serve(settings: Settings) -> None:
     from fluxos.api.server import ConnectionLimits, server_config
 
     try:
-        node = Node(settings, manage_daemons=True, manage_syncthing=True)
+        node = Node(settings, manage_daemons=True, manage_syncthing=True, run_apps=True)
     except ConfigError as error:
         raise SystemExit(f"fluxos: {error}") from None
     for name, loop in node.network.side_port_loops():
@@ -428,6 +612,8 @@ def serve(settings: Settings) -> None:
     server.run()
     if not server.started:
         raise SystemExit(f"fluxos: could not serve on {settings.host}:{settings.apiport}")
+    if node.software.restarter.fatal_reason:
+        raise SystemExit(f"fluxos: {node.software.restarter.fatal_reason}")
     if node.software.restarter.reexec_requested:
         # /flux/restart without a restart hook: the same command line, in this process
         log.warning("FluxOS restarting: %s", " ".join(sys.argv))

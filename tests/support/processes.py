@@ -77,6 +77,11 @@ class NodeProcess:
             **os.environ,
             "FLUXOS_LOG_CONSOLE": "true",
             "FLUXOS_SYNCTHING": '{"enabled": false}',
+            # no SSDP discovery on the machine's network: UPnP tests bring a gateway
+            "FLUXOS_UPNP": '{"enabled": false}',
+            # no apps either unless a test asks (tests/integration/runtime): the docker
+            # login gate would refuse logins wherever dockerd is not running
+            "FLUXOS_RUNTIME": '{"enabled": false}',
             **(env or {}),
         }
         self.args = args

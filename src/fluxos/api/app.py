@@ -21,6 +21,7 @@ from fluxos.api.envelope import error_response
 from fluxos.api.openapi import document_builder
 from fluxos.api.routers import (
     apps,
+    appsruntime,
     benchmark,
     daemon,
     explorer,
@@ -49,6 +50,7 @@ ROUTERS: tuple[FluxRouter, ...] = (
     benchmark.router,
     network.router,
     apps.router,
+    appsruntime.router,
     explorer.router,
     syncthing.router,
     files.router,

@@ -114,6 +114,9 @@ class Cluster:
     # each node runs its own Syncthing (home in its data dir, API on its address:8384,
     # listening on its address:16129); `stop()` stops them, as a node never does
     syncthing: bool = False
+    # apps on Docker (`[runtime] enabled`): off, as nodes on one machine would share one
+    # dockerd's app networks and container names; each needs an engine of its own
+    apps: bool = False
     python: str = sys.executable
     devnet: subprocess.Popen[bytes] | None = None
     nodes: list[ClusterNode] = field(default_factory=list)
@@ -343,6 +346,7 @@ class Cluster:
         }
         lines = [f"{key} = {_toml(value)}" for key, value in values.items()]
         lines += ["[syncthing]", f"enabled = {_toml(self.syncthing)}"]
+        lines += ["[runtime]", f"enabled = {_toml(self.apps)}"]
         header = "# written by `fluxos cluster`; rewritten on every cluster start\n"
         (node.data_dir / "fluxos.toml").write_text(header + "\n".join(lines) + "\n")
 

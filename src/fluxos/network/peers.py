@@ -18,7 +18,9 @@ from enum import IntEnum, StrEnum
 from typing import Any, Protocol
 
 from fluxos.clock import Clock
+from fluxos.events import EventBus
 from fluxos.network.params import NetworkParams
+from fluxos.network.peerhistory import PeerHistory
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +240,10 @@ class PeerManager:
         self._pending: set[str] = set()
         self._failures: dict[str, _Failures] = {}
         self._reconnect: dict[str, int] = {}
-        self._disconnects: dict[str, deque[float]] = {}
+        # per peer key: (monotonic, wall-clock ms) of each disconnect in the unstable window
+        self._disconnects: dict[str, deque[tuple[float, int]]] = {}
+        self.history = PeerHistory()
+        self.events: EventBus | None = None  # the node's event bus (/flux/eventstream)
 
     # -- the table -----------------------------------------------------------------------
     def __contains__(self, key: str) -> bool:
@@ -266,6 +271,8 @@ class PeerManager:
         self._failures.pop(peer.key, None)
         self._reconnect.pop(peer.key, None)
         peer.start_writer(self._params.send_queue_limit)
+        self.history.connected(peer, self._clock.millis())
+        self._publish("peers:added", peer, {})
         log.info("peer %s connected (%s, %s)", peer.key, peer.direction, peer.source)
 
     def remove(self, peer: Peer, code: int | None) -> None:
@@ -277,12 +284,30 @@ class PeerManager:
         del self._peers[peer.key]
         now = self._clock.monotonic()
         history = self._disconnects.setdefault(peer.key, deque())
-        history.append(now)
-        while history and history[0] < now - self._params.unstable_window:
+        history.append((now, self._clock.millis()))
+        while history and history[0][0] < now - self._params.unstable_window:
             history.popleft()
+        self.history.disconnected(peer, code, self._clock.millis())
+        self._publish("peers:removed", peer, {"closeCode": code or None})
         if peer.direction is Direction.OUTBOUND and _reconnectable(code):
             self._reconnect.setdefault(peer.key, 0)
         log.info("peer %s disconnected (%s, code %s)", peer.key, peer.direction, code)
+
+    def _publish(self, name: str, peer: Peer, extra: dict[str, Any]) -> None:
+        if self.events is None:
+            return
+        self.events.publish(
+            name,
+            {
+                "ip": peer.ip,
+                "port": str(peer.port),
+                "direction": peer.direction.value,
+                **extra,
+                "outbound": len(self.outbound()),
+                "inbound": len(self.inbound()),
+                "total": len(self._peers),
+            },
+        )
 
     # -- dialling ------------------------------------------------------------------------
     def begin_dial(self, key: str) -> bool:
@@ -324,9 +349,31 @@ class PeerManager:
         history = self._disconnects.get(key)
         if not history:
             return False
-        now = self._clock.monotonic()
-        recent = [t for t in history if t >= now - self._params.unstable_window]
-        return len(recent) >= self._params.unstable_disconnects
+        return len(self._recent_disconnects(key)) >= self._params.unstable_disconnects
+
+    def _recent_disconnects(self, key: str) -> list[tuple[float, int]]:
+        since = self._clock.monotonic() - self._params.unstable_window
+        return [entry for entry in self._disconnects.get(key, ()) if entry[0] >= since]
+
+    def unstable_nodes(self) -> list[dict[str, Any]]:
+        """`/flux/unstablenodes`: peers with enough disconnects in the window (§13)."""
+        found = []
+        for key in list(self._disconnects):
+            recent = self._recent_disconnects(key)
+            if not recent:
+                del self._disconnects[key]
+                continue
+            if len(recent) >= self._params.unstable_disconnects:
+                ip, _, port = key.rpartition(":")
+                found.append(
+                    {
+                        "ip": ip,
+                        "port": port,
+                        "disconnects": len(recent),
+                        "firstDisconnect": recent[0][1],
+                    }
+                )
+        return found
 
     def reconnect_candidates(self) -> list[str]:
         """Queued outbound peers still worth a redial; drops the rest (§12 step 4)."""

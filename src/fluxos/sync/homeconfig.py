@@ -9,10 +9,15 @@ upstream leaves relays, STUN and crash reports at Syncthing's defaults.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+
+from fluxos.sync import volumes
+
+log = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.xml"
 
@@ -112,3 +117,36 @@ def _child(parent: ET.Element, tag: str) -> ET.Element:
     if element is None:
         element = ET.SubElement(parent, tag)
     return element
+
+
+def demote_unsafe_folders(home: Path) -> list[str]:
+    """Before Syncthing starts: every send-receive folder whose volume is unmounted or holds
+    no data is set receive-only in config.xml, so the first scan after a reboot cannot
+    broadcast the deletions of an emptied or missing volume (upstream #1761). The monitor
+    pass promotes it again once its copy is verified. Returns the folder ids demoted."""
+    path = home / CONFIG_FILE
+    try:
+        tree = ET.parse(path)  # noqa: S314 - our own file
+    except (OSError, ET.ParseError):
+        return []
+    points = volumes.mount_points()
+    demoted = []
+    for folder in tree.getroot().findall("folder"):
+        if folder.get("type") != "sendreceive":
+            continue
+        safety = volumes.inspect(Path(folder.get("path") or "/nonexistent"), points)
+        if safety.mounted and safety.has_data:
+            continue
+        folder.set("type", "receiveonly")
+        demoted.append(folder.get("id") or "?")
+        log.warning(
+            "Syncthing folder %s set receive-only before Syncthing starts: %s",
+            folder.get("id"),
+            safety.reason,
+        )
+    if demoted:
+        tmp = path.with_suffix(".xml.tmp")
+        tree.write(tmp, encoding="utf-8", xml_declaration=False)
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return demoted

@@ -21,7 +21,12 @@ from pathlib import Path
 from fluxos.blocking import BlockingRunner
 from fluxos.clock import Clock
 from fluxos.sync.binary import SyncthingBinary
-from fluxos.sync.homeconfig import CONFIG_FILE, HomeLayout, write_node_settings
+from fluxos.sync.homeconfig import (
+    CONFIG_FILE,
+    HomeLayout,
+    demote_unsafe_folders,
+    write_node_settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +112,7 @@ class SyncthingProcess:
                 )
             log.info("Syncthing home created in %s", self.home)
         write_node_settings(self.home, self.layout)
+        demote_unsafe_folders(self.home)
 
     async def _spawn(self) -> int:
         self.pidfile.unlink(missing_ok=True)

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import logging
 import platform
-import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -77,9 +76,16 @@ class ComponentProbe:
 
     async def syncthing_version(self) -> str:
         """`syncthing --version`'s version (e.g. `v1.29.5`)."""
-        binary = self.syncthing or shutil.which("syncthing")
+        binary = self.syncthing
         if not binary:
-            raise FluxError("Syncthing is not installed (no `syncthing` on PATH)")
+            # where the node itself looks (.tools/, $FLUXOS_TOOLS_DIR, then PATH)
+            from fluxos.sync.binary import SyncthingMissing, find_syncthing
+
+            try:
+                found = await self._blocking.run(find_syncthing)
+            except SyncthingMissing as missing:
+                raise FluxError(f"Syncthing is not installed: {missing}") from None
+            binary = str(found.path)
         try:
             process = await asyncio.create_subprocess_exec(
                 binary,

@@ -11,8 +11,11 @@ from typing import Any
 from fluxos.config import Settings
 from fluxos.daemon.control import ProcessControl
 from fluxos.errors import FluxError, NotFound
+from fluxos.events import EventBus
 from fluxos.system.adjustments import SettingsAdjuster
+from fluxos.system.chainstream import ChainStreamer
 from fluxos.system.clockdrift import ClockDrift
+from fluxos.system.firewall import PortOpened, allow_port
 from fluxos.system.geolocation import GeolocationService
 from fluxos.system.info import InfoBuilder
 from fluxos.system.livesettings import LiveSettings
@@ -21,6 +24,7 @@ from fluxos.system.metrics import NodeMetrics
 from fluxos.system.ownaddress import OwnAddress
 from fluxos.system.software import SoftwareControl
 from fluxos.system.sourceinfo import SourceInfo, read_source_info
+from fluxos.system.upnp import UpnpService
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,9 @@ class SystemService:
         own_address: OwnAddress,
         info: InfoBuilder,
         metrics: NodeMetrics,
+        upnp: UpnpService,
+        events: EventBus,
+        chain: ChainStreamer,
     ) -> None:
         self.live = live
         self.adjust = adjuster
@@ -50,6 +57,9 @@ class SystemService:
         self.own_address = own_address
         self.info = info
         self.metrics = metrics
+        self.upnp = upnp
+        self.events = events
+        self.chain = chain
         self._source: SourceInfo | None = None
 
     @property
@@ -96,6 +106,9 @@ class SystemService:
         except (OSError, NotFound) as error:
             detail = error.message if isinstance(error, FluxError) else str(error)
             raise FluxError(f"Error obtaining Flux log file: {detail}") from error
+
+    async def allow_port(self, port: str) -> PortOpened:
+        return await allow_port(self.settings.hooks, port)
 
     # -- control --------------------------------------------------------------------------
     async def restart(self) -> None:

@@ -85,6 +85,14 @@ class Restarter:
         self.hooks = hooks
         self.shutdown: Callable[[], None] | None = None
         self.reexec_requested = False
+        self.fatal_reason: str | None = None
+
+    def stop(self, reason: str) -> None:
+        """Stop serving and exit non-zero with `reason` (a requirement the node lacks)."""
+        log.error("FluxOS stops: %s", reason)
+        self.fatal_reason = reason
+        if self.shutdown is not None:
+            self.shutdown()
 
     async def restart(self) -> None:
         if self.hooks.restart:

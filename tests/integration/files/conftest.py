@@ -23,7 +23,7 @@ class ShareNode:
 
     @property
     def share(self) -> Path:
-        return self.node.data_dir / "ZelApps" / "ZelShare"
+        return self.node.data_dir / "apps" / "ZelShare"
 
     def admin_get(self, path: str, **kwargs: Any) -> Any:
         return self.node.get(path, headers=self.headers, **kwargs).json()

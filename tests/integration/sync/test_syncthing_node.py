@@ -14,9 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
+from fluxos.sync.peers import HttpPeers
 from fluxos.sync.process import running_pid
 from tests.support.daemons import Admin
-from tests.support.processes import NodeProcess, wait_until
+from tests.support.processes import NodeProcess, free_port, wait_until
 from tests.support.syncthing import node_toml, node_with_syncthing, stop_syncthing
 
 UNAUTHORIZED = {
@@ -62,6 +63,19 @@ def test_device_id_is_the_syncthing_one(stack: Stack) -> None:
     assert stack.get("/syncthing/health") == {"status": "success", "data": {"status": "OK"}}
     assert stack.get("/syncthing/system/ping")["data"] == {"ping": "pong"}
     assert stack.get("/syncthing/system/version")["data"]["version"].startswith("v1.")
+
+
+async def test_peers_learn_the_device_id_over_the_node_api(stack: Stack) -> None:
+    """What the app-folder controller of another node asks this one (HttpPeers)."""
+    peers = HttpPeers()
+    address = f"{stack.node.host}:{stack.node.port}"
+    try:
+        assert await peers.device_id(address) == stack.get("/syncthing/deviceid")["data"]
+        # this node runs no apps runtime: its answer is an error, so "unknown", not "no"
+        assert await peers.runs(address, "fluxdb_wiki") is None
+        assert await peers.device_id(f"{stack.node.host}:{free_port()}") is None
+    finally:
+        await peers.aclose()
 
 
 def test_syncthing_runs_detached_with_its_own_home(stack: Stack) -> None:

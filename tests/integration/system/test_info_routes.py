@@ -89,3 +89,11 @@ def test_pgp_clockdrift_and_source(system_node: SystemNode) -> None:
         assert branch == (expected_branch if expected_branch != "HEAD" else fluxos.__version__)
     else:
         assert branch == commit
+
+
+def test_chain_streaming_is_not_available_on_the_devnet(system_node: SystemNode) -> None:
+    prep = system_node.node.get("/flux/streamchainpreparation")
+    assert prep.status_code == 422
+    assert prep.text == "Chain streaming is not available on the embedded devnet."
+    stream = system_node.node.post("/flux/streamchain", json={})
+    assert stream.status_code == 422 and "embedded devnet" in stream.text

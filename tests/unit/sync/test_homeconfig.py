@@ -4,9 +4,16 @@ and the API key is read back from it."""
 from __future__ import annotations
 
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from fluxos.sync.homeconfig import HomeLayout, listen_addresses, read_api_key, write_node_settings
+from fluxos.sync.homeconfig import (
+    HomeLayout,
+    demote_unsafe_folders,
+    listen_addresses,
+    read_api_key,
+    write_node_settings,
+)
 from tests.support.syncthing import syncthing_binary
 
 
@@ -51,3 +58,24 @@ def test_unreadable_config_has_no_key(tmp_path: Path) -> None:
     assert read_api_key(tmp_path) is None
     (tmp_path / "config.xml").write_text("<configuration><gui>")
     assert read_api_key(tmp_path) is None
+
+
+def test_unsafe_send_receive_folders_start_receive_only(tmp_path: Path) -> None:
+    bare = tmp_path / "unmounted"
+    bare.mkdir()
+    (tmp_path / "config.xml").write_text(
+        "<configuration>"
+        f'<folder id="fluxdb_gone" path="{bare}" type="sendreceive"></folder>'
+        '<folder id="fluxroot" path="/" type="sendreceive"></folder>'
+        f'<folder id="fluxro" path="{bare}" type="receiveonly"></folder>'
+        "</configuration>"
+    )
+    assert demote_unsafe_folders(tmp_path) == ["fluxdb_gone"]
+    root = ET.parse(tmp_path / "config.xml").getroot()
+    types = {f.get("id"): f.get("type") for f in root.findall("folder")}
+    assert types == {
+        "fluxdb_gone": "receiveonly",
+        "fluxroot": "sendreceive",
+        "fluxro": "receiveonly",
+    }
+    assert demote_unsafe_folders(tmp_path / "nowhere") == []

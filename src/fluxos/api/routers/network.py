@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any
 
-from starlette.responses import JSONResponse
+from starlette.background import BackgroundTask
+from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 
 from fluxos.api.envelope import Message, warning
 from fluxos.api.routing import Call, FluxRouter
+from fluxos.apps.params import MAINNET
 from fluxos.errors import BadParameter, FluxError
+from fluxos.network.appavailability import check_app_ports, signed_by_listed_node
+from fluxos.network.keepopen import KeepOpenRefused, check_alive, parse_request, touch_ports
+from fluxos.network.peerhistory import HistoryFilter
 from fluxos.network.peers import Direction
 from fluxos.network.service import NetworkService
+from fluxos.wire.jsvalues import to_number
+from fluxos.wire.permissions import Permission
 
 log = logging.getLogger(__name__)
 router = FluxRouter("Flux", lambda node: node.network)
@@ -71,6 +79,32 @@ async def incoming_connections_info(call: Network) -> list[dict[str, Any]]:
 async def peers(call: Network) -> Any:
     """Detailed peers: all, `outbound`, `inbound`, or one `ip:port`."""
     return call.service.peer_info(call.text("filter"))
+
+
+@router.get("/flux/unstablenodes")
+async def unstable_nodes(call: Network) -> list[dict[str, Any]]:
+    """Peers with 5 or more disconnects in the last 2 hours (not redialled)."""
+    return call.service.peers.unstable_nodes()
+
+
+PEER_EVENTS = ("connected", "disconnected")
+
+
+@router.get("/flux/peerhistory")
+async def peer_history(call: Network) -> list[dict[str, Any]]:
+    """The last 1000 connect/disconnect events, oldest first; filters `ip` (a prefix),
+    `code` (close code), `event`, `since` (ms), `limit` (the most recent N)."""
+    event = call.text("event")
+    if event is not None and event not in PEER_EVENTS:
+        raise BadParameter(f"event must be one of {', '.join(PEER_EVENTS)}, got {event!r}")
+    wanted = HistoryFilter(
+        ip=call.text("ip"),
+        code=call.integer("code", minimum=1000, maximum=4999),
+        event=event,
+        since=call.integer("since", minimum=0),
+        limit=call.integer("limit", minimum=0),
+    )
+    return call.service.peers.history.events(wanted)
 
 
 # -- peer control --------------------------------------------------------------------------
@@ -192,6 +226,38 @@ async def check_flux_availability(call: Network) -> Message:
     raise FluxError("Asking Flux is not available")
 
 
+# Served below the table's adminandfluxteam on purpose: upstream also lets a listed node
+# ask by signing the body with its fluxnode key (p2p.md §15), so the handler decides.
+@router.post("/flux/checkappavailability", permission=Permission.PUBLIC, max_body=64 * 1024)
+async def check_app_availability(call: Network) -> Message:
+    """Whether each app port of `{ip, port, ports}` accepts TCP connections (owner, Flux
+    team, or a listed node signing the body)."""
+    body = call.body
+    if not isinstance(body, dict):
+        raise BadParameter("the body must be an object {ip, port, ports, pubKey, signature}")
+    if not await call.authorized(Permission.ADMINANDFLUXTEAM) and not signed_by_listed_node(
+        body, call.service.state.nodes
+    ):
+        raise FluxError("Unable to verify request authenticity")
+    return Message(await check_app_ports(body, MAINNET.banned_ports))
+
+
+# Below the table's level on purpose, as checkappavailability: a listed node may sign.
+@router.post("/flux/keepupnpportsopen", permission=Permission.PUBLIC, max_body=64 * 1024)
+async def keep_upnp_ports_open(call: Network) -> Response:
+    """Send a little traffic to a UPnP node's app ports (202, then TCP + UDP to each)."""
+    try:
+        target = parse_request(call.body)
+        authorized = await call.authorized(Permission.ADMINANDFLUXTEAM)
+        if not authorized and not signed_by_listed_node(call.body, call.service.state.nodes):
+            raise KeepOpenRefused(401, "Unable to verify request authenticity")
+        await check_alive(call.service.http, target)
+    except KeepOpenRefused as refused:
+        log.info("keepupnpportsopen refused (%d): %s", refused.status, refused.why)
+        return Response(status_code=refused.status)
+    return Response(status_code=202, background=BackgroundTask(touch_ports, target))
+
+
 @router.get("/flux/checkcommunication")
 async def check_communication(call: Network) -> Message:
     """Whether we hold enough inbound and outbound peers on distinct IPs."""
@@ -210,6 +276,17 @@ async def dos_state(call: Network) -> dict[str, Any]:
 # Upstream answers 404 before its privilege check when the hook is off; we check the Flux
 # team privilege first, like every other route, then answer the same 404.
 @router.post("/flux/dosstate")
-async def set_dos_state(call: Network) -> JSONResponse:
-    """Upstream's test hook (Flux team, `testEventStream` only); not offered by this node."""
-    return JSONResponse({"status": "error", "data": {"message": "Not available"}}, status_code=404)
+async def set_dos_state(call: Network) -> Any:
+    """Upstream's test hook (Flux team, `testEventStream` only): set the DOS state."""
+    if not call.service.settings.test_event_stream:
+        return JSONResponse(
+            {"status": "error", "data": {"message": "Not available"}}, status_code=404
+        )
+    body = call.body if isinstance(call.body, dict) else {}
+    state = to_number(body["dosState"]) if "dosState" in body else math.nan
+    if math.isnan(state):  # Number(undefined), Number("x")
+        raise FluxError("dosState must be a number")
+    message = body.get("dosMessage")
+    call.service.dos.set(state, None if message is None else str(message))
+    view = call.service.dos.view()
+    return JSONResponse({"status": "success", "data": {"message": view}})

@@ -7,13 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.background import BackgroundTask
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 
 from fluxos.api.envelope import JSON_MEDIA_TYPE, Message, render, success_body
 from fluxos.api.routing import Call, FluxRouter
+from fluxos.api.streams import Streamed
+from fluxos.errors import FluxError
+from fluxos.events import last_event_id
+from fluxos.system.chainstream import Refused
 from fluxos.system.metrics import CONTENT_TYPE
 from fluxos.system.service import SystemService
 from fluxos.system.software import RESTARTING
+from fluxos.system.upnp import port_number
 from fluxos.wire.permissions import Permission
 
 router: FluxRouter[SystemService] = FluxRouter("Flux", lambda node: node.system)
@@ -76,6 +81,22 @@ async def current_commit(call: SystemCall) -> str:
 async def metrics(call: SystemCall) -> Response:
     """The node's metrics in the Prometheus text format."""
     return Response(call.service.metrics.render(), media_type=CONTENT_TYPE)
+
+
+@router.get("/flux/eventstream", permission=Permission.PUBLIC, params=(), response="stream")
+async def event_stream(call: SystemCall) -> Response | Streamed:
+    """The node's events as Server-Sent Events (`Last-Event-ID` replays the missed ones);
+    404 unless `testEventStream` is on, as upstream."""
+    events = call.service.events
+    if not events.enabled:
+        return JSONResponse(
+            {"status": "error", "data": {"message": "Event stream not enabled"}}, status_code=404
+        )
+    return Streamed(
+        events.frames(last_event_id(call.request.headers.get("last-event-id"))),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
 
 
 # -- log files ----------------------------------------------------------------------------
@@ -212,3 +233,75 @@ async def update_daemon(call: SystemCall) -> Message:
 async def update_benchmark(call: SystemCall) -> Message:
     """Update the benchmark daemon (the embedded bench restarts; else `[hooks]`)."""
     return Message(await call.service.update_bench())
+
+
+# -- UPnP (§7) ----------------------------------------------------------------------------
+@router.get("/flux/mapport/:port?", app_param=None)
+async def map_port(call: SystemCall) -> Message:
+    """Map a port (TCP and UDP) on the gateway to this node."""
+    return Message(await call.service.upnp.map_port(port_number(call.text("port"))))
+
+
+@router.get("/flux/unmapport/:port?", app_param=None)
+async def unmap_port(call: SystemCall) -> Message:
+    """Remove a port's TCP and UDP mappings from the gateway."""
+    return Message(await call.service.upnp.unmap_port(port_number(call.text("port"))))
+
+
+@router.get("/flux/getmap", app_param=None)
+async def get_map(call: SystemCall) -> list[dict[str, Any]]:
+    """The gateway's port mappings."""
+    return await call.service.upnp.mapping_views()
+
+
+@router.get("/flux/getip", app_param=None)
+async def get_ip(call: SystemCall) -> str:
+    """The gateway's external IP address."""
+    return await call.service.upnp.external_ip()
+
+
+@router.get("/flux/getgateway", app_param=None)
+async def get_gateway(call: SystemCall) -> dict[str, str]:
+    """`{gateway: <control URL>, address: <this node's LAN address>}`."""
+    return await call.service.upnp.gateway_view()
+
+
+@router.get("/flux/allowport/:port?", app_param=None)
+async def allow_port_route(call: SystemCall) -> Response:
+    """Open a port in the host firewall (`[hooks] allow_port`, e.g. ufw)."""
+    port = call.text("port")
+    if port is None or port == "":
+        raise FluxError("No Port address specified.")
+    opened = await call.service.allow_port(port)
+    body = {"status": "success", "data": {"code": port, "name": port, "message": opened.message}}
+    return Response(render(body), media_type=JSON_MEDIA_TYPE)
+
+
+# -- chain streaming (§8) -----------------------------------------------------------------
+def _refused(refused: Refused) -> Response:
+    return Response(refused.message, status_code=refused.status, media_type=TEXT)
+
+
+@router.get("/flux/streamchainpreparation", params=())
+async def stream_chain_preparation(call: SystemCall) -> Response | Message:
+    """Stop fluxd so its chain can be streamed (callers on a private address only)."""
+    try:
+        return Message(await call.service.chain.prepare(call.client_ip))
+    except Refused as refused:
+        return _refused(refused)
+
+
+@router.post("/flux/streamchain", response="stream", max_body=4096)
+async def stream_chain(call: SystemCall) -> Response | Streamed:
+    """fluxd's determ_zelnodes, chainstate and blocks as one tar (`{compress: true}`: gzip;
+    `{unsafe: true}`: while fluxd runs)."""
+    body = call.body if isinstance(call.body, dict) else {}
+    try:
+        chain = await call.service.chain.stream(call.client_ip, body)
+    except Refused as refused:
+        return _refused(refused)
+    return Streamed(
+        chain.chunks,
+        media_type="application/gzip" if chain.compressed else "application/x-tar",
+        headers={"approx-content-length": str(chain.approx_length)},
+    )

@@ -1,0 +1,195 @@
+"""The "Apps" routes of apps running here (`/apps/*`): install and remove, operator
+control, inspection and the container inventory. Served by `node.runtime`.
+
+Without a Docker engine every route answers the error envelope saying Docker is not
+available (HTTP 503 with Retry-After); the rest of the node serves on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fluxos.api.envelope import Message
+from fluxos.api.routing import Call, FluxRouter
+from fluxos.api.streams import Streamed
+from fluxos.errors import BadParameter, Unauthorized
+from fluxos.runtime.service import RuntimeService
+from fluxos.wire.permissions import Permission
+
+router = FluxRouter("Apps", lambda node: node.runtime)
+Runtime = Call[RuntimeService]
+MAX_EXEC_OUTPUT = 64 * 1024 * 1024
+
+
+def _appname(call: Runtime) -> str:
+    name = call.require("appname")
+    if not name.replace("_", "").isalnum():
+        raise BadParameter(f"appname must be letters and digits (component_app), got {name!r}")
+    return name
+
+
+def _refuse_global(call: Runtime, command: str) -> None:
+    if call.boolean("global", default=False):
+        raise BadParameter(
+            f"global {command} is not available yet: it forwards the command to every node"
+            " running the app, which needs the global apps registry this node does not run"
+        )
+
+
+# -- inventory (§9) --------------------------------------------------------------------------
+@router.get("/apps/listrunningapps")
+async def list_running(call: Runtime) -> list[dict[str, Any]]:
+    """Running Flux app containers (Docker summaries without host config and mounts)."""
+    return await call.service.containers(all=False)
+
+
+@router.get("/apps/listallapps")
+async def list_all(call: Runtime) -> list[dict[str, Any]]:
+    """All Flux app containers, running or not."""
+    return await call.service.containers(all=True)
+
+
+@router.get("/apps/listappsimages")
+async def list_images(call: Runtime) -> list[dict[str, Any]]:
+    """Docker's image list."""
+    return await call.service.images()
+
+
+@router.get("/apps/installedapps/:appname?")
+async def installed(call: Runtime) -> list[dict[str, Any]]:
+    """Specs of the apps installed on this node (exact name filter)."""
+    return await call.service.installed(call.text("appname"))
+
+
+# -- install and remove (§11.2, §11.7) -----------------------------------------------------------
+async def _install_target(call: Runtime) -> dict[str, Any]:
+    # Upstream lets any signed-in user install the app of a temporary message; that
+    # needs the registry's temporary messages, so until they are here only the node's
+    # admin and the Flux team install.
+    if not await call.authorized(Permission.ADMINANDFLUXTEAM):
+        raise Unauthorized()
+    return await call.service.install_by_name(_appname(call))
+
+
+@router.get("/apps/installapplocally/:appname?", response="stream")
+async def install_locally(call: Runtime) -> Streamed:
+    """Install an app here (name or message hash); progress streamed as status objects."""
+    spec = await _install_target(call)
+    return Streamed(await call.service.install_stream(spec), media_type="application/json")
+
+
+@router.get("/apps/testappinstall/:appname?", response="stream")
+async def test_install(call: Runtime) -> Streamed:
+    """Install an app with minimal resources and no ports, then remove it (streamed)."""
+    spec = await _install_target(call)
+    return Streamed(await call.service.test_install_stream(spec), media_type="application/json")
+
+
+@router.get("/apps/appremove/:appname?/:force?/:global?", response="stream")
+async def remove(call: Runtime) -> Streamed:
+    """Remove an app from this node: containers, volumes, network, image; streamed."""
+    name = _appname(call)
+    _refuse_global(call, "removal")
+    force = bool(call.boolean("force", default=False))
+    chunks = await call.service.remove_stream(name, force=force)
+    return Streamed(chunks, media_type="application/json")
+
+
+# -- control (§11.7) ---------------------------------------------------------------------------
+@router.get("/apps/appstart/:appname?/:global?")
+async def start(call: Runtime) -> Message:
+    """Start an app or component; clears an operator stop."""
+    _refuse_global(call, "start")
+    return Message(await call.service.start(_appname(call)))
+
+
+@router.get("/apps/appstop/:appname?/:global?")
+async def stop(call: Runtime) -> Message:
+    """Stop an app or component; it stays stopped (across node restarts) until started."""
+    _refuse_global(call, "stop")
+    return Message(await call.service.stop(_appname(call)))
+
+
+@router.get("/apps/apprestart/:appname?/:global?")
+async def restart(call: Runtime) -> Message:
+    """Restart an app or component (starts it if stopped)."""
+    _refuse_global(call, "restart")
+    return Message(await call.service.restart(_appname(call)))
+
+
+@router.get("/apps/apppause/:appname?/:global?")
+async def pause(call: Runtime) -> Message:
+    """Pause an app or component."""
+    _refuse_global(call, "pause")
+    return Message(await call.service.pause(_appname(call)))
+
+
+@router.get("/apps/appunpause/:appname?/:global?")
+async def unpause(call: Runtime) -> Message:
+    """Unpause an app or component."""
+    _refuse_global(call, "unpause")
+    return Message(await call.service.pause(_appname(call), unpause=True))
+
+
+@router.get("/apps/appkill/:appname?", permission=Permission.APPOWNERABOVE)
+async def kill(call: Runtime) -> Message:
+    """Kill an app or component at once (upstream 8.18); it stays stopped like appstop."""
+    return Message(await call.service.kill(_appname(call)))
+
+
+@router.get("/apps/appcomponentnames/:appname?", permission=Permission.APPOWNERABOVE)
+async def component_names(call: Runtime) -> list[str]:
+    """The component names of an installed app, in order (upstream 8.18)."""
+    return await call.service.component_names(_appname(call))
+
+
+@router.get("/apps/heldcomponents", permission=Permission.ADMINANDFLUXTEAM, params=())
+async def held_components(call: Runtime) -> list[dict[str, Any]]:
+    """Components the operator holds stopped, which the reconciler leaves alone."""
+    return await call.service.held_components()
+
+
+# -- inspection (§11.9) -------------------------------------------------------------------------
+@router.get("/apps/applog/:appname?/:lines?")
+async def app_log(call: Runtime) -> str:
+    """The last `lines` lines (default all) of a component's stdout and stderr."""
+    lines: int | str = call.integer("lines", minimum=1) or "all"
+    return await call.service.log(_appname(call), lines)
+
+
+@router.get("/apps/appinspect/:appname?")
+async def app_inspect(call: Runtime) -> dict[str, Any]:
+    """Docker's inspect object of a component."""
+    return await call.service.inspect(_appname(call))
+
+
+@router.get("/apps/appstats/:appname?")
+async def app_stats(call: Runtime) -> dict[str, Any]:
+    """Docker's one-shot stats of a component, plus its `nanoCpus`."""
+    return await call.service.stats(_appname(call))
+
+
+@router.get("/apps/apptop/:appname?")
+async def app_top(call: Runtime) -> dict[str, Any]:
+    """The processes of a component (`Titles`, `Processes`)."""
+    return await call.service.top(_appname(call))
+
+
+@router.get("/apps/appchanges/:appname?")
+async def app_changes(call: Runtime) -> list[dict[str, Any]] | None:
+    """Filesystem changes of a component (Kind 0 modified, 1 added, 2 deleted)."""
+    return await call.service.changes(_appname(call))
+
+
+@router.post("/apps/appexec", response="stream", max_response=MAX_EXEC_OUTPUT)
+async def app_exec(call: Runtime) -> Streamed:
+    """Run a command in a component (`appname`, `cmd` array, `env` array): raw output."""
+    body = call.object_body()
+    command = body.get("cmd")
+    env = body.get("env") or []
+    if not isinstance(command, list) or not command or not all(isinstance(c, str) for c in command):
+        raise BadParameter("cmd must be a non-empty array of strings")
+    if not isinstance(env, list) or not all(isinstance(e, str) for e in env):
+        raise BadParameter("env must be an array of strings")
+    output = await call.service.exec_stream(_appname(call), command, env)
+    return Streamed(output, media_type="text/plain")

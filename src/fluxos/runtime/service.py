@@ -1,0 +1,363 @@
+"""What the apps runtime routes ask (apps.md §9, §11.2, §11.7, §11.9): install and remove,
+operator control, inspection and the container inventory.
+
+Control changes the component's stored wish first, then acts, and tells the reconciler
+so the action never counts as a crash. Until the first reconciler pass after start has
+run (the boot-settling window), control answers 503 with `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from fluxos.apps.specs import AppSpec, components, is_compose
+from fluxos.clock import Clock
+from fluxos.errors import BadParameter, FluxError, NotFound
+from fluxos.runtime.components import container_names
+from fluxos.runtime.engine import DockerEngine
+from fluxos.runtime.errors import Settling
+from fluxos.runtime.installer import Installer
+from fluxos.runtime.reconciler import Reconciler
+from fluxos.storage.localapps import RUNNING, STOPPED, LocalApps
+
+log = logging.getLogger(__name__)
+
+CONTAINER_PREFIXES = ("/flux", "/zel")
+
+
+class InstallableSpecs(Protocol):
+    """The registry's answer to "which spec would `installapplocally` install?"."""
+
+    async def spec_for_install(self, name_or_hash: str) -> AppSpec | None: ...
+
+
+class NoRegistry:
+    async def spec_for_install(self, name_or_hash: str) -> AppSpec | None:
+        return None
+
+
+def envelope(status: str, message: str, name: str | None = None) -> str:
+    data: dict[str, Any] = {}
+    if name is not None:
+        data["name"] = name
+    data["message"] = message
+    return json.dumps({"status": status, "data": data})
+
+
+class RuntimeService:
+    def __init__(
+        self,
+        engine: DockerEngine,
+        apps: LocalApps,
+        installer: Installer,
+        reconciler: Reconciler,
+        clock: Clock,
+        *,
+        specs: InstallableSpecs | None = None,
+        settle_seconds: float = 60.0,
+    ) -> None:
+        self.engine = engine
+        self.apps = apps
+        self.installer = installer
+        self.reconciler = reconciler
+        self.clock = clock
+        self.specs: InstallableSpecs = specs or NoRegistry()
+        self.settle_seconds = settle_seconds
+        self._started_at = clock.monotonic()
+
+    # -- owners ----------------------------------------------------------------------------
+    async def owner_of(self, name: str) -> str | None:
+        spec = await self.apps.find(_app_part(name))
+        return str(spec["owner"]) if spec and spec.get("owner") else None
+
+    # -- install and remove ----------------------------------------------------------------
+    async def install_stream(self, spec: AppSpec) -> AsyncIterator[str]:
+        """Upstream's install stream: status objects, then the result envelope (Docker
+        is asked first, so an absent engine is a plain error answer)."""
+        await self.engine.ping()
+        return self._install_chunks(spec)
+
+    async def _install_chunks(self, spec: AppSpec) -> AsyncIterator[str]:
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        result: list[FluxError] = []
+
+        async def work() -> None:
+            try:
+                await self.installer.install(spec, queue.put_nowait)
+            except FluxError as error:
+                result.append(error)
+            finally:
+                queue.put_nowait(None)
+
+        task = asyncio.create_task(work())
+        try:
+            while (status := await queue.get()) is not None:
+                yield json.dumps(status)
+            await task
+        finally:
+            if not task.done():
+                await task  # an install runs to its end (or clean-up) even if the caller left
+        if result:
+            yield envelope("error", result[0].message, result[0].name)
+        else:
+            yield envelope(
+                "success", f"Flux App {spec['name']} successfully installed and launched"
+            )
+
+    async def test_install_stream(self, spec: AppSpec) -> AsyncIterator[str]:
+        """testappinstall: cpu 0.2, ram 300, hdd 2 and no ports per component; the app is
+        removed afterwards whatever happened."""
+        trial = json.loads(json.dumps(spec))
+        for component in components(trial):
+            for key in ("ports", "containerPorts", "domains"):
+                if key in component:
+                    component[key] = []
+            component.update({"cpu": 0.2, "ram": 300, "hdd": 2, "tiered": False})
+        if not is_compose(trial):
+            for key in ("port", "containerPort"):
+                trial.pop(key, None)
+        await self.engine.ping()
+        return self._test_chunks(trial)
+
+    async def _test_chunks(self, spec: AppSpec) -> AsyncIterator[str]:
+        async for chunk in self._install_chunks(spec):
+            yield chunk
+        if await self.apps.get(str(spec["name"])) is not None:
+            statuses: list[dict[str, Any]] = []
+            try:
+                await self.installer.remove(str(spec["name"]), statuses.append, announce=False)
+            except FluxError as error:
+                statuses.append({"status": f"Removal of the test install failed: {error.message}"})
+            for status in statuses:
+                yield json.dumps(status)
+
+    async def install_by_name(self, name_or_hash: str) -> AppSpec:
+        spec = await self.specs.spec_for_install(name_or_hash)
+        if spec is None:
+            raise NotFound(f"Application Specifications of {name_or_hash} not found")
+        return spec
+
+    async def remove_stream(self, name: str, *, force: bool) -> AsyncIterator[str]:
+        if "_" in name:
+            raise BadParameter("Components cannot be removed manually")
+        await self.engine.ping()
+        spec = await self.apps.find(name)
+        if spec is None:
+            raise NotFound(f"Flux App {name} is not installed on this node")
+        return self._remove_chunks(spec, force)
+
+    async def _remove_chunks(self, spec: AppSpec, force: bool) -> AsyncIterator[str]:
+        name = str(spec["name"])
+        statuses: list[dict[str, Any]] = []
+        try:
+            await self.installer.remove(name, statuses.append, force=force)
+        except FluxError as error:
+            for status in statuses:
+                yield json.dumps(status)
+            yield envelope("error", error.message, error.name)
+            return
+        for status in statuses:
+            yield json.dumps(status)
+        yield envelope(
+            "success", f"Removal step done. Result: Flux App {spec['name']} was successfuly removed"
+        )
+
+    # -- control (§11.7) -------------------------------------------------------------------
+    async def check_settled(self) -> None:
+        """Docker answers, and the reconciler has been over the apps once since start."""
+        await self.engine.ping()
+        if self.reconciler.passes == 0:
+            elapsed = self.clock.monotonic() - self._started_at
+            wait = max(1, int(self.settle_seconds - elapsed))
+            raise Settling(
+                "FluxOS is starting: apps are being brought back to their state. Try again"
+                " shortly.",
+                retry_after=wait,
+            )
+
+    async def target(self, name: str) -> tuple[AppSpec, list[str], bool]:
+        """(spec, containers in order, is one component) of `app` or `component_app`."""
+        spec = await self.apps.find(_app_part(name))
+        if spec is None:
+            raise NotFound(f"Flux App {name} is not installed on this node")
+        names = container_names(spec)
+        if "_" in name and is_compose(spec):
+            wanted = f"flux{name}".lower()
+            matching = [n for n in names if n.lower() == wanted]
+            if not matching:
+                raise NotFound(f"Component {name} of {spec['name']} not found")
+            return spec, matching, True
+        return spec, names, False
+
+    async def _wish(self, spec: AppSpec, containers: list[str], desired: str) -> None:
+        now = self.clock.time()
+        for name in containers:
+            self.reconciler.operator_acted(name)
+            await self.apps.set_desired(name, str(spec["name"]), desired, now)
+
+    async def start(self, name: str) -> str:
+        await self.check_settled()
+        spec, containers, single = await self.target(name)
+        await self._wish(spec, containers, RUNNING)
+        for container in containers:
+            if (await self.engine.inspect(container))["State"]["Status"] != "running":
+                await self.engine.start(container)
+        return (
+            f"Flux App {name} successfully started."
+            if single
+            else f"Application {spec['name']} started"
+        )
+
+    async def stop(self, name: str) -> str:
+        await self.check_settled()
+        spec, containers, single = await self.target(name)
+        await self._wish(spec, containers, STOPPED)
+        already = True
+        for container in reversed(containers):
+            if (await self.engine.inspect(container))["State"]["Running"]:
+                already = False
+                await self.engine.stop(container)
+        if single:
+            return (
+                f"Flux App {name} is already stopped."
+                if already
+                else f"Flux App {name} successfully stopped."
+            )
+        return f"Application {spec['name']} stopped"
+
+    async def restart(self, name: str) -> str:
+        await self.check_settled()
+        spec, containers, single = await self.target(name)
+        await self._wish(spec, containers, RUNNING)
+        was_stopped = False
+        for container in containers:
+            if (await self.engine.inspect(container))["State"]["Running"]:
+                await self.engine.restart(container)
+            else:
+                was_stopped = True
+                await self.engine.start(container)
+        if single:
+            if was_stopped:
+                return f"Flux App {name} was stopped, successfully started."
+            return f"Flux App {name} successfully restarted."
+        return f"Application {spec['name']} restarted"
+
+    async def pause(self, name: str, *, unpause: bool = False) -> str:
+        await self.check_settled()
+        spec, containers, single = await self.target(name)
+        for container in reversed(containers):
+            self.reconciler.operator_acted(container)
+            await (self.engine.unpause if unpause else self.engine.pause)(container)
+        verb = "unpaused" if unpause else "paused"
+        return (
+            f"Flux App {name} successfully {verb}."
+            if single
+            else f"Application {spec['name']} {verb}"
+        )
+
+    async def kill(self, name: str) -> str:
+        """upstream 8.18's appkill: stop at once (SIGKILL), durable like appstop."""
+        await self.check_settled()
+        spec, containers, single = await self.target(name)
+        await self._wish(spec, containers, STOPPED)
+        for container in reversed(containers):
+            if (await self.engine.inspect(container))["State"]["Running"]:
+                await self.engine.kill(container)
+        return (
+            f"Flux App {name} successfully killed."
+            if single
+            else f"Application {spec['name']} killed"
+        )
+
+    async def component_names(self, name: str) -> list[str]:
+        spec, _containers, _single = await self.target(name)
+        return [str(c.get("name", spec["name"])) for c in components(spec)]
+
+    async def held_components(self) -> list[dict[str, Any]]:
+        """Components the operator holds stopped (the reconciler leaves them)."""
+        wishes = await self.apps.desired()
+        return [
+            {"name": container.removeprefix("flux"), "desired": desired}
+            for container, desired in sorted(wishes.items())
+            if desired == STOPPED
+        ]
+
+    # -- inspection (§11.9) ----------------------------------------------------------------
+    async def container_of(self, name: str) -> str:
+        """The container of `component_app`, or of a one-component (or v1-3) app."""
+        spec, containers, single = await self.target(name)
+        if single or len(containers) == 1:
+            return containers[0]
+        raise BadParameter(
+            f"appname must name a component of {spec['name']} (component_app), one of"
+            f" {', '.join(n.removeprefix('flux') for n in containers)}"
+        )
+
+    async def log(self, name: str, lines: int | str) -> str:
+        container = await self.container_of(name)
+        return (await self.engine.logs(container, tail=lines)).decode(errors="replace")
+
+    async def inspect(self, name: str) -> dict[str, Any]:
+        return await self.engine.inspect(await self.container_of(name))
+
+    async def stats(self, name: str) -> dict[str, Any]:
+        container = await self.container_of(name)
+        stats = await self.engine.stats(container)
+        inspect = await self.engine.inspect(container)
+        stats["nanoCpus"] = inspect["HostConfig"].get("NanoCpus")
+        return stats
+
+    async def top(self, name: str) -> dict[str, Any]:
+        return await self.engine.top(await self.container_of(name))
+
+    async def changes(self, name: str) -> list[dict[str, Any]] | None:
+        return await self.engine.changes(await self.container_of(name))
+
+    async def exec_stream(
+        self, name: str, command: list[str], env: list[str]
+    ) -> AsyncIterator[bytes]:
+        container = await self.container_of(name)
+        await self.engine.inspect(container)
+        return self.engine.exec_stream(container, command, env)
+
+    # -- inventory (§9) --------------------------------------------------------------------
+    async def containers(self, *, all: bool) -> list[dict[str, Any]]:
+        listed = await self.engine.list_containers(all=all)
+        answer = []
+        for summary in listed:
+            names = summary.get("Names") or [""]
+            if not str(names[0]).startswith(CONTAINER_PREFIXES):
+                continue
+            answer.append(
+                {
+                    k: v
+                    for k, v in summary.items()
+                    if k not in ("HostConfig", "NetworkSettings", "Mounts")
+                }
+            )
+        return answer
+
+    async def images(self) -> list[dict[str, Any]]:
+        return await self.engine.list_images()
+
+    async def installed(self, name: str | None = None) -> list[AppSpec]:
+        specs = await self.apps.all()
+        return [s for s in specs if name is None or s.get("name") == name]
+
+    async def usage(self, node_specs: dict[str, Any]) -> dict[str, Any]:
+        running = await self.containers(all=False)
+        everything = await self.containers(all=True)
+        return {
+            "totalApps": len(everything),
+            "runningApps": len(running),
+            "stoppedApps": len(everything) - len(running),
+            "nodeSpecs": node_specs,
+        }
+
+
+def _app_part(name: str) -> str:
+    return name.split("_", 1)[1] if "_" in name else name

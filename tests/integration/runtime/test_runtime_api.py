@@ -1,0 +1,188 @@
+"""The apps runtime over HTTP: a node served in-process with a real devnet (its tier),
+a real dockerd and registry. The admin installs, controls, inspects and removes an app;
+without Docker the node serves on and says so."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from fluxos.clock import ManualClock
+from fluxos.config import load_settings
+from fluxos.identity import Credentials
+from fluxos.node import Node
+from tests.integration.runtime.conftest import Images
+from tests.integration.runtime.test_install import answers, web_app
+from tests.support.asyncwait import eventually
+from tests.support.daemons import DevnetProcess
+from tests.support.identity import Person
+from tests.support.inprocess import serving
+from tests.support.processes import free_port
+
+
+class SpecTable:
+    """Stands in for the global apps registry behind `InstallableSpecs` (issue 13)."""
+
+    def __init__(self) -> None:
+        self.specs: dict[str, dict[str, Any]] = {}
+
+    async def spec_for_install(self, name_or_hash: str) -> dict[str, Any] | None:
+        return self.specs.get(name_or_hash)
+
+
+@dataclass
+class World:
+    node: Node
+    clock: ManualClock
+    http: httpx.AsyncClient
+    admin: Credentials
+    specs: SpecTable
+
+    async def get(self, path: str, *, auth: bool = True) -> httpx.Response:
+        headers = {"zelidauth": self.admin.header_qs()} if auth else {}
+        return await self.http.get(path, headers=headers)
+
+
+async def log_in(http: httpx.AsyncClient, clock: ManualClock, person: Person) -> Credentials:
+    phrase = (await http.get("/id/loginphrase")).json()
+    assert phrase["status"] == "success", phrase
+    clock.advance(1)
+    reply = await http.post("/id/verifylogin", json=person.login_body(phrase["data"]))
+    assert reply.json()["status"] == "success", reply.text
+    return person.credentials(phrase["data"])
+
+
+def objects(text: str) -> list[dict[str, Any]]:
+    """Upstream's streams: JSON objects one after another."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while at < len(text):
+        value, at = decoder.raw_decode(text, at)
+        found.append(value)
+    return found
+
+
+@pytest.fixture(scope="module")
+def devnet(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    process = DevnetProcess(tmp_path_factory.mktemp("runtime-devnet")).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+async def world(tmp_path: Path, devnet: DevnetProcess, docker_url: str) -> AsyncIterator[World]:
+    admin = Person()
+    settings = load_settings(
+        tmp_path,
+        {
+            "zelid": admin.zelid,
+            "fluxd_conf": str(devnet.conf_path),
+            "development": True,
+            "runtime": {"docker_host": docker_url, "reconcile_seconds": 3600},
+        },
+        environ={},
+    )
+    clock = ManualClock(start=1_750_000_000.0)
+    specs = SpecTable()
+    node = Node(settings, clock=clock, run_apps=True, install_specs=specs)
+    async with serving(node) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
+        credentials = await log_in(http, clock, admin)
+        yield World(node, clock, http, credentials, specs)
+        for spec in await node.local_apps.all():
+            await node.installer.remove(spec["name"], force=True)
+
+
+async def test_install_control_inspect_remove(world: World, images: Images) -> None:
+    port = free_port()
+    owner = Person()
+    world.specs.specs["webapi"] = web_app("webapi", images.httpd, port, owner=owner.zelid)
+    assert (await world.get("/apps/installapplocally/webapi", auth=False)).json()["data"][
+        "code"
+    ] == 401
+    streamed = objects((await world.get("/apps/installapplocally/webapi")).text)
+    assert streamed[-1] == {
+        "status": "success",
+        "data": {"message": "Flux App webapi successfully installed and launched"},
+    }
+    assert {"status": "Flux App fluxweb_webapi installed and started"} in streamed
+    await eventually(lambda: answers(port), within=30)
+    # this node is no confirmed fluxnode: its fluxapprunning is not sent, the install stands
+    assert world.node.app_announcer.failures["fluxapprunning"] == 1
+
+    running = (await world.get("/apps/listrunningapps")).json()["data"]
+    assert [c["Names"] for c in running] == [["/fluxweb_webapi"]]
+    assert "HostConfig" not in running[0]
+    installed = (await world.get("/apps/installedapps/webapi")).json()["data"]
+    assert [spec["name"] for spec in installed] == ["webapi"]
+
+    # an operator stop is durable; the reconciler leaves the component stopped
+    reply = (await world.get("/apps/appstop/webapi")).json()
+    assert reply == {"status": "success", "data": {"message": "Application webapi stopped"}}
+    await world.node.reconciler.reconcile_once()
+    assert not (await world.node.docker.inspect("fluxweb_webapi"))["State"]["Running"]
+    held = (await world.get("/apps/heldcomponents")).json()["data"]
+    assert held == [{"name": "web_webapi", "desired": "stopped"}]
+    reply = (await world.get("/apps/appstart/web_webapi")).json()
+    assert reply["data"]["message"] == "Flux App web_webapi successfully started."
+    await eventually(lambda: answers(port), within=30)
+    reply = (await world.get("/apps/apprestart/webapi")).json()
+    assert reply["data"]["message"] == "Application webapi restarted"
+    assert (await world.get("/apps/appcomponentnames/webapi")).json()["data"] == ["web"]
+
+    inspect = (await world.get("/apps/appinspect/web_webapi")).json()["data"]
+    assert inspect["Name"] == "/fluxweb_webapi"
+    top = (await world.get("/apps/apptop/webapi")).json()["data"]
+    assert top["Titles"] and top["Processes"]
+    command = {"appname": "web_webapi", "cmd": ["/bin/sh", "-c", "echo $X inside"], "env": ["X=hi"]}
+    refused = await world.http.post(
+        "/apps/appexec", json=command, headers={"zelidauth": world.admin.header_qs()}
+    )
+    assert refused.json()["data"]["code"] == 401  # appexec is the app owner's alone
+    owner_login = await log_in(world.http, world.clock, owner)
+    output = await world.http.post(
+        "/apps/appexec", json=command, headers={"zelidauth": owner_login.header_qs()}
+    )
+    assert output.status_code == 200
+    assert output.content.endswith(b"hi inside\n")
+    log = (await world.get("/apps/applog/webapi/5")).json()
+    assert log["status"] == "success" and isinstance(log["data"], str)
+    bad = (await world.get("/apps/appstop/nothing_webapi")).json()
+    assert bad["status"] == "error" and "not found" in bad["data"]["message"]
+    assert (await world.get("/apps/appstop/webapi", auth=False)).json()["data"]["code"] == 401
+
+    removal = objects((await world.get("/apps/appremove/webapi")).text)
+    assert removal[-1]["data"]["message"] == (
+        "Removal step done. Result: Flux App webapi was successfuly removed"
+    )
+    assert not await world.node.docker.exists("fluxweb_webapi")
+    assert world.node.app_announcer.failures["fluxappremoved"] == 1
+    assert (await world.get("/apps/listallapps")).json()["data"] == []
+    assert (await world.get("/apps/installedapps")).json()["data"] == []
+
+
+async def test_without_docker_the_node_serves_on(tmp_path: Path) -> None:
+    admin = Person()
+    settings = load_settings(
+        tmp_path,
+        {"zelid": admin.zelid, "runtime": {"docker_host": f"unix://{tmp_path}/no.sock"}},
+        environ={},
+    )
+    node = Node(settings, clock=ManualClock(), run_apps=True)
+    async with serving(node) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        reply = await http.get("/apps/listrunningapps")
+        assert reply.status_code == 503
+        assert reply.headers["retry-after"] == "30"
+        assert reply.json()["status"] == "error"
+        assert "Docker is not available on this node" in reply.json()["data"]["message"]
+        # the docker login gate: no login phrase while Docker is away
+        phrase = (await http.get("/id/loginphrase")).json()
+        assert phrase["status"] == "error"
+        assert "Docker is not available" in phrase["data"]["message"]
+        assert (await http.get("/apps/latestspecificationversion")).json()["data"] == 8
