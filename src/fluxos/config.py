@@ -312,6 +312,33 @@ class SyncthingSettings(BaseModel):
         return value
 
 
+class FilesSettings(BaseModel):
+    """`[files]`: where app volumes and FluxShare live, and the upload limits
+    (files-and-sync.md §0, §2, §5).
+
+    `apps_folder` is upstream's `$FLUX_APPS_FOLDER` (default: the runtime's apps dir);
+    FluxShare is `share_folder` (default `<apps folder>/ZelShare`), created at start.
+    `require_mount`: a component volume must be a mount point (as the runtime's
+    loop-mounted volumes are); off, a plain directory serves (devnets, tests).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    apps_folder: Path | None = None
+    share_folder: Path | None = None
+    share_max_upload: int = 5 * 1024**3
+    upload_max: int = 10 * 1024**3
+    restore_max_download: int = 50 * 1024**3
+    require_mount: bool = False
+
+    @field_validator("share_max_upload", "upload_max", "restore_max_download")
+    @classmethod
+    def _positive_size(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("must be a positive number of bytes")
+        return value
+
+
 class RuntimeSettings(BaseModel):
     """`[runtime]`: the Docker engine apps run on, where their volumes live, and the
     reconciler's pace (a devnet cluster uses short times so it converges in seconds)."""
@@ -382,6 +409,7 @@ class Settings(BaseModel):
     explorer: ExplorerSettings = ExplorerSettings()
     edge: EdgeSettings = EdgeSettings()
     syncthing: SyncthingSettings = SyncthingSettings()
+    files: FilesSettings = FilesSettings()
     runtime: RuntimeSettings = RuntimeSettings()
 
     @field_validator("zelid")
@@ -485,6 +513,15 @@ class Settings(BaseModel):
         return self.syncthing.home or self.data_dir / "syncthing"
 
     @property
+    def apps_folder(self) -> Path:
+        """Where app component volumes live (upstream's `appsFolder`)."""
+        return self.files.apps_folder or self.runtime.apps_dir or self.data_dir / "apps"
+
+    @property
+    def share_folder(self) -> Path:
+        return self.files.share_folder or self.apps_folder / "ZelShare"
+
+    @property
     def marketplace_url(self) -> str:
         return MARKETPLACE_DEV_URL if self.development else MARKETPLACE_URL
 
@@ -530,6 +567,9 @@ def load_settings(
     benchmark = values.get("benchmark")
     if env.get("FLUXBENCH_PATH") and (benchmark is None or isinstance(benchmark, dict)):
         values["benchmark"] = {"bench_dir": env["FLUXBENCH_PATH"], **(benchmark or {})}
+    files = values.get("files")
+    if env.get("FLUX_APPS_FOLDER") and (files is None or isinstance(files, dict)):
+        values["files"] = {"apps_folder": env["FLUX_APPS_FOLDER"], **(files or {})}
     for key, value in (overrides or {}).items():
         if value is not None:
             values[_canonical(key)] = value

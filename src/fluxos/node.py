@@ -10,7 +10,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import uvicorn
@@ -33,6 +33,8 @@ from fluxos.errors import ConfigError
 from fluxos.events import EventBus
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
+from fluxos.files.service import FilesService
+from fluxos.files.volumes import AppsFolderVolumes, AppVolumes
 from fluxos.identity import AppOwners, IdentityService, LoginGates, PrivilegedIds
 from fluxos.identity.gates import (
     DatabaseGate,
@@ -125,6 +127,7 @@ class Node:
         home: Path | None = None,
         manage_daemons: bool = False,
         manage_syncthing: bool = False,
+        file_volumes: AppVolumes | None = None,
         run_apps: bool = False,
         install_specs: InstallableSpecs | None = None,
     ) -> None:
@@ -217,6 +220,18 @@ class Node:
         self.authorizer: Authorizer = authorizer or self.identity.authorizer
         self.add_background("identity expiry", self.identity.purge_loop)
         self._build_apps()
+        # the apps runtime hands its volumes over with `file_volumes` once it runs them
+        self.files: FilesService = FilesService(
+            database=self.database,
+            share_folder=settings.share_folder,
+            apps_folder=settings.apps_folder,
+            volumes=file_volumes
+            or AppsFolderVolumes(settings.apps_folder, require_mount=settings.files.require_mount),
+            tier=_CollateralTier(self.node_tier),
+            clock=self.clock,
+            share_max_upload=settings.files.share_max_upload,
+            upload_max=settings.files.upload_max,
+        )
         self.explorer: Explorer = Explorer(
             self.database,
             self.fluxd,
@@ -509,6 +524,7 @@ class Node:
     async def start(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.database.open()
+        self.files.start()
         await self.supervisor.start()
         log.info(
             "node started: data dir %s, api port %d", self.settings.data_dir, self.settings.apiport
@@ -529,11 +545,29 @@ class Node:
         await self.flux_services.aclose()
         await self.system_http.aclose()
         self.components.close()
+        self.files.close()
         self.upnp.close()
         await self.sync.aclose()  # Syncthing itself keeps running (upstream #1238)
         await self.sync_peers.aclose()
         await self.database.close()
         log.info("node stopped")
+
+
+class _CollateralTier:
+    """The node's tier as FluxShare's space rule names it (upstream's getNewNodeTier)."""
+
+    _NAMES: ClassVar[dict[str, str]] = {"basic": "cumulus", "super": "nimbus", "bamf": "stratus"}
+
+    def __init__(self, tier: NodeTier) -> None:
+        self._tier = tier
+
+    async def tier(self) -> str | None:
+        try:
+            collateral = await self._tier.collateral()
+        except Exception as error:  # fluxd down, no collateral yet: unknown, not fatal
+            log.info("node tier unknown: %s", error)
+            return None
+        return self._NAMES.get(collateral.internal_tier)
 
 
 class _NetworkDos:

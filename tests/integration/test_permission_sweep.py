@@ -40,6 +40,8 @@ PUBLIC_BY_DESIGN = {
     ("POST", "/zelid/checkprivilege"),
     ("POST", "/flux/checkappavailability"),  # or a listed node's signature (p2p.md §15)
     ("POST", "/flux/keepupnpportsopen"),  # the same (system.md §7.1)
+    # the owner downloads any file, anyone else a shared one with its token
+    ("GET", "/apps/fluxshare/getfile"),
 }
 
 

@@ -25,6 +25,7 @@ from fluxos.api.routers import (
     benchmark,
     daemon,
     explorer,
+    files,
     flux,
     identity,
     network,
@@ -52,6 +53,7 @@ ROUTERS: tuple[FluxRouter, ...] = (
     appsruntime.router,
     explorer.router,
     syncthing.router,
+    files.router,
 )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from fluxos.errors import BadParameter
 
@@ -107,6 +108,10 @@ class Streamed:
     headers: Mapping[str, str] | None = None
     filename: str | None = None
     status_code: int = 200
+    reads_body: bool = False
+    """The chunks are produced while the request body is read (an upload's progress): the
+    answer must not listen for the client's disconnect itself, or it would take body
+    messages from the stream; the body stream reports a departed client instead."""
 
 
 def streaming_response(streamed: Streamed, limit: int | None, what: str) -> StreamingResponse:
@@ -116,12 +121,23 @@ def streaming_response(streamed: Streamed, limit: int | None, what: str) -> Stre
     if streamed.filename is not None:
         safe = streamed.filename.replace('"', "").replace("\r", "").replace("\n", "")
         headers["content-disposition"] = f'attachment; filename="{safe}"'
-    return StreamingResponse(
+    response_class = _BodyReadingResponse if streamed.reads_body else StreamingResponse
+    return response_class(
         _counted(streamed.chunks, cap, what),
         status_code=streamed.status_code,
         media_type=streamed.media_type,
         headers=headers,
     )
+
+
+class _BodyReadingResponse(StreamingResponse):
+    """A streamed answer sent while its request's body is still being read."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.stream_response(send)
+        except OSError:
+            raise ClientDisconnect() from None
 
 
 async def _counted(
@@ -139,6 +155,10 @@ async def _counted(
                 return
             sent += len(data)
             yield data
+    except ClientGone as gone:
+        log.info(
+            "%s: client disconnected (%s)", what, gone, extra={"dedupe": "client disconnected"}
+        )
     finally:
         closer = getattr(chunks, "aclose", None)
         if closer is not None:

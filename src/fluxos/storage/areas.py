@@ -1,6 +1,12 @@
 """Every area's schema, in the order they are migrated."""
 
-from fluxos.storage import explorer, identity, localapps, nodestate
+from fluxos.storage import explorer, fluxshare, identity, localapps, nodestate
 from fluxos.storage.schema import Area
 
-ALL_AREAS: tuple[Area, ...] = (nodestate.AREA, identity.AREA, explorer.AREA, localapps.AREA)
+ALL_AREAS: tuple[Area, ...] = (
+    nodestate.AREA,
+    identity.AREA,
+    explorer.AREA,
+    localapps.AREA,
+    fluxshare.AREA,
+)

@@ -1,0 +1,138 @@
+"""The files routes: FluxShare (files-and-sync.md §2), the volume browser (§4), backups
+(§3) and uploads (§5). Paths are resolved by `fluxos.files.paths.Root`; permissions come
+from routes.tsv and are checked before any body byte is read."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fluxos.api.envelope import Message
+from fluxos.api.routing import Call, FluxRouter
+from fluxos.api.streams import GIB, MIB, Streamed
+from fluxos.files.fluxshare import Download
+from fluxos.files.multipart import MultipartUpload
+from fluxos.files.service import FilesService
+from fluxos.wire.permissions import Permission
+
+router = FluxRouter("FluxShare", lambda node: node.files)
+Files = Call[FilesService]
+
+MULTIPART_OVERHEAD = MIB
+SHARE_UPLOAD_BODY = 5 * GIB + MULTIPART_OVERHEAD
+
+
+def _sent(download: Download) -> Streamed:
+    headers = {"content-length": str(download.size)} if download.size is not None else None
+    return Streamed(
+        download.chunks,
+        media_type=download.media_type,
+        filename=download.filename,
+        headers=headers,
+    )
+
+
+def _progress(call: Files, upload: MultipartUpload) -> Streamed:
+    stream = call.stream()
+    expected = call.request.headers.get("content-length")
+    chunks: AsyncIterator[str] = upload.progress(
+        call.request.headers.get("content-type", ""),
+        stream,
+        int(expected) if expected and expected.isdigit() else None,
+    )
+    # upstream sets no content type on its progress stream
+    return Streamed(chunks, media_type="text/plain", reads_body=True)
+
+
+# -- FluxShare ---------------------------------------------------------------------------
+@router.get("/apps/fluxshare/getfile/:file?/:token?", permission=Permission.PUBLIC)
+async def get_file(call: Files) -> Streamed:
+    """Download a FluxShare file: the node owner any file, anyone else a shared one with
+    its token (a folder comes as a zip)."""
+    if await call.authorized(Permission.ADMIN):
+        return _sent(await call.service.share.download(call.text("file")))
+    return _sent(await call.service.share.token_download(call.text("file"), call.text("token")))
+
+
+@router.get("/apps/fluxshare/getfolder/:folder?")
+async def get_folder(call: Files) -> list[dict[str, Any]]:
+    """The entries of a FluxShare folder with sizes and share tokens."""
+    return await call.service.share.folder(call.text("folder"))
+
+
+@router.get("/apps/fluxshare/createfolder/:folder?")
+async def create_folder(call: Files) -> Message:
+    """Create a FluxShare folder (its parent must exist)."""
+    await call.service.share.create_folder(call.text("folder"))
+    return Message("Folder Created")
+
+
+@router.post(
+    "/apps/fluxshare/uploadfile/:folder?",
+    body="stream",
+    max_body=SHARE_UPLOAD_BODY,
+    response="stream",
+)
+async def upload_file(call: Files) -> Streamed:
+    """Upload files (multipart) into a FluxShare folder, streamed to disk; answers
+    upstream's progress stream."""
+    upload = await call.service.share.upload(call.text("folder"))
+    return _progress(call, upload)
+
+
+@router.get("/apps/fluxshare/removefile/:file?")
+async def remove_file(call: Files) -> Message:
+    """Remove a FluxShare file and its share record."""
+    await call.service.share.remove_file(call.text("file"))
+    return Message("File Removed")
+
+
+@router.get("/apps/fluxshare/removefolder/:folder?")
+async def remove_folder(call: Files) -> Message:
+    """Remove a FluxShare folder, its contents and their share records."""
+    await call.service.share.remove_folder(call.text("folder"))
+    return Message("Folder Removed")
+
+
+@router.get("/apps/fluxshare/fileexists/:file?")
+async def file_exists(call: Files) -> dict[str, bool]:
+    """Whether a FluxShare path exists."""
+    return {"fileExists": await call.service.share.file_exists(call.text("file"))}
+
+
+@router.get("/apps/fluxshare/stats")
+async def stats(call: Files) -> dict[str, float]:
+    """FluxShare space in GB: available, used and total."""
+    return await call.service.share.stats()
+
+
+@router.get("/apps/fluxshare/sharefile/:file?")
+async def share_file(call: Files) -> dict[str, str]:
+    """Share a file: its record `{name, token}` (the stored one if shared already)."""
+    return await call.service.share.share(call.text("file"))
+
+
+@router.get("/apps/fluxshare/unsharefile/:file?")
+async def unshare_file(call: Files) -> Message:
+    """Stop sharing a file: its token stops working."""
+    await call.service.share.unshare(call.text("file"))
+    return Message("File sharing disabled")
+
+
+@router.get("/apps/fluxshare/sharedfiles")
+async def shared_files(call: Files) -> list[dict[str, str]]:
+    """Every share record."""
+    return await call.service.share.shared()
+
+
+@router.get("/apps/fluxshare/rename/:oldpath?/:newname?")
+async def rename(call: Files) -> Message:
+    """Rename a FluxShare file or folder within its folder (its share records go)."""
+    await call.service.share.rename(call.text("oldpath"), call.text("newname"))
+    return Message("Rename successful")
+
+
+@router.get("/apps/fluxshare/downloadfolder/:folder?", response="stream")
+async def download_folder(call: Files) -> Streamed:
+    """A FluxShare folder as a zip, streamed."""
+    return _sent(await call.service.share.download_folder(call.text("folder")))

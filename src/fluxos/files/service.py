@@ -1,0 +1,56 @@
+"""The files area's facade: FluxShare, the volume browser, backups and uploads, as the
+`/apps/fluxshare/*`, `/apps/*object|folder|file`, `/backup/*` and `/ioutils/*` routes use
+them."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fluxos.blocking import BlockingRunner
+from fluxos.clock import Clock
+from fluxos.files.fluxshare import SHARE_MAX_UPLOAD, FluxShare, TierSource
+from fluxos.files.volumes import AppVolumes
+from fluxos.storage.database import Database
+from fluxos.storage.fluxshare import ShareStore
+
+log = logging.getLogger(__name__)
+
+
+class FilesService:
+    """Everything a file route asks; built by the node from its settings."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        share_folder: Path,
+        apps_folder: Path,
+        volumes: AppVolumes,
+        tier: TierSource,
+        clock: Clock,
+        share_max_upload: int = SHARE_MAX_UPLOAD,
+        upload_max: int = 10 * 1024**3,
+    ) -> None:
+        self.runner = BlockingRunner("files", max_workers=8)
+        self.apps_folder = apps_folder
+        self.volumes = volumes
+        self.upload_max = upload_max
+        self.share = FluxShare(
+            share_folder,
+            ShareStore(database),
+            tier,
+            clock,
+            self.runner,
+            max_upload=share_max_upload,
+        )
+
+    def start(self) -> None:
+        """Create the FluxShare folder (upstream never did, see §2)."""
+        try:
+            self.share.ensure_directory()
+        except OSError as error:
+            log.warning("FluxShare folder %s cannot be created: %s", self.share.root.base, error)
+
+    def close(self) -> None:
+        self.runner.close()
