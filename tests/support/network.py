@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from fluxos.network.service import NetworkService
 from fluxos.node import Node
 from fluxos.sync.process import stop_syncthing
 from fluxos.web.home import HomeServer
+from fluxos.wire.jsvalues import stringify
 from tests.support.fluxnodes import FluxnodeRegistry
 from tests.support.processes import free_loopback_host
 
@@ -217,3 +218,25 @@ async def start_nodes(
 
 async def stop_nodes(nodes: list[InProcessNode]) -> None:
     await asyncio.gather(*(node.stop() for node in nodes), return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def running_nodes(
+    count: int, tmp_path: Path, *, connected: bool = False, **settings: Any
+) -> AsyncIterator[list[InProcessNode]]:
+    """`count` started nodes in one fresh node list, stopped afterwards (`connected`: once
+    each holds a peer connection)."""
+    nodes = await start_nodes(count, tmp_path, FluxnodeRegistry(), **settings)
+    try:
+        if connected:
+            await eventually(lambda: all(len(n.network.peers) >= 1 for n in nodes), within=30)
+        yield nodes
+    finally:
+        await stop_nodes(nodes)
+
+
+def signed_body(body: dict[str, Any], key: PrivateKey) -> dict[str, Any]:
+    """`body` with `pubKey` and the signature of its JavaScript JSON, as the node-signed
+    /flux routes (checkappavailability, keepupnpportsopen) expect."""
+    unsigned = {**body, "pubKey": key.public_key.hex()}
+    return {**unsigned, "signature": sign_message(stringify(unsigned), key)}

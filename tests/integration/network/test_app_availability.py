@@ -13,26 +13,14 @@ import httpx
 import pytest
 
 from fluxos.crypto import PrivateKey
-from fluxos.crypto.signed_message import sign_message
-from fluxos.wire.jsvalues import stringify
-from tests.support.fluxnodes import FluxnodeRegistry
-from tests.support.network import InProcessNode, start_nodes, stop_nodes
+from tests.support.network import InProcessNode, running_nodes, signed_body
 from tests.support.processes import free_port
 
 
 @pytest.fixture
 async def pair(tmp_path: Path) -> AsyncIterator[list[InProcessNode]]:
-    nodes = await start_nodes(2, tmp_path, FluxnodeRegistry())
-    try:
+    async with running_nodes(2, tmp_path) as nodes:
         yield nodes
-    finally:
-        await stop_nodes(nodes)
-
-
-def signed(body: dict[str, Any], key: PrivateKey) -> dict[str, Any]:
-    pub_key = key.public_key.hex()
-    unsigned = {**body, "pubKey": pub_key}
-    return {**unsigned, "signature": sign_message(stringify(unsigned), key)}
 
 
 async def ask(node: InProcessNode, body: dict[str, Any], **kwargs: Any) -> Any:
@@ -55,7 +43,7 @@ async def test_a_listed_node_asks_about_its_own_app_ports(pair) -> None:
     try:
         body = {"ip": asker.host, "port": 16127, "ports": [open_port, 16150]}
         # 16150 is banned for apps (16100-16299): skipped, although nothing listens there
-        answer = await ask(checker, signed(body, asker.key))
+        answer = await ask(checker, signed_body(body, asker.key))
         assert answer == {
             "status": "success",
             "data": {"message": f"Flux Applications on {asker.host}:16127 are available."},
@@ -63,7 +51,7 @@ async def test_a_listed_node_asks_about_its_own_app_ports(pair) -> None:
         assert len(served) == 1  # the checker really connected, once
 
         failing = {"ip": asker.host, "port": 16127, "ports": [open_port, closed_port]}
-        answer = await ask(checker, signed(failing, asker.key))
+        answer = await ask(checker, signed_body(failing, asker.key))
         assert answer["status"] == "error"
         assert answer["data"]["message"] == (
             f"Flux Applications on {asker.host}:16127 are not available. Failed port: {closed_port}"
@@ -86,11 +74,11 @@ async def test_unsigned_foreign_and_malformed_requests_are_refused(pair) -> None
     }
     assert await ask(checker, body) == refused
     stranger = PrivateKey.generate()  # signs well, but owns no listed node
-    assert await ask(checker, signed(body, stranger)) == refused
-    tampered = signed(body, asker.key) | {"ports": [35001]}
+    assert await ask(checker, signed_body(body, stranger)) == refused
+    tampered = signed_body(body, asker.key) | {"ports": [35001]}
     assert await ask(checker, tampered) == refused
 
-    bad_ip = await ask(checker, signed({**body, "ip": "localhost"}, asker.key))
+    bad_ip = await ask(checker, signed_body({**body, "ip": "localhost"}, asker.key))
     assert bad_ip["data"]["message"] == "ip must be an IPv4 address, got 'localhost'"
-    bad_ports = await ask(checker, signed({**body, "ports": "35000"}, asker.key))
+    bad_ports = await ask(checker, signed_body({**body, "ports": "35000"}, asker.key))
     assert bad_ports["data"]["message"] == "ports must be a list of port numbers"

@@ -13,17 +13,19 @@ import httpx
 import pytest
 
 from tests.support.fluxnodes import FluxnodeRegistry
-from tests.support.network import InProcessNode, eventually, start_nodes, stop_nodes
+from tests.support.network import (
+    InProcessNode,
+    eventually,
+    running_nodes,
+    start_nodes,
+    stop_nodes,
+)
 
 
 @pytest.fixture
 async def pair(tmp_path: Path) -> AsyncIterator[list[InProcessNode]]:
-    nodes = await start_nodes(2, tmp_path, FluxnodeRegistry(), test_event_stream=True)
-    try:
-        await eventually(lambda: all(len(n.network.peers) == 1 for n in nodes), within=30)
+    async with running_nodes(2, tmp_path, connected=True, test_event_stream=True) as nodes:
         yield nodes
-    finally:
-        await stop_nodes(nodes)
 
 
 async def read_events(

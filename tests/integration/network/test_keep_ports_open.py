@@ -15,25 +15,14 @@ import httpx
 import pytest
 
 from fluxos.crypto import PrivateKey
-from fluxos.crypto.signed_message import sign_message
-from fluxos.wire.jsvalues import stringify
-from tests.support.fluxnodes import FluxnodeRegistry
-from tests.support.network import InProcessNode, eventually, start_nodes, stop_nodes
+from tests.support.network import InProcessNode, eventually, running_nodes, signed_body
 from tests.support.processes import free_port
 
 
 @pytest.fixture
 async def pair(tmp_path: Path) -> AsyncIterator[list[InProcessNode]]:
-    nodes = await start_nodes(2, tmp_path, FluxnodeRegistry())
-    try:
+    async with running_nodes(2, tmp_path) as nodes:
         yield nodes
-    finally:
-        await stop_nodes(nodes)
-
-
-def signed(body: dict[str, Any], key: PrivateKey) -> dict[str, Any]:
-    unsigned = {**body, "pubKey": key.public_key.hex()}
-    return {**unsigned, "signature": sign_message(stringify(unsigned), key)}
 
 
 async def ask(node: InProcessNode, body: Any) -> httpx.Response:
@@ -57,7 +46,7 @@ async def test_a_listed_node_gets_traffic_on_its_ports(pair) -> None:
     try:
         body = {"ip": asker.host, "apiPort": 16127, "ports": [port_a, port_b],
                 "timestamp": int(time.time())}  # fmt: skip
-        reply = await ask(helper, signed(body, asker.key))
+        reply = await ask(helper, signed_body(body, asker.key))
         assert reply.status_code == 202 and reply.content == b""
         await eventually(lambda: sorted(tcp_hits) == sorted([port_a, port_b]), within=10)
         loop = asyncio.get_running_loop()
@@ -76,13 +65,13 @@ async def test_refusals_are_status_codes(pair) -> None:
     good = {"ip": asker.host, "apiPort": 16127, "ports": [35000], "timestamp": now}
     unsigned = {**good, "pubKey": asker.key.public_key.hex(), "signature": "AAAA"}
     assert (await ask(helper, unsigned)).status_code == 401
-    stranger = signed(good, PrivateKey.generate())
+    stranger = signed_body(good, PrivateKey.generate())
     assert (await ask(helper, stranger)).status_code == 401
-    stale = signed({**good, "timestamp": now - 601}, asker.key)
+    stale = signed_body({**good, "timestamp": now - 601}, asker.key)
     assert (await ask(helper, stale)).status_code == 422
-    bad_port = signed({**good, "ports": ["35000"]}, asker.key)
+    bad_port = signed_body({**good, "ports": ["35000"]}, asker.key)
     assert (await ask(helper, bad_port)).status_code == 422
     assert (await ask(helper, [1, 2])).status_code == 422
     # nothing answers /flux/uptime there: no traffic for an address that is not a node
-    elsewhere = signed({**good, "apiPort": free_port(asker.host)}, asker.key)
+    elsewhere = signed_body({**good, "apiPort": free_port(asker.host)}, asker.key)
     assert (await ask(helper, elsewhere)).status_code == 503

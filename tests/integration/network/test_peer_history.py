@@ -8,20 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fluxnodes import FluxnodeRegistry
-from tests.support.network import InProcessNode, eventually, start_nodes, stop_nodes
+from tests.support.network import InProcessNode, eventually, running_nodes
 
 CYCLES = 5  # upstream's unstable threshold: 5 disconnects within 2 hours
 
 
 @pytest.fixture
 async def pair(tmp_path: Path) -> AsyncIterator[list[InProcessNode]]:
-    nodes = await start_nodes(2, tmp_path, FluxnodeRegistry())
-    try:
-        await eventually(lambda: all(len(n.network.peers) == 1 for n in nodes), within=30)
+    async with running_nodes(2, tmp_path, connected=True) as nodes:
         yield nodes
-    finally:
-        await stop_nodes(nodes)
 
 
 async def test_history_and_unstable_nodes_after_repeated_disconnects(pair) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -27,11 +27,12 @@ async def pair(tmp_path: Path) -> AsyncIterator[tuple[FluxnodeRegistry, list[InP
         await stop_nodes(nodes)
 
 
-def _accepts(host: str, port: int) -> bool:
+async def _accepts(host: str, port: int) -> bool:
     try:
-        socket.create_connection((host, port), timeout=1).close()
-    except OSError:
+        _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 1)
+    except (OSError, TimeoutError):
         return False
+    writer.close()
     return True
 
 
@@ -46,7 +47,8 @@ async def reachable_pair(
     nodes = await start_nodes(2, tmp_path, registry, syncthing=True)
     try:
         await eventually(lambda: all(len(n.network.peers) == 1 for n in nodes), within=30)
-        await eventually(lambda: all(_accepts(n.host, 16129) for n in nodes), within=60)
+        for node in nodes:
+            await eventually(lambda node=node: _accepts(node.host, 16129), within=60)
         yield registry, nodes
     finally:
         await stop_nodes(nodes)

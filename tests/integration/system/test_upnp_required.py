@@ -9,6 +9,7 @@ import asyncio
 from fluxos.clock import ManualClock
 from fluxos.config import UpnpSettings
 from fluxos.system.upnp import REQUIRED_GRACE, MiniupnpcGateway, UpnpService
+from tests.support.network import eventually
 from tests.support.processes import free_port
 
 
@@ -26,10 +27,8 @@ async def boot_without_gateway(api_port: int, router_ip: str = "") -> list[str]:
     )
     try:
         boot = asyncio.create_task(service.boot())
-        for _ in range(200):
-            if boot.done() or clock.pending():
-                break
-            await asyncio.sleep(0.05)
+        # the failed discovery runs in a worker thread; then boot waits on the clock
+        await eventually(lambda: boot.done() or clock.pending(), within=10)
         assert not stops  # nothing stops before the grace period
         await clock.advance_async(REQUIRED_GRACE)
         await asyncio.wait_for(boot, 10)
