@@ -57,6 +57,18 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: fl
     raise AssertionError(f"condition not met within {timeout}s (last error: {last_error})")
 
 
+def end_process(process: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
+    """Terminate a child the test started (kill it if it ignores that), and reap it."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class NodeProcess:
     """`fluxos start` as a child process with its own data dir and address."""
 

@@ -38,7 +38,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fluxos.apps.dockerregistry import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
-from tests.support.processes import free_port, wait_until
+from tests.support.processes import end_process, free_port, wait_until
 
 BUSYBOX = Path("/bin/busybox")
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
@@ -187,13 +187,7 @@ class RegistryProcess:
         return httpx.get(f"{self.url}/v2/", timeout=1).status_code in (200, 401)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end_process(self.process)
 
 
 @contextmanager

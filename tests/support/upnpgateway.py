@@ -19,13 +19,14 @@ import os
 import random
 import shutil
 import subprocess
-import time
 import uuid
 from pathlib import Path
 from types import TracebackType
 
 import httpx
 import pytest
+
+from tests.support.processes import end_process, wait_until
 
 WAN_IP = "203.0.114.10"  # the gateway's external address, inside the namespace only
 HTTP_PORT = 5555
@@ -162,17 +163,13 @@ class UpnpGateway:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"miniupnpd exited:\n{self.log_path.read_text()}")
-            try:
-                if httpx.get(self.url, timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"miniupnpd did not serve {self.url}:\n{self.log_path.read_text()}")
+        wait_until(self._serves, timeout=20, interval=0.1)
+
+    def _serves(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"miniupnpd exited:\n{self.log_path.read_text()}")
+        return httpx.get(self.url, timeout=1).status_code == 200
 
     def mappings(self) -> list[tuple[str, int, str, int, str]]:
         """(protocol, external port, internal client, internal port, description) as
@@ -192,13 +189,7 @@ class UpnpGateway:
         return found
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end_process(self.process)
         subprocess.run(["ip", "netns", "del", self.namespace], capture_output=True, check=False)
         subprocess.run(["ip", "link", "del", self.host_link], capture_output=True, check=False)
 
