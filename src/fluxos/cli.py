@@ -53,7 +53,7 @@ def start(
     host: Annotated[str | None, typer.Option("--host", help="Address to listen on.")] = None,
 ) -> None:
     """Run a Flux node."""
-    from fluxos.node import serve
+    from fluxos.serve import serve
 
     settings = _settings(data_dir, apiport=api_port, host=host)
     configure_logging(settings.log_dir, settings.log_level, settings.log_console)
