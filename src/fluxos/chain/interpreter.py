@@ -1,122 +1,100 @@
-"""A transparent script interpreter: enough of fluxd's EvalScript/VerifyScript to validate
-every standard spend (P2PKH, P2PK, bare and P2SH multisig) and reject the rest cleanly.
+"""fluxd's script interpreter (EvalScript/VerifyScript), rule for rule, under the daemon's
+verification flags (`fluxos.chain.scriptcheck`).
 
-Signature checks go through a `SignatureChecker` that hashes with ZIP-243. Error texts are
-fluxd's ScriptErrorString, because signrawtransaction and sendrawtransaction print them.
+Flux inherits Zcash's script rules: OP_CODESEPARATOR is disabled with the other disabled
+opcodes, strict DER is always enforced, CHECKLOCKTIMEVERIFY (NOP2) applies under its flag,
+CHECKMULTISIG's keys count towards the 201-operation limit, and signatures hash with the
+digest of the transaction's format (ZIP-243 for v4). Error texts are fluxd's
+ScriptErrorString, because signrawtransaction and sendrawtransaction print them.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Protocol
 
 from fluxos.chain.script import (
     OP_0,
     OP_1,
     OP_1NEGATE,
     OP_16,
+    OP_PUSHDATA1,
+    OP_PUSHDATA2,
     OP_PUSHDATA4,
     ScriptError,
     is_p2pkh,
     is_p2sh,
-    is_valid_signature_encoding,
     iter_ops,
-    script_num_decode,
     script_num_encode,
 )
-from fluxos.chain.sighash import SIGHASH_ANYONECANPAY, SighashCache
+from fluxos.chain.scriptcheck import (
+    BLOCK_FLAGS,
+    ERR_ALTSTACK,
+    ERR_BAD_OPCODE,
+    ERR_CHECKMULTISIGVERIFY,
+    ERR_CHECKSIGVERIFY,
+    ERR_CLEANSTACK,
+    ERR_DISABLED,
+    ERR_DISCOURAGE_NOPS,
+    ERR_EQUALVERIFY,
+    ERR_EVAL_FALSE,
+    ERR_MINIMALDATA,
+    ERR_NEGATIVE_LOCKTIME,
+    ERR_NUMEQUALVERIFY,
+    ERR_OP_COUNT,
+    ERR_OP_RETURN,
+    ERR_PUBKEY_COUNT,
+    ERR_PUSH_SIZE,
+    ERR_SCRIPT_SIZE,
+    ERR_SIG_COUNT,
+    ERR_SIG_NULLDUMMY,
+    ERR_SIG_PUSHONLY,
+    ERR_STACK,
+    ERR_STACK_SIZE,
+    ERR_UNBALANCED,
+    ERR_UNKNOWN,
+    ERR_UNSATISFIED_LOCKTIME,
+    ERR_VERIFY,
+    MANDATORY_FLAGS,
+    STANDARD_FLAGS,
+    STANDARD_NOT_MANDATORY_FLAGS,
+    Flags,
+    NullChecker,
+    ScriptFailure,
+    SignatureChecker,
+    TransactionChecker,
+    check_pubkey_encoding,
+    check_signature_encoding,
+)
 from fluxos.crypto.hashes import hash160, sha256
-from fluxos.crypto.keys import SECP256K1_ORDER, verify_der
+
+__all__ = [
+    "BLOCK_FLAGS",
+    "MANDATORY_FLAGS",
+    "STANDARD_FLAGS",
+    "STANDARD_NOT_MANDATORY_FLAGS",
+    "Flags",
+    "NullChecker",
+    "ScriptFailure",
+    "SignatureChecker",
+    "TransactionChecker",
+    "eval_script",
+    "verify_script",
+]
 
 MAX_OPS_PER_SCRIPT = 201
 MAX_STACK_SIZE = 1000
 MAX_PUBKEYS_PER_MULTISIG = 20
 MAX_SCRIPT_ELEMENT_SIZE = 520
+MAX_SCRIPT_SIZE = 10_000
 
-# fluxd's ScriptErrorString texts
-ERR_EVAL_FALSE = "Script evaluated without error but finished with a false/empty top stack element"
-ERR_VERIFY = "Script failed an OP_VERIFY operation"
-ERR_EQUALVERIFY = "Script failed an OP_EQUALVERIFY operation"
-ERR_CHECKSIGVERIFY = "Script failed an OP_CHECKSIGVERIFY operation"
-ERR_CHECKMULTISIGVERIFY = "Script failed an OP_CHECKMULTISIGVERIFY operation"
-ERR_NUMEQUALVERIFY = "Script failed an OP_NUMEQUALVERIFY operation"
-ERR_OP_RETURN = "OP_RETURN was encountered"
-ERR_BAD_OPCODE = "Opcode missing or not understood"
-ERR_DISABLED = "Attempted to use a disabled opcode"
-ERR_STACK = "Operation not valid with the current stack size"
-ERR_ALTSTACK = "Operation not valid with the current altstack size"
-ERR_UNBALANCED = "Invalid OP_IF construction"
-ERR_OP_COUNT = "Operation limit exceeded"
-ERR_PUSH_SIZE = "Push value size limit exceeded"
-ERR_STACK_SIZE = "Stack size limit exceeded"
-ERR_SIG_COUNT = "Signature count negative or greater than pubkey count"
-ERR_PUBKEY_COUNT = "Pubkey count negative or limit exceeded"
-ERR_SIG_DER = "Non-canonical DER signature"
-ERR_SIG_HASHTYPE = "Signature hash type missing or not understood"
-ERR_SIG_HIGH_S = "Non-canonical signature: S value is unnecessarily high"
-ERR_PUBKEYTYPE = "Public key is neither compressed or uncompressed"
-ERR_SIG_NULLDUMMY = "Dummy CHECKMULTISIG argument must be zero"
-ERR_SIG_PUSHONLY = "Only non-push operators allowed in signatures"
-ERR_CLEANSTACK = "Extra items left on stack after execution"
-ERR_UNKNOWN = "unknown error"
+OP_NOP = 0x61
+OP_IF, OP_NOTIF, OP_ELSE, OP_ENDIF = 0x63, 0x64, 0x67, 0x68
+OP_NOP1, OP_CHECKLOCKTIMEVERIFY, OP_NOP10 = 0xB0, 0xB1, 0xB9
 
-_DISABLED = {
-    0x7E,
-    0x7F,
-    0x80,
-    0x81,
-    0x83,
-    0x84,
-    0x85,
-    0x86,
-    0x8D,
-    0x8E,
-    0x95,
-    0x96,
-    0x97,
-    0x98,
-    0x99,
-}
-_HALF_ORDER = SECP256K1_ORDER // 2
-
-
-class ScriptFailure(Exception):
-    """Script evaluation failed; `str()` is fluxd's message for the reason."""
-
-
-class SignatureChecker(Protocol):
-    def check_sig(self, sig: bytes, pubkey: bytes, script_code: bytes) -> bool: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Flags:
-    """Which of fluxd's verification rules apply (mempool uses `standard`, blocks `mandatory`)."""
-
-    strict_der: bool = True
-    low_s: bool = True
-    null_dummy: bool = True
-    sig_push_only: bool = True
-    clean_stack: bool = True
-
-
-STANDARD_FLAGS = Flags()
-MANDATORY_FLAGS = Flags(low_s=False, null_dummy=False, sig_push_only=False, clean_stack=False)
-
-
-class TransactionChecker:
-    """Checks signatures of input `n_in` against a ZIP-243 sighash cache."""
-
-    def __init__(self, cache: SighashCache, n_in: int, amount: int) -> None:
-        self.cache = cache
-        self.n_in = n_in
-        self.amount = amount
-
-    def check_sig(self, sig: bytes, pubkey: bytes, script_code: bytes) -> bool:
-        if not sig:
-            return False
-        digest = self.cache.digest(self.n_in, script_code, self.amount, sig[-1])
-        return verify_der(pubkey, sig[:-1], digest)
+# OP_CAT … OP_RSHIFT and, in Zcash and Flux, OP_CODESEPARATOR: fail even unexecuted
+_DISABLED = frozenset(
+    (0x7E, 0x7F, 0x80, 0x81, 0x83, 0x84, 0x85, 0x86, 0x8D, 0x8E, 0x95, 0x96, 0x97, 0x98, 0x99, 0xAB)
+)
 
 
 def _cast_bool(item: bytes) -> bool:
@@ -126,59 +104,67 @@ def _cast_bool(item: bytes) -> bool:
     return False
 
 
-def _num(item: bytes, max_size: int = 4) -> int:
+def _num(item: bytes, minimal: bool, max_size: int = 4) -> int:
+    """CScriptNum(item, fRequireMinimal, max_size); a bad number is fluxd's unknown error."""
     if len(item) > max_size:
-        raise ScriptFailure("Script number overflow")
-    return script_num_decode(item)
+        raise ScriptFailure(ERR_UNKNOWN)
+    if not item:
+        return 0
+    if minimal and item[-1] & 0x7F == 0 and (len(item) == 1 or not item[-2] & 0x80):
+        raise ScriptFailure(ERR_UNKNOWN)
+    value = int.from_bytes(item, "little")
+    if item[-1] & 0x80:
+        return -(value & ~(0x80 << (8 * (len(item) - 1))))
+    return value
 
 
-def _check_signature_encoding(sig: bytes, flags: Flags) -> None:
-    if not sig:
-        return
-    if flags.strict_der and not is_valid_signature_encoding(sig):
-        raise ScriptFailure(ERR_SIG_DER)
-    if flags.low_s:
-        len_r = sig[3]
-        s = int.from_bytes(sig[6 + len_r : 6 + len_r + sig[5 + len_r]], "big")
-        if s > _HALF_ORDER:
-            raise ScriptFailure(ERR_SIG_HIGH_S)
-    if (sig[-1] & ~SIGHASH_ANYONECANPAY) not in (1, 2, 3):
-        raise ScriptFailure(ERR_SIG_HASHTYPE)
-
-
-def _check_pubkey_encoding(pubkey: bytes) -> None:
-    ok = (len(pubkey) == 33 and pubkey[0] in (2, 3)) or (len(pubkey) == 65 and pubkey[0] == 4)
-    if not ok:
-        raise ScriptFailure(ERR_PUBKEYTYPE)
+def _is_minimal_push(op: int, data: bytes) -> bool:
+    size = len(data)
+    if size == 0:
+        return op == OP_0
+    if size == 1 and 1 <= data[0] <= 16:
+        return op == OP_1 + data[0] - 1
+    if size == 1 and data[0] == 0x81:
+        return op == OP_1NEGATE
+    if size <= 75:
+        return op == size
+    if size <= 255:
+        return op == OP_PUSHDATA1
+    if size <= 65535:
+        return op == OP_PUSHDATA2
+    return True
 
 
 def eval_script(stack: list[bytes], script: bytes, checker: SignatureChecker, flags: Flags) -> None:
     """Run `script` on `stack` in place; raises ScriptFailure with fluxd's reason."""
-    if len(script) > 10_000:
-        raise ScriptFailure("Script is too big")
-    try:
-        ops = list(iter_ops(script))
-    except ScriptError as exc:
-        raise ScriptFailure(ERR_BAD_OPCODE) from exc
+    if len(script) > MAX_SCRIPT_SIZE:
+        raise ScriptFailure(ERR_SCRIPT_SIZE)
     machine = _Machine(stack, script, checker, flags)
-    op_count = 0
-    for op, data in ops:
-        executing = all(machine.exec_stack)
-        if data is not None and len(data) > MAX_SCRIPT_ELEMENT_SIZE:
-            raise ScriptFailure(ERR_PUSH_SIZE)
-        if op > 0x60:
-            op_count += 1
-            if op_count > MAX_OPS_PER_SCRIPT:
-                raise ScriptFailure(ERR_OP_COUNT)
-        if op in _DISABLED:
-            raise ScriptFailure(ERR_DISABLED)
-        if executing and data is not None and op <= OP_PUSHDATA4:
-            stack.append(data)
-        elif executing or 0x63 <= op <= 0x68:
-            machine.execute(op, executing)
-        if len(stack) + len(machine.alt) > MAX_STACK_SIZE:
-            raise ScriptFailure(ERR_STACK_SIZE)
-    if machine.exec_stack:
+    minimal = bool(flags & Flags.MINIMALDATA)
+    exec_stack = machine.exec_stack
+    try:
+        for op, data in iter_ops(script):
+            executing = False not in exec_stack
+            if data is not None and len(data) > MAX_SCRIPT_ELEMENT_SIZE:
+                raise ScriptFailure(ERR_PUSH_SIZE)
+            if op > OP_16:
+                machine.op_count += 1
+                if machine.op_count > MAX_OPS_PER_SCRIPT:
+                    raise ScriptFailure(ERR_OP_COUNT)
+            if op in _DISABLED:
+                raise ScriptFailure(ERR_DISABLED)
+            if executing and op <= OP_PUSHDATA4:
+                assert data is not None
+                if minimal and not _is_minimal_push(op, data):
+                    raise ScriptFailure(ERR_MINIMALDATA)
+                stack.append(data)
+            elif executing or OP_IF <= op <= OP_ENDIF:
+                machine.execute(op, executing)
+            if len(stack) + len(machine.alt) > MAX_STACK_SIZE:
+                raise ScriptFailure(ERR_STACK_SIZE)
+    except ScriptError as exc:  # a push running past the end, met where it starts
+        raise ScriptFailure(ERR_BAD_OPCODE) from exc
+    if exec_stack:
         raise ScriptFailure(ERR_UNBALANCED)
 
 
@@ -194,6 +180,8 @@ class _Machine:
         self.script = script
         self.checker = checker
         self.flags = flags
+        self.minimal = bool(flags & Flags.MINIMALDATA)
+        self.op_count = 0
 
     def need(self, n: int) -> None:
         if len(self.stack) < n:
@@ -203,32 +191,42 @@ class _Machine:
         self.need(1)
         return self.stack.pop()
 
+    def num(self, item: bytes) -> int:
+        return _num(item, self.minimal)
+
     def execute(self, op: int, executing: bool) -> None:
-        stack, pop, need = self.stack, self.pop, self.need
-        if op == OP_0:
-            stack.append(b"")
-        elif op == OP_1NEGATE or OP_1 <= op <= OP_16:
+        stack, pop, flags = self.stack, self.pop, self.flags
+        if op == OP_1NEGATE or OP_1 <= op <= OP_16:
             stack.append(script_num_encode(op - (OP_1 - 1)))
-        elif op == 0x61 or 0xB0 <= op <= 0xB9:  # OP_NOP, OP_NOP1..10
+        elif op == OP_NOP:
             pass
-        elif op in (0x63, 0x64):  # OP_IF / OP_NOTIF
+        elif op == OP_CHECKLOCKTIMEVERIFY:
+            self._check_lock_time()
+        elif OP_NOP1 <= op <= OP_NOP10:
+            if flags & Flags.DISCOURAGE_UPGRADABLE_NOPS:
+                raise ScriptFailure(ERR_DISCOURAGE_NOPS)
+        elif op in (OP_IF, OP_NOTIF):
             value = False
             if executing:
-                value = _cast_bool(pop())
-                if op == 0x64:
+                if not stack:
+                    raise ScriptFailure(ERR_UNBALANCED)
+                value = _cast_bool(stack.pop())
+                if op == OP_NOTIF:
                     value = not value
             self.exec_stack.append(value)
-        elif op == 0x67:  # OP_ELSE
+        elif op == OP_ELSE:
             if not self.exec_stack:
                 raise ScriptFailure(ERR_UNBALANCED)
             self.exec_stack[-1] = not self.exec_stack[-1]
-        elif op == 0x68:  # OP_ENDIF
+        elif op == OP_ENDIF:
             if not self.exec_stack:
                 raise ScriptFailure(ERR_UNBALANCED)
             self.exec_stack.pop()
         elif op == 0x69:  # OP_VERIFY
-            if not _cast_bool(pop()):
+            self.need(1)
+            if not _cast_bool(stack[-1]):
                 raise ScriptFailure(ERR_VERIFY)
+            stack.pop()
         elif op == 0x6A:
             raise ScriptFailure(ERR_OP_RETURN)
         elif op == 0x6B:
@@ -240,13 +238,14 @@ class _Machine:
         elif 0x6D <= op <= 0x7D or op == 0x82:
             self._stack_op(op)
         elif op in (0x87, 0x88):  # EQUAL / EQUALVERIFY
+            self.need(2)
             equal = pop() == pop()
             if op == 0x88:
                 if not equal:
                     raise ScriptFailure(ERR_EQUALVERIFY)
             else:
                 stack.append(b"\x01" if equal else b"")
-        elif 0x8B <= op <= 0xA5:
+        elif 0x8B <= op <= 0xA5 and op not in (0x8D, 0x8E):
             self._arithmetic(op)
         elif op == 0xA6:
             stack.append(hashlib.new("ripemd160", pop()).digest())
@@ -258,23 +257,36 @@ class _Machine:
             stack.append(hash160(pop()))
         elif op == 0xAA:
             stack.append(sha256(sha256(pop())))
-        elif op == 0xAB:  # CODESEPARATOR: standard scripts never use it
-            pass
         elif op in (0xAC, 0xAD):
-            pubkey, sig = pop(), pop()
-            _check_signature_encoding(sig, self.flags)
-            _check_pubkey_encoding(pubkey)
+            self.need(2)
+            sig, pubkey = stack[-2], stack[-1]
+            check_signature_encoding(sig, flags)
+            check_pubkey_encoding(pubkey, flags)
             ok = self.checker.check_sig(sig, pubkey, self.script)
+            del stack[-2:]
             if op == 0xAD:
                 if not ok:
                     raise ScriptFailure(ERR_CHECKSIGVERIFY)
             else:
                 stack.append(b"\x01" if ok else b"")
         elif op in (0xAE, 0xAF):
-            need(1)
-            _checkmultisig(op, stack, self.script, self.checker, self.flags)
-        else:
+            self._checkmultisig(op)
+        else:  # OP_0 never gets here (a push); OP_RESERVED, OP_VER(IF), unknown bytes
             raise ScriptFailure(ERR_BAD_OPCODE)
+
+    def _check_lock_time(self) -> None:
+        flags = self.flags
+        if not flags & Flags.CHECKLOCKTIMEVERIFY:  # not enabled: a NOP2
+            if flags & Flags.DISCOURAGE_UPGRADABLE_NOPS:
+                raise ScriptFailure(ERR_DISCOURAGE_NOPS)
+            return
+        self.need(1)
+        # five bytes: lock times run to 2**32 - 1, beyond the 4-byte number limit
+        lock_time = _num(self.stack[-1], self.minimal, max_size=5)
+        if lock_time < 0:
+            raise ScriptFailure(ERR_NEGATIVE_LOCKTIME)
+        if not self.checker.check_lock_time(lock_time):
+            raise ScriptFailure(ERR_UNSATISFIED_LOCKTIME)
 
     def _stack_op(self, op: int) -> None:
         stack, need = self.stack, self.need
@@ -316,7 +328,8 @@ class _Machine:
             need(2)
             stack.append(stack[-2])
         elif op in (0x79, 0x7A):  # PICK / ROLL
-            n = _num(self.pop())
+            need(2)
+            n = self.num(stack.pop())
             if n < 0 or n >= len(stack):
                 raise ScriptFailure(ERR_STACK)
             item = stack[-n - 1]
@@ -337,19 +350,22 @@ class _Machine:
             stack.append(script_num_encode(len(stack[-1])))
 
     def _arithmetic(self, op: int) -> None:
-        pop = self.pop
+        stack, num = self.stack, self.num
         if op <= 0x92:
-            a = _num(pop())
+            self.need(1)
+            a = num(stack[-1])
             unary = {0x8B: a + 1, 0x8C: a - 1, 0x8F: -a, 0x90: abs(a), 0x91: int(a == 0),
                      0x92: int(a != 0)}  # fmt: skip
-            if op not in unary:
-                raise ScriptFailure(ERR_BAD_OPCODE)
-            self.stack.append(script_num_encode(unary[op]))
+            stack[-1] = script_num_encode(unary[op])
         elif op == 0xA5:  # WITHIN
-            hi, lo, x = _num(pop()), _num(pop()), _num(pop())
-            self.stack.append(script_num_encode(int(lo <= x < hi)))
+            self.need(3)
+            x, lo, hi = num(stack[-3]), num(stack[-2]), num(stack[-1])
+            del stack[-3:]
+            stack.append(b"\x01" if lo <= x < hi else b"")
         else:
-            b, a = _num(pop()), _num(pop())
+            self.need(2)
+            a, b = num(stack[-2]), num(stack[-1])
+            del stack[-2:]
             binary = {
                 0x93: a + b, 0x94: a - b, 0x9A: int(a != 0 and b != 0), 0x9B: int(a != 0 or b != 0),
                 0x9C: int(a == b), 0x9D: int(a == b), 0x9E: int(a != b), 0x9F: int(a < b),
@@ -360,51 +376,53 @@ class _Machine:
                 if not binary[op]:
                     raise ScriptFailure(ERR_NUMEQUALVERIFY)
             else:
-                self.stack.append(script_num_encode(binary[op]))
+                stack.append(script_num_encode(binary[op]))
 
-
-def _checkmultisig(
-    op: int, stack: list[bytes], script: bytes, checker: SignatureChecker, flags: Flags
-) -> None:
-    if not stack:
-        raise ScriptFailure(ERR_STACK)
-    n_keys = _num(stack.pop())
-    if not 0 <= n_keys <= MAX_PUBKEYS_PER_MULTISIG:
-        raise ScriptFailure(ERR_PUBKEY_COUNT)
-    if len(stack) < n_keys + 1:
-        raise ScriptFailure(ERR_STACK)
-    keys = [stack.pop() for _ in range(n_keys)]
-    n_sigs = _num(stack.pop())
-    if not 0 <= n_sigs <= n_keys:
-        raise ScriptFailure(ERR_SIG_COUNT)
-    if len(stack) < n_sigs + 1:
-        raise ScriptFailure(ERR_STACK)
-    sigs = [stack.pop() for _ in range(n_sigs)]
-    dummy = stack.pop()
-    if flags.null_dummy and dummy:
-        raise ScriptFailure(ERR_SIG_NULLDUMMY)
-    ok = True
-    ki = 0
-    for si, sig in enumerate(sigs):
-        _check_signature_encoding(sig, flags)
-        while ki < len(keys):
-            key = keys[ki]
-            ki += 1
-            _check_pubkey_encoding(key)
-            if checker.check_sig(sig, key, script):
-                break
-            if len(sigs) - si > len(keys) - ki:
+    def _checkmultisig(self, op: int) -> None:
+        """([sigs] n_sigs [keys] n_keys -- bool), walking keys and signatures as fluxd does."""
+        stack, flags = self.stack, self.flags
+        i = 1
+        self.need(i)
+        n_keys = self.num(stack[-i])
+        if not 0 <= n_keys <= MAX_PUBKEYS_PER_MULTISIG:
+            raise ScriptFailure(ERR_PUBKEY_COUNT)
+        self.op_count += n_keys
+        if self.op_count > MAX_OPS_PER_SCRIPT:
+            raise ScriptFailure(ERR_OP_COUNT)
+        i += 1
+        ikey = i
+        i += n_keys
+        self.need(i)
+        n_sigs = self.num(stack[-i])
+        if not 0 <= n_sigs <= n_keys:
+            raise ScriptFailure(ERR_SIG_COUNT)
+        i += 1
+        isig = i
+        i += n_sigs
+        self.need(i)
+        ok = True
+        while ok and n_sigs > 0:
+            sig, pubkey = stack[-isig], stack[-ikey]
+            check_signature_encoding(sig, flags)
+            check_pubkey_encoding(pubkey, flags)
+            if self.checker.check_sig(sig, pubkey, self.script):
+                isig += 1
+                n_sigs -= 1
+            ikey += 1
+            n_keys -= 1
+            if n_sigs > n_keys:  # more signatures left than keys: fail early
                 ok = False
-                break
+        del stack[len(stack) - (i - 1) :]
+        # the extra element CHECKMULTISIG consumes (the "dummy")
+        self.need(1)
+        if flags & Flags.NULLDUMMY and stack[-1]:
+            raise ScriptFailure(ERR_SIG_NULLDUMMY)
+        stack.pop()
+        if op == 0xAF:
+            if not ok:
+                raise ScriptFailure(ERR_CHECKMULTISIGVERIFY)
         else:
-            ok = False
-        if not ok:
-            break
-    if op == 0xAF:
-        if not ok:
-            raise ScriptFailure(ERR_CHECKMULTISIGVERIFY)
-    else:
-        stack.append(b"\x01" if ok else b"")
+            stack.append(b"\x01" if ok else b"")
 
 
 def _is_push_only(script: bytes) -> bool:
@@ -419,8 +437,9 @@ def _p2pkh_fast(
 ) -> bool:
     """The common case in a few byte checks; False means "use the full interpreter".
 
-    Only a fully valid spend returns True, so every failure still gets fluxd's exact
-    error from the general path.
+    Only a fully valid spend returns True (two direct pushes are minimal and push-only,
+    and leave one item), so every failure still gets fluxd's exact error from the
+    general path.
     """
     if not script_sig or script_sig[0] > 75:
         return False
@@ -436,8 +455,8 @@ def _p2pkh_fast(
     if hash160(pubkey) != script_pubkey[3:23]:
         return False
     try:
-        _check_signature_encoding(sig, flags)
-        _check_pubkey_encoding(pubkey)
+        check_signature_encoding(sig, flags)
+        check_pubkey_encoding(pubkey, flags)
     except ScriptFailure:
         return False
     return checker.check_sig(sig, pubkey, script_pubkey)
@@ -449,10 +468,10 @@ def verify_script(
     checker: SignatureChecker,
     flags: Flags = STANDARD_FLAGS,
 ) -> None:
-    """fluxd's VerifyScript with P2SH; raises ScriptFailure(reason) when the spend is invalid."""
+    """fluxd's VerifyScript; raises ScriptFailure(reason) when the spend is invalid."""
     if is_p2pkh(script_pubkey) and _p2pkh_fast(script_sig, script_pubkey, checker, flags):
         return
-    if flags.sig_push_only and not _is_push_only(script_sig):
+    if flags & Flags.SIGPUSHONLY and not _is_push_only(script_sig):
         raise ScriptFailure(ERR_SIG_PUSHONLY)
     stack: list[bytes] = []
     eval_script(stack, script_sig, checker, flags)
@@ -460,15 +479,16 @@ def verify_script(
     eval_script(stack, script_pubkey, checker, flags)
     if not stack or not _cast_bool(stack[-1]):
         raise ScriptFailure(ERR_EVAL_FALSE)
-    if is_p2sh(script_pubkey):
+    if flags & Flags.P2SH and is_p2sh(script_pubkey):
         if not _is_push_only(script_sig):
             raise ScriptFailure(ERR_SIG_PUSHONLY)
         stack = p2sh_stack
-        if not stack:
-            raise ScriptFailure(ERR_EVAL_FALSE)
-        redeem = stack.pop()
+        redeem = stack.pop()  # not empty: HASH160 <h> EQUAL succeeded on it
         eval_script(stack, redeem, checker, flags)
         if not stack or not _cast_bool(stack[-1]):
             raise ScriptFailure(ERR_EVAL_FALSE)
-    if flags.clean_stack and len(stack) != 1:
-        raise ScriptFailure(ERR_CLEANSTACK)
+    if flags & Flags.CLEANSTACK:
+        if not flags & Flags.P2SH:
+            raise ValueError("CLEANSTACK needs P2SH (fluxd asserts this)")
+        if len(stack) != 1:
+            raise ScriptFailure(ERR_CLEANSTACK)

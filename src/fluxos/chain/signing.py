@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from fluxos.chain.interpreter import (
-    MANDATORY_FLAGS,
+    STANDARD_FLAGS,
     ScriptFailure,
     TransactionChecker,
     verify_script,
@@ -155,7 +155,7 @@ def sign_input(
         return script_sig, None if pushes is not None else "Unable to sign input"
     try:
         verify_script(
-            script_sig, script_pubkey, TransactionChecker(cache, n_in, amount), MANDATORY_FLAGS
+            script_sig, script_pubkey, TransactionChecker(cache, n_in, amount), STANDARD_FLAGS
         )
     except ScriptFailure as exc:
         return script_sig, str(exc)
