@@ -18,7 +18,7 @@ from typing import Protocol
 from cachetools import LRUCache
 
 from fluxos.chain.block import Block, BlockHeader, block_work
-from fluxos.chain.interpreter import MANDATORY_FLAGS
+from fluxos.chain.interpreter import BLOCK_FLAGS
 from fluxos.chain.merkle import merkle_root
 from fluxos.chain.outpoint import NULL_HASH, hash_hex
 from fluxos.chain.params import MAX_BLOCK_SIZE
@@ -27,6 +27,7 @@ from fluxos.chain.serialization import ByteReader, DecodeError
 from fluxos.chain.transaction import Transaction
 from fluxos.devnet.store import Store
 from fluxos.devnet.validation import (
+    MAX_BLOCK_SIGOPS,
     REJECT_INVALID,
     Coin,
     TxRejected,
@@ -34,6 +35,8 @@ from fluxos.devnet.validation import (
     check_transaction,
     input_value,
     is_final,
+    legacy_sigop_count,
+    p2sh_sigop_count,
     verify_inputs,
 )
 
@@ -313,6 +316,7 @@ class ChainState:
 
         spent_all: list[list[Coin]] = []
         fees = 0
+        sigops = 0
         txs = parsed.block.txs
         if not txs or not txs[0].is_coinbase:
             raise TxRejected(REJECT_INVALID, "bad-cb-missing")
@@ -323,8 +327,8 @@ class ChainState:
             if verify and (trusted is None or txid not in trusted):
                 if i > 0 and tx.is_coinbase:
                     raise TxRejected(REJECT_INVALID, "bad-cb-multiple")
-                check_transaction(tx)
                 start, end = parsed.spans[i]
+                check_transaction(tx, end - start)
                 check_contextual(tx, height, end - start)
                 if not is_final(tx, height, mtp):
                     raise TxRejected(REJECT_INVALID, "bad-txns-nonfinal")
@@ -333,11 +337,16 @@ class ChainState:
                 value_in, coins = input_value(tx, lookup, height)
                 fees += value_in - tx.value_out()
                 if verify and (trusted is None or txid not in trusted):
-                    verify_inputs(tx, coins, MANDATORY_FLAGS)
+                    verify_inputs(tx, coins, BLOCK_FLAGS)
                 for txin in tx.vin:
                     key = (txin.prevout.txid, txin.prevout.n)
                     if created.pop(key, None) is None:
                         spent_keys.add(key)
+            if verify:
+                # legacy sigops and those of P2SH redeem scripts, as ConnectBlock counts them
+                sigops += legacy_sigop_count(tx) + p2sh_sigop_count(tx, coins)
+                if sigops > MAX_BLOCK_SIGOPS:
+                    raise TxRejected(REJECT_INVALID, "bad-blk-sigops")
             spent_all.append(coins)
             coinbase = i == 0
             for n, out in enumerate(tx.vout):

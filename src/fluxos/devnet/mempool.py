@@ -28,6 +28,7 @@ from fluxos.devnet.validation import (
     Coin,
     TxRejected,
     check_contextual,
+    check_inputs_standard,
     check_transaction,
     input_value,
     is_expired,
@@ -139,7 +140,7 @@ class Mempool:
         if existing is not None:
             return existing
         next_height = self.chain.height + 1
-        check_transaction(tx)
+        check_transaction(tx, len(raw))
         check_contextual(tx, next_height, len(raw))
         if tx.expiry_height and next_height + TX_EXPIRING_SOON_THRESHOLD > tx.expiry_height:
             raise TxRejected(REJECT_INVALID, "tx-expiring-soon")
@@ -164,6 +165,10 @@ class Mempool:
                     raise TxRejected(REJECT_DUPLICATE, "bad-txns-inputs-spent")
                 raise TxRejected(REJECT_DUPLICATE, "Missing inputs", missing_inputs=True)
         value_in, spent = input_value(tx, self.coin, next_height)
+        if not check_inputs_standard(tx, spent):
+            # fluxd refuses without a reject reason: sendrawtransaction answers -25 ""
+            log.info("mempool: refused %s: non-standard inputs", hash_hex(txid))
+            raise TxRejected(0, "")
         if sigop_count(tx, spent) > MAX_STANDARD_TX_SIGOPS:
             raise TxRejected(REJECT_NONSTANDARD, "bad-txns-too-many-sigops")
         fee = value_in - tx.value_out()
