@@ -336,6 +336,7 @@ class Node:
                 chain_dir=self._fluxd_data_dir,
                 embedded=self.daemon.embedded is not None,
             ),
+            loops=self.supervisor.status,
         )
 
     def _fluxd_data_dir(self) -> Path:
