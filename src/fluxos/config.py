@@ -351,12 +351,22 @@ class RuntimeSettings(BaseModel):
     volumes_dir: Path | None = None  # default <data dir>/appvolumes
     reconcile_seconds: float = 10.0
     settle_seconds: float = 60.0  # control routes answer 503 until the first pass or this
+    spawn: bool = True  # take a share of the network's global apps (apps.md §10)
+    # every spawner delay is upstream's times this: 1 on mainnet, small on a devnet cluster
+    spawn_time_scale: float = 1.0
 
     @field_validator("reconcile_seconds", "settle_seconds")
     @classmethod
     def _seconds(cls, value: float) -> float:
         if not 0 < value <= 3600:
             raise ValueError("must be more than 0 and at most 3600 seconds")
+        return value
+
+    @field_validator("spawn_time_scale")
+    @classmethod
+    def _scale(cls, value: float) -> float:
+        if not 0 < value <= 1:
+            raise ValueError("must be more than 0 and at most 1")
         return value
 
 

@@ -52,6 +52,7 @@ from fluxos.runtime.nodefacts import NodeFactsSource
 from fluxos.runtime.owners import InstalledAppOwners
 from fluxos.runtime.reconciler import Reconciler
 from fluxos.runtime.service import InstallableSpecs, RuntimeService
+from fluxos.runtime.spawner import GlobalApps, NoGlobalApps, Spawner, watch_engine
 from fluxos.runtime.syncedapps import RuntimeSyncedApps
 from fluxos.runtime.volumes import Volumes
 from fluxos.storage.areas import ALL_AREAS
@@ -127,6 +128,7 @@ class Node:
         file_volumes: AppVolumes | None = None,
         run_apps: bool = False,
         install_specs: InstallableSpecs | None = None,
+        global_apps: GlobalApps | None = None,
     ) -> None:
         self.live_settings = LiveSettings(settings)
         self.clock = clock or SystemClock()
@@ -247,6 +249,7 @@ class Node:
         self.add_background("explorer", self.explorer.run)
         self._build_system()
         self._build_runtime(install_specs)
+        self._build_spawner(global_apps)
         self._build_app_folders()
 
     @property
@@ -480,6 +483,56 @@ class Node:
         if self.apps_enabled:
             self.add_background("apps reconciler", self.reconciler.run)
             self.add_background("apps running broadcast", self.app_announcer.run)
+
+    def _build_spawner(self, global_apps: GlobalApps | None) -> None:
+        """This node's share of the global apps (apps.md §10): the spawner and the
+        surplus/expiry cleanup, once the registry is ready and Docker answers."""
+        runtime = self.settings.runtime
+        liveness, network, geolocation = self.daemon_liveness, self.network, self.geolocation
+
+        async def height() -> int | None:
+            return liveness.height if liveness.sync_state().synced else None
+
+        async def not_ready() -> str | None:
+            if network.dos.is_dos:
+                return "the node is in DOS state"
+            return None
+
+        def location() -> str | None:
+            where = geolocation.geolocation
+            if not where:
+                return None
+            return (
+                f"{where.get('continentCode')}_{where.get('countryCode')}_{where.get('regionName')}"
+            )
+
+        self.spawner = Spawner(
+            global_apps or NoGlobalApps(),
+            self.installer,
+            self.local_apps,
+            self.docker,
+            self.app_announcer,
+            self.installer.facts,
+            self.clock,
+            height=height,
+            own_ip=lambda: network.own_address,
+            location=location,
+            not_ready=not_ready,
+            time_scale=runtime.spawn_time_scale,
+            blocked_ports=self.settings.blocked_ports,
+        )
+        if not self.apps_enabled:
+            return
+        reachable = self.supervisor.condition("dockerd reachable")
+        self.add_background(
+            "dockerd watch", lambda: watch_engine(self.docker, reachable, self.clock)
+        )
+        if global_apps is not None:  # a registry given by the caller is ready as it is
+            self.supervisor.condition("registry ready").set()
+        if runtime.spawn:
+            after = ("registry ready", "dockerd reachable")
+            self.add_background("apps spawner", self.spawner.run, after=after)
+            self.add_background("apps cleanup", self.spawner.cleanup_loop, after=after)
 
     def _build_app_folders(self) -> None:
         """Syncthing folders for the apps' s:/r:/g: volumes (files-and-sync.md §1.5), and
