@@ -321,8 +321,8 @@ class FilesSettings(BaseModel):
 
     `apps_folder` is upstream's `$FLUX_APPS_FOLDER` (default: the runtime's apps dir);
     FluxShare is `share_folder` (default `<apps folder>/ZelShare`), created at start.
-    `require_mount`: a component volume must be a mount point (as the runtime's
-    loop-mounted volumes are); off, a plain directory serves (devnets, tests).
+    `require_mount`: a component volume must be a mount point, as the runtime makes
+    them (loop-mounted ext4 images); a bare mountpoint of an unmounted volume is refused.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -332,7 +332,7 @@ class FilesSettings(BaseModel):
     share_max_upload: int = 5 * 1024**3
     upload_max: int = 10 * 1024**3
     restore_max_download: int = 50 * 1024**3
-    require_mount: bool = False
+    require_mount: bool = True
 
     @field_validator("share_max_upload", "upload_max", "restore_max_download")
     @classmethod

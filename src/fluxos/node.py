@@ -31,7 +31,7 @@ from fluxos.events import EventBus
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
 from fluxos.files.service import FilesService
-from fluxos.files.volumes import AppsFolderVolumes, AppVolumes
+from fluxos.files.volumes import AppVolumes, InstalledAppVolumes
 from fluxos.identity import AppOwners, IdentityService, LoginGates, PrivilegedIds
 from fluxos.identity.gates import (
     DatabaseGate,
@@ -218,13 +218,18 @@ class Node:
         self.authorizer: Authorizer = authorizer or self.identity.authorizer
         self.add_background("identity expiry", self.identity.purge_loop)
         self._build_apps()
-        # the apps runtime hands its volumes over with `file_volumes` once it runs them
+        # App volumes are the runtime's: an installed app's component, in the runtime's
+        # own directory for its container (built below with the runtime).
         self.files: FilesService = FilesService(
             database=self.database,
             share_folder=settings.share_folder,
             apps_folder=settings.apps_folder,
             volumes=file_volumes
-            or AppsFolderVolumes(settings.apps_folder, require_mount=settings.files.require_mount),
+            or InstalledAppVolumes(
+                self.local_apps,
+                lambda container: self.app_volumes.directory(container),
+                require_mount=settings.files.require_mount,
+            ),
             tier=_CollateralTier(self.node_tier),
             clock=self.clock,
             share_max_upload=settings.files.share_max_upload,
@@ -337,6 +342,7 @@ class Node:
                 chain_dir=self._fluxd_data_dir,
                 embedded=self.daemon.embedded is not None,
             ),
+            loops=self.supervisor.status,
         )
 
     def _fluxd_data_dir(self) -> Path:

@@ -83,6 +83,13 @@ async def metrics(call: SystemCall) -> Response:
     return Response(call.service.metrics.render(), media_type=CONTENT_TYPE)
 
 
+@router.get("/flux/loops", permission=Permission.PUBLIC, params=(), app_param=None)
+async def loops(call: SystemCall) -> list[dict[str, object]]:
+    """The node's background loops (fluxos only; `fluxos status` prints it): name, state,
+    what it waits for, restarts; the last error's text for admins, its type for others."""
+    return call.service.loops(with_errors=await call.authorized(Permission.ADMIN))
+
+
 @router.get("/flux/eventstream", permission=Permission.PUBLIC, params=(), response="stream")
 async def event_stream(call: SystemCall) -> Response | Streamed:
     """The node's events as Server-Sent Events (`Last-Event-ID` replays the missed ones);
