@@ -162,6 +162,7 @@ class BenchmarkSettings(BaseModel):
 
 
 _HOOK_NAMES = (
+    "ufw",
     "daemon_start",
     "daemon_stop",
     "daemon_restart",
@@ -188,7 +189,8 @@ class HookSettings(BaseModel):
     `update_flux = "apt-get install -y fluxos"`. Unset daemon/bench hooks act on the
     embedded devnet and bench when the node runs them, else answer "not managed by this
     node"; unset software hooks answer that updates are managed by the installer.
-    `allow_port` gets the port appended (upstream: `ufw allow <port>`)."""
+    `allow_port` gets the port appended (upstream: `ufw allow <port>`); `ufw` is the
+    firewall program the routerIP rules are run with (system.md §7.3)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -209,6 +211,7 @@ class HookSettings(BaseModel):
     enter_master: tuple[str, ...] = ()
     enter_development: tuple[str, ...] = ()
     allow_port: tuple[str, ...] = ()
+    ufw: tuple[str, ...] = ()  # the firewall program for the routerIP rules ("sudo ufw")
     timeout: float = 900.0  # upstream waits up to 15 minutes for its scripts
 
     @field_validator(*_HOOK_NAMES, mode="before")

@@ -83,6 +83,7 @@ from fluxos.system.metrics import NodeMetrics, ScrapeSources
 from fluxos.system.nodeinfo import NodeInfo
 from fluxos.system.nodetier import HostHardware, NodeTier
 from fluxos.system.ownaddress import OwnAddress
+from fluxos.system.routerfirewall import adjust_for_router
 from fluxos.system.service import SystemService
 from fluxos.system.settingsfile import SettingsFile
 from fluxos.system.software import SoftwareControl
@@ -372,6 +373,7 @@ class Node:
             api_port=lambda: self.settings.apiport,
             router_ip=lambda: self.settings.router_ip,
             stop_node=self.software.restarter.stop,
+            router_firewall=lambda: adjust_for_router(self.settings.hooks, self.settings.router_ip),
         )
 
     def _settings_changed(self, _old: Settings, new: Settings) -> None:
