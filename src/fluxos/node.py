@@ -15,6 +15,7 @@ import httpx
 
 from fluxos.apps.conflicts import InMemoryDirectory
 from fluxos.apps.dockerregistry import DockerRegistryClient
+from fluxos.apps.enterprisenodes import EnterpriseNodes
 from fluxos.apps.fluxservices import FluxServices, FluxServiceUrls
 from fluxos.apps.heights import LatestForkHeight, SyncedDaemonHeight
 from fluxos.apps.params import DEVELOPMENT, MAINNET
@@ -402,6 +403,9 @@ class Node:
             ),
             clock=self.clock,
         )
+        self.enterprise_nodes = EnterpriseNodes(settings.data_dir, self.flux_services, self.clock)
+        self.add_background("enterprise nodes", self.enterprise_nodes.run)
+        self.info.enterprise = self.enterprise_nodes
         self.docker_registry = DockerRegistryClient(params, clock=self.clock)
         directory = InMemoryDirectory()  # the global app registry replaces it
         self.apps: AppsService = AppsService(
