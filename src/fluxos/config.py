@@ -333,6 +333,16 @@ class FilesSettings(BaseModel):
     upload_max: int = 10 * 1024**3
     restore_max_download: int = 50 * 1024**3
     require_mount: bool = True
+    # networks a remote restore URL may point into besides public addresses (a devnet's
+    # own servers); nothing by default: private, loopback and link-local are refused
+    remote_allow_networks: list[str] = []
+
+    @field_validator("remote_allow_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddr.ip_network(network)  # ValueError names the bad one
+        return value
 
     @field_validator("share_max_upload", "upload_max", "restore_max_download")
     @classmethod

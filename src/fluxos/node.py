@@ -31,6 +31,7 @@ from fluxos.daemon.service import DaemonService
 from fluxos.events import EventBus
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
+from fluxos.files.backuptasks import AppHolds
 from fluxos.files.service import FilesService
 from fluxos.files.volumes import AppVolumes, InstalledAppVolumes
 from fluxos.identity import AppOwners, IdentityService, LoginGates, PrivilegedIds
@@ -223,7 +224,12 @@ class Node:
         self._build_apps()
         # App volumes are the runtime's: an installed app's component, in the runtime's
         # own directory for its container (built below with the runtime).
+        self.app_holds = AppHolds()
         self.files: FilesService = FilesService(
+            control=_RuntimeControl(self),
+            holds=self.app_holds,
+            restore_max_download=settings.files.restore_max_download,
+            remote_allowed=tuple(settings.files.remote_allow_networks),
             database=self.database,
             share_folder=settings.share_folder,
             apps_folder=settings.apps_folder,
@@ -552,13 +558,16 @@ class Node:
             self.settings,
             self.sync.client,
             self.sync.device_id,
-            RuntimeSyncedApps(self.local_apps, self.docker, self.app_volumes),
+            RuntimeSyncedApps(
+                self.local_apps, self.docker, self.app_volumes, held=self.app_holds.holds
+            ),
             OnlyThisNode(own),  # the registry's locations replace this (issue 13)
             self.sync_peers,
             self.clock,
             own,
         )
         self.reconciler.gate = self.app_folders
+        self.app_holds.sync_pass = self.app_folders.monitor_pass
         self.add_background("syncthing app folders", self.app_folders.run)
         events = FolderEvents(self.sync.client, self.app_folders, self.clock)
         self.add_background("syncthing app events", events.run)
@@ -607,12 +616,26 @@ class Node:
         await self.flux_services.aclose()
         await self.system_http.aclose()
         self.components.close()
-        self.files.close()
+        await self.files.aclose()
         self.upnp.close()
         await self.sync.aclose()  # Syncthing itself keeps running (upstream #1238)
         await self.sync_peers.aclose()
         await self.database.close()
         log.info("node stopped")
+
+
+class _RuntimeControl:
+    """The apps runtime as a backup or restore task stops and starts an app (built before
+    the runtime, asked only once it runs)."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    async def stop_app(self, app_name: str) -> None:
+        await self.node.runtime.stop_app(app_name)
+
+    async def start_app(self, app_name: str) -> None:
+        await self.node.runtime.start_app(app_name)
 
 
 class _CollateralTier:
