@@ -508,6 +508,8 @@ class Node:
         async def not_ready() -> str | None:
             if network.dos.is_dos:
                 return "the node is in DOS state"
+            if not network.state.confirmed:  # its claims and locations would be refused
+                return "this node is not a confirmed fluxnode"
             return None
 
         def location() -> str | None:
@@ -532,6 +534,7 @@ class Node:
             not_ready=not_ready,
             time_scale=runtime.spawn_time_scale,
             blocked_ports=self.settings.blocked_ports,
+            report=lambda detail: self.supervisor.report("apps spawner", detail),
         )
         if not self.apps_enabled:
             return

@@ -128,6 +128,7 @@ class Spawner:
         time_scale: float = 1.0,
         blocked_ports: Sequence[int] = (),
         rng: random.Random | None = None,
+        report: Callable[[str], None] = lambda _detail: None,
     ) -> None:
         self.source = source
         self.installer = installer
@@ -143,6 +144,7 @@ class Spawner:
         self.scale = time_scale
         self.blocked_ports = tuple(blocked_ports)
         self.rng = rng or random.Random()
+        self.report = report  # what the supervisor shows beside the loop's state
         self.tried = TtlSet(clock)
         self.failed = TtlSet(clock)
         self.deferred: list[Deferred] = []
@@ -158,6 +160,7 @@ class Spawner:
         """The spawning loop (supervised): a pass, then the delay it asks for."""
         while True:
             delay = await self.try_spawn()
+            self.report(f"{self.stats.last}; next pass in {delay:.0f} s")
             await self.clock.sleep(delay)
 
     async def cleanup_loop(self) -> None:
