@@ -15,6 +15,7 @@ import httpx
 
 from fluxos.apps.conflicts import InMemoryDirectory
 from fluxos.apps.dockerregistry import DockerRegistryClient
+from fluxos.apps.enterprisenodes import EnterpriseNodes
 from fluxos.apps.fluxservices import FluxServices, FluxServiceUrls
 from fluxos.apps.heights import LatestForkHeight, SyncedDaemonHeight
 from fluxos.apps.params import DEVELOPMENT, MAINNET
@@ -30,8 +31,9 @@ from fluxos.daemon.service import DaemonService
 from fluxos.events import EventBus
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
+from fluxos.files.backuptasks import AppHolds
 from fluxos.files.service import FilesService
-from fluxos.files.volumes import AppsFolderVolumes, AppVolumes
+from fluxos.files.volumes import AppVolumes, InstalledAppVolumes
 from fluxos.identity import AppOwners, IdentityService, LoginGates, PrivilegedIds
 from fluxos.identity.gates import (
     DatabaseGate,
@@ -52,6 +54,7 @@ from fluxos.runtime.nodefacts import NodeFactsSource
 from fluxos.runtime.owners import InstalledAppOwners
 from fluxos.runtime.reconciler import Reconciler
 from fluxos.runtime.service import InstallableSpecs, RuntimeService
+from fluxos.runtime.spawner import GlobalApps, NoGlobalApps, Spawner, watch_engine
 from fluxos.runtime.syncedapps import RuntimeSyncedApps
 from fluxos.runtime.volumes import Volumes
 from fluxos.storage.areas import ALL_AREAS
@@ -82,6 +85,7 @@ from fluxos.system.metrics import NodeMetrics, ScrapeSources
 from fluxos.system.nodeinfo import NodeInfo
 from fluxos.system.nodetier import HostHardware, NodeTier
 from fluxos.system.ownaddress import OwnAddress
+from fluxos.system.routerfirewall import adjust_for_router
 from fluxos.system.service import SystemService
 from fluxos.system.settingsfile import SettingsFile
 from fluxos.system.software import SoftwareControl
@@ -131,6 +135,7 @@ class Node:
         file_volumes: AppVolumes | None = None,
         run_apps: bool = False,
         install_specs: InstallableSpecs | None = None,
+        global_apps: GlobalApps | None = None,
     ) -> None:
         self.live_settings = LiveSettings(settings)
         self.clock = clock or SystemClock()
@@ -221,13 +226,23 @@ class Node:
         self.authorizer: Authorizer = authorizer or self.identity.authorizer
         self.add_background("identity expiry", self.identity.purge_loop)
         self._build_apps()
-        # the apps runtime hands its volumes over with `file_volumes` once it runs them
+        # App volumes are the runtime's: an installed app's component, in the runtime's
+        # own directory for its container (built below with the runtime).
+        self.app_holds = AppHolds()
         self.files: FilesService = FilesService(
+            control=_RuntimeControl(self),
+            holds=self.app_holds,
+            restore_max_download=settings.files.restore_max_download,
+            remote_allowed=tuple(settings.files.remote_allow_networks),
             database=self.database,
             share_folder=settings.share_folder,
             apps_folder=settings.apps_folder,
             volumes=file_volumes
-            or AppsFolderVolumes(settings.apps_folder, require_mount=settings.files.require_mount),
+            or InstalledAppVolumes(
+                self.local_apps,
+                lambda container: self.app_volumes.directory(container),
+                require_mount=settings.files.require_mount,
+            ),
             tier=_CollateralTier(self.node_tier),
             clock=self.clock,
             share_max_upload=settings.files.share_max_upload,
@@ -246,6 +261,7 @@ class Node:
         self.add_background("explorer", self.explorer.run)
         self._build_system()
         self._build_runtime(install_specs)
+        self._build_spawner(global_apps)
         self._build_app_folders()
 
     @property
@@ -341,6 +357,7 @@ class Node:
                 chain_dir=self._fluxd_data_dir,
                 embedded=self.daemon.embedded is not None,
             ),
+            loops=self.supervisor.status,
         )
 
     def _build_web(self) -> None:
@@ -402,6 +419,7 @@ class Node:
             api_port=lambda: self.settings.apiport,
             router_ip=lambda: self.settings.router_ip,
             stop_node=self.software.restarter.stop,
+            router_firewall=lambda: adjust_for_router(self.settings.hooks, self.settings.router_ip),
         )
 
     def _settings_changed(self, _old: Settings, new: Settings) -> None:
@@ -430,6 +448,9 @@ class Node:
             ),
             clock=self.clock,
         )
+        self.enterprise_nodes = EnterpriseNodes(settings.data_dir, self.flux_services, self.clock)
+        self.add_background("enterprise nodes", self.enterprise_nodes.run)
+        self.info.enterprise = self.enterprise_nodes
         self.docker_registry = DockerRegistryClient(params, clock=self.clock)
         directory = self.app_directory = InMemoryDirectory()  # the global registry replaces it
         self.apps: AppsService = AppsService(
@@ -514,6 +535,56 @@ class Node:
             self.add_background("apps reconciler", self.reconciler.run)
             self.add_background("apps running broadcast", self.app_announcer.run)
 
+    def _build_spawner(self, global_apps: GlobalApps | None) -> None:
+        """This node's share of the global apps (apps.md §10): the spawner and the
+        surplus/expiry cleanup, once the registry is ready and Docker answers."""
+        runtime = self.settings.runtime
+        liveness, network, geolocation = self.daemon_liveness, self.network, self.geolocation
+
+        async def height() -> int | None:
+            return liveness.height if liveness.sync_state().synced else None
+
+        async def not_ready() -> str | None:
+            if network.dos.is_dos:
+                return "the node is in DOS state"
+            return None
+
+        def location() -> str | None:
+            where = geolocation.geolocation
+            if not where:
+                return None
+            return (
+                f"{where.get('continentCode')}_{where.get('countryCode')}_{where.get('regionName')}"
+            )
+
+        self.spawner = Spawner(
+            global_apps or NoGlobalApps(),
+            self.installer,
+            self.local_apps,
+            self.docker,
+            self.app_announcer,
+            self.installer.facts,
+            self.clock,
+            height=height,
+            own_ip=lambda: network.own_address,
+            location=location,
+            not_ready=not_ready,
+            time_scale=runtime.spawn_time_scale,
+            blocked_ports=self.settings.blocked_ports,
+        )
+        if not self.apps_enabled:
+            return
+        reachable = self.supervisor.condition("dockerd reachable")
+        self.add_background(
+            "dockerd watch", lambda: watch_engine(self.docker, reachable, self.clock)
+        )
+        if global_apps is not None:  # a registry given by the caller is ready as it is
+            self.supervisor.condition("registry ready").set()
+        if runtime.spawn:
+            after = ("registry ready", "dockerd reachable")
+            self.add_background("apps spawner", self.spawner.run, after=after)
+            self.add_background("apps cleanup", self.spawner.cleanup_loop, after=after)
+
     def _build_app_folders(self) -> None:
         """Syncthing folders for the apps' s:/r:/g: volumes (files-and-sync.md §1.5), and
         the gate the reconciler obeys for them. Nothing to replicate without both."""
@@ -526,13 +597,16 @@ class Node:
             self.settings,
             self.sync.client,
             self.sync.device_id,
-            RuntimeSyncedApps(self.local_apps, self.docker, self.app_volumes),
+            RuntimeSyncedApps(
+                self.local_apps, self.docker, self.app_volumes, held=self.app_holds.holds
+            ),
             OnlyThisNode(own),  # the registry's locations replace this (issue 13)
             self.sync_peers,
             self.clock,
             own,
         )
         self.reconciler.gate = self.app_folders
+        self.app_holds.sync_pass = self.app_folders.monitor_pass
         self.add_background("syncthing app folders", self.app_folders.run)
         events = FolderEvents(self.sync.client, self.app_folders, self.clock)
         self.add_background("syncthing app events", events.run)
@@ -582,12 +656,26 @@ class Node:
         await self.system_http.aclose()
         await self.ui_http.aclose()
         self.components.close()
-        self.files.close()
+        await self.files.aclose()
         self.upnp.close()
         await self.sync.aclose()  # Syncthing itself keeps running (upstream #1238)
         await self.sync_peers.aclose()
         await self.database.close()
         log.info("node stopped")
+
+
+class _RuntimeControl:
+    """The apps runtime as a backup or restore task stops and starts an app (built before
+    the runtime, asked only once it runs)."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    async def stop_app(self, app_name: str) -> None:
+        await self.node.runtime.stop_app(app_name)
+
+    async def start_app(self, app_name: str) -> None:
+        await self.node.runtime.start_app(app_name)
 
 
 class _CollateralTier:
