@@ -92,6 +92,10 @@ from fluxos.system.software import SoftwareControl
 from fluxos.system.startupreport import StartupReport
 from fluxos.system.supervisor import DEFAULT_BACKOFF, Backoff, Supervisor
 from fluxos.system.upnp import MiniupnpcGateway, UpnpService
+from fluxos.web.bundle import UiBundles
+from fluxos.web.nodestatus import NodeStatus, StatusSources
+from fluxos.web.release import TIMEOUT as RELEASE_TIMEOUT
+from fluxos.web.release import GithubReleases, UiInstaller
 from fluxos.wire.permissions import Authorizer
 
 log = logging.getLogger(__name__)
@@ -331,7 +335,8 @@ class Node:
             components=self.components,
             apps=NoAppsRuntime(),
         )
-        self.software = SoftwareControl(settings.hooks)
+        self._build_web()
+        self.software = SoftwareControl(settings.hooks, builtin={"rebuild_ui": self.ui.rebuild})
         self.upnp = self._build_upnp(settings)
         self.add_background("upnp", self.upnp.boot)
         self.system: SystemService = SystemService(
@@ -354,6 +359,40 @@ class Node:
             ),
             loops=self.supervisor.status,
         )
+
+    def _build_web(self) -> None:
+        """The home port's UI: installed bundles, the rebuild from the release source, and
+        the built-in status page's sources."""
+        ui = self.settings.ui
+        self.ui_bundles = UiBundles(self.settings.data_dir / "ui")
+        self.ui_http = httpx.AsyncClient(timeout=RELEASE_TIMEOUT, follow_redirects=True)
+        source = GithubReleases(self.ui_http, ui.release_url, ui.asset) if ui.release_url else None
+        self.ui = UiInstaller(self.ui_bundles, source, self.ui_http, ui.max_download_bytes)
+        network = self.network
+        self.node_status = NodeStatus(
+            StatusSources(
+                version=self.host.package_version,
+                compat_version=self.host.fluxos_version,
+                owner_zelid=lambda: self.settings.zelid,
+                node_address=lambda: network.own_address,
+                node_pubkey=lambda: network.key.public_key.hex() if network.key else "",
+                uptime=self.host.uptime,
+                liveness=self.daemon_liveness,
+                fluxd=self.fluxd,
+                fluxbench=self.fluxbench,
+                tier=self.node_tier,
+                peers=lambda: (len(network.peers.outbound()), len(network.peers.inbound())),
+                running_apps=self._running_containers if self.apps_enabled else None,
+                installed_apps=self.local_apps,
+                global_apps=self.app_directory,
+                supervisor=self.supervisor,
+                log_dir=self.settings.log_dir,
+                log_lines=ui.status_log_lines,
+            )
+        )
+
+    async def _running_containers(self) -> list[dict[str, Any]]:
+        return await self.runtime.containers(all=False)
 
     def _fluxd_data_dir(self) -> Path:
         """Where fluxd keeps its chain: $FLUXD_PATH, its flux.conf's data dir, ~/.flux."""
@@ -413,7 +452,7 @@ class Node:
         self.add_background("enterprise nodes", self.enterprise_nodes.run)
         self.info.enterprise = self.enterprise_nodes
         self.docker_registry = DockerRegistryClient(params, clock=self.clock)
-        directory = InMemoryDirectory()  # the global app registry replaces it
+        directory = self.app_directory = InMemoryDirectory()  # the global registry replaces it
         self.apps: AppsService = AppsService(
             params,
             checker=AppSpecChecker(
@@ -618,6 +657,7 @@ class Node:
         self.docker.close()
         await self.flux_services.aclose()
         await self.system_http.aclose()
+        await self.ui_http.aclose()
         self.components.close()
         await self.files.aclose()
         self.upnp.close()
