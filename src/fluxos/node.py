@@ -47,6 +47,7 @@ from fluxos.network.dos import DosState
 from fluxos.network.fluxdsource import FluxdNodeSource
 from fluxos.network.nodelist import NodeListSource
 from fluxos.network.service import NetworkService
+from fluxos.payments.service import PaymentService
 from fluxos.runtime.announcer import NetworkAnnouncer
 from fluxos.runtime.engine import DockerEngine
 from fluxos.runtime.installer import Installer
@@ -62,6 +63,7 @@ from fluxos.storage.database import Database
 from fluxos.storage.identity import IdentityStore
 from fluxos.storage.localapps import LocalApps
 from fluxos.storage.nodestate import NodeState
+from fluxos.storage.payments import PaymentStore
 from fluxos.sync.apps import OnlyThisNode
 from fluxos.sync.controller import AppFolders
 from fluxos.sync.events import FolderEvents
@@ -225,6 +227,8 @@ class Node:
         )
         self.authorizer: Authorizer = authorizer or self.identity.authorizer
         self.add_background("identity expiry", self.identity.purge_loop)
+        self.payments = PaymentService(PaymentStore(self.database), self.clock)
+        self.add_background("payment requests expiry", self.payments.purge_loop)
         self._build_apps()
         # App volumes are the runtime's: an installed app's component, in the runtime's
         # own directory for its container (built below with the runtime).

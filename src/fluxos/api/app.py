@@ -29,6 +29,7 @@ from fluxos.api.routers import (
     flux,
     identity,
     network,
+    payment,
     syncthing,
     system,
 )
@@ -54,6 +55,7 @@ ROUTERS: tuple[FluxRouter, ...] = (
     explorer.router,
     syncthing.router,
     files.router,
+    payment.router,
 )
 
 
