@@ -547,6 +547,8 @@ class Node:
         async def not_ready() -> str | None:
             if network.dos.is_dos:
                 return "the node is in DOS state"
+            if not network.state.confirmed:  # its claims and locations would be refused
+                return "this node is not a confirmed fluxnode"
             return None
 
         def location() -> str | None:
@@ -571,6 +573,7 @@ class Node:
             not_ready=not_ready,
             time_scale=runtime.spawn_time_scale,
             blocked_ports=self.settings.blocked_ports,
+            report=lambda detail: self.supervisor.report("apps spawner", detail),
         )
         if not self.apps_enabled:
             return
@@ -584,6 +587,7 @@ class Node:
             after = ("registry ready", "dockerd reachable")
             self.add_background("apps spawner", self.spawner.run, after=after)
             self.add_background("apps cleanup", self.spawner.cleanup_loop, after=after)
+            self.add_background("apps spec changes", self.spawner.respec_loop, after=after)
 
     def _build_app_folders(self) -> None:
         """Syncthing folders for the apps' s:/r:/g: volumes (files-and-sync.md §1.5), and
