@@ -57,12 +57,9 @@ def main() -> None:
             measure("built-in status page /", HOME + "/")
             measure("built-in page's /status.json", HOME + "/status.json")
             digest = bundle(Path(tmp) / "dist.tar.gz")
-            subprocess.run(
-                [sys.executable, "-m", "fluxos", "ui", "install", str(Path(tmp) / "dist.tar.gz")]
-                + ["--sha256", digest, "--data-dir", str(data_dir)],
-                check=True,
-                capture_output=True,
-            )
+            install = [sys.executable, "-m", "fluxos", "ui", "install"]
+            install += [str(Path(tmp) / "dist.tar.gz"), "--sha256", digest]
+            subprocess.run([*install, "--data-dir", str(data_dir)], check=True, capture_output=True)
             measure("bundle: app route (index.html)", HOME + "/dashboard/overview")
             measure("bundle: asset (40 KiB js)", HOME + "/assets/index-0a1b2c.js")
         finally:
