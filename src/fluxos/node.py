@@ -591,6 +591,7 @@ class Node:
             after = ("registry ready", "dockerd reachable")
             self.add_background("apps spawner", self.spawner.run, after=after)
             self.add_background("apps cleanup", self.spawner.cleanup_loop, after=after)
+            self.add_background("apps spec changes", self.spawner.respec_loop, after=after)
 
     def _build_app_folders(self) -> None:
         """Syncthing folders for the apps' s:/r:/g: volumes (files-and-sync.md §1.5), and
