@@ -614,6 +614,7 @@ class Node:
             own,
         )
         self.reconciler.gate = self.app_folders
+        self.sync.app_folders = self.app_folders
         self.app_holds.sync_pass = self.app_folders.monitor_pass
         self.add_background("syncthing app folders", self.app_folders.run)
         events = FolderEvents(self.sync.client, self.app_folders, self.clock)

@@ -106,6 +106,14 @@ class AppFolders:
             for app_id, t in sorted(self.tracked.items())
         ]
 
+    def promoted_folders(self) -> dict[str, Any]:
+        """`/apps/promotedfolders` (upstream 8.18): the folders this node holds writable;
+        `ready` only once a pass has looked, so a booting node is not read as one that
+        holds nothing (peers wait on an unready node rather than promote beside it)."""
+        ready = self.passes > 0
+        folders = sorted(app_id for app_id, t in self.tracked.items() if t.promoted)
+        return {"ready": ready, "folders": folders if ready else []}
+
     def wake(self) -> None:
         """Run the next pass now (an app was installed, moved or removed)."""
         self._wake.set()
