@@ -13,13 +13,19 @@ from typing import Any, ClassVar
 
 import httpx
 
-from fluxos.apps.conflicts import InMemoryDirectory
+from fluxos.apps.appmessages import MessageChecks
+from fluxos.apps.directory import RegistryDirectory
 from fluxos.apps.dockerregistry import DockerRegistryClient
 from fluxos.apps.fluxservices import FluxServices, FluxServiceUrls
+from fluxos.apps.hashsync import PaymentFollower
 from fluxos.apps.heights import LatestForkHeight, SyncedDaemonHeight
-from fluxos.apps.params import DEVELOPMENT, MAINNET
-from fluxos.apps.quotes import PriceQuoter
+from fluxos.apps.locations import LocationBook
+from fluxos.apps.params import DEVELOPMENT, MAINNET, PriceEntry
+from fluxos.apps.promotion import Promoter
+from fluxos.apps.quotes import PriceQuoter, flux_price_table
 from fluxos.apps.registration import AppSpecChecker
+from fluxos.apps.registry import AppRegistry, PeerMinimums
+from fluxos.apps.registryservice import RegistryService
 from fluxos.apps.service import AppsService
 from fluxos.chain.liveness import DaemonLiveness
 from fluxos.chain.rpcclient import DaemonClient
@@ -49,11 +55,12 @@ from fluxos.runtime.announcer import NetworkAnnouncer
 from fluxos.runtime.engine import DockerEngine
 from fluxos.runtime.installer import Installer
 from fluxos.runtime.nodefacts import NodeFactsSource
-from fluxos.runtime.owners import InstalledAppOwners
+from fluxos.runtime.owners import InstalledAppOwners, RegistryThenInstalled
 from fluxos.runtime.reconciler import Reconciler
 from fluxos.runtime.service import InstallableSpecs, RuntimeService
 from fluxos.runtime.syncedapps import RuntimeSyncedApps
 from fluxos.runtime.volumes import Volumes
+from fluxos.storage.apps import AppsStore
 from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
 from fluxos.storage.identity import IdentityStore
@@ -175,6 +182,19 @@ class Node:
         )
         self.add_background("syncthing metrics", self.sync.metrics_loop)
 
+        self.explorer: Explorer = Explorer(
+            self.database,
+            self.fluxd,
+            development=settings.development,
+            options=ScannerOptions(
+                start_height=settings.explorer.start_height,
+                poll_seconds=settings.explorer.poll_seconds,
+            ),
+            clock=self.clock,
+        )
+        self.add_background("explorer", self.explorer.run)
+        self._build_apps()
+
         identity_store = IdentityStore(self.database)
         # Login-phrase gates (identity.md §3.2): database, hardware and node DOS are wired;
         # the docker and apps DOS slots are filled in as those areas land.
@@ -210,13 +230,13 @@ class Node:
             ),
             self.clock,
             self.login_gates,
-            # The apps registry answers who owns an app; until it is wired, the apps
-            # installed here do (upstream falls back to them too).
-            app_owners or InstalledAppOwners(self.local_apps),
+            # Who owns an app: the global registry, then the apps installed here (upstream
+            # falls back to them too).
+            app_owners
+            or RegistryThenInstalled(self.app_directory, InstalledAppOwners(self.local_apps)),
         )
         self.authorizer: Authorizer = authorizer or self.identity.authorizer
         self.add_background("identity expiry", self.identity.purge_loop)
-        self._build_apps()
         # the apps runtime hands its volumes over with `file_volumes` once it runs them
         self.files: FilesService = FilesService(
             database=self.database,
@@ -229,17 +249,6 @@ class Node:
             share_max_upload=settings.files.share_max_upload,
             upload_max=settings.files.upload_max,
         )
-        self.explorer: Explorer = Explorer(
-            self.database,
-            self.fluxd,
-            development=settings.development,
-            options=ScannerOptions(
-                start_height=settings.explorer.start_height,
-                poll_seconds=settings.explorer.poll_seconds,
-            ),
-            clock=self.clock,
-        )
-        self.add_background("explorer", self.explorer.run)
         self._build_system()
         self._build_runtime(install_specs)
         self._build_app_folders()
@@ -392,16 +401,20 @@ class Node:
             clock=self.clock,
         )
         self.docker_registry = DockerRegistryClient(params, clock=self.clock)
-        directory = InMemoryDirectory()  # the global app registry replaces it
+        self.apps_store = AppsStore(self.database)
+        directory = RegistryDirectory(self.apps_store)
+        self.app_directory = directory
+        heights = SyncedDaemonHeight(self.daemon_liveness, LatestForkHeight(params))
+        checker = AppSpecChecker(
+            params,
+            directory=directory,
+            images=self.docker_registry,
+            repository_lists=self.flux_services,
+            user_blocked_repositories=settings.blocked_repositories,
+        )
         self.apps: AppsService = AppsService(
             params,
-            checker=AppSpecChecker(
-                params,
-                directory=directory,
-                images=self.docker_registry,
-                repository_lists=self.flux_services,
-                user_blocked_repositories=settings.blocked_repositories,
-            ),
+            checker=checker,
             quoter=PriceQuoter(
                 params,
                 usd=self.flux_services,
@@ -410,10 +423,40 @@ class Node:
             ),
             images=self.docker_registry,
             lists=self.flux_services,
-            heights=SyncedDaemonHeight(self.daemon_liveness, LatestForkHeight(params)),
+            heights=heights,
             clock=self.clock,
             directory=directory,
+            previous_specs=directory,
             user_blocked_repositories=settings.blocked_repositories,
+        )
+        explorer = self.explorer
+
+        async def price_table() -> tuple[PriceEntry, ...]:
+            messages = await explorer.queries.chain_messages("p")
+            return flux_price_table(params, [(m.height, m.message) for m in messages])
+
+        checks = MessageChecks(params, directory)
+        promoter = Promoter(self.apps_store, params, checks, heights, price_table)
+        self.app_registry = AppRegistry(
+            self.apps_store,
+            params,
+            checker=checker,
+            network=self.network,
+            heights=heights,
+            clock=self.clock,
+            promoter=promoter,
+            checks=checks,
+            minimums=PeerMinimums(settings.min_outgoing_peers, settings.min_incoming_peers),
+        )
+        self.app_registry.subscribe()
+        self.app_locations = LocationBook(self.apps_store, self.clock)
+        self.app_locations.subscribe(self.network)
+        self.payment_follower = PaymentFollower(
+            self.app_registry, explorer.events, self.network, self.clock, self.network.http
+        )
+        self.add_background("apps registry", self.payment_follower.run)
+        self.registry: RegistryService = RegistryService(
+            self.app_registry, self.app_locations, self.payment_follower, explorer, self.clock
         )
 
     def _build_runtime(self, install_specs: InstallableSpecs | None) -> None:
