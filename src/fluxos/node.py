@@ -18,6 +18,12 @@ from fluxos.apps.directory import RegistryDirectory
 from fluxos.apps.dockerregistry import DockerRegistryClient
 from fluxos.apps.fluxservices import FluxServices, FluxServiceUrls
 from fluxos.apps.hashsync import PaymentFollower
+from fluxos.apps.images import (
+    DevnetImageRegistry,
+    DevnetRepositoryLists,
+    ImageRegistry,
+    RepositoryLists,
+)
 from fluxos.apps.heights import LatestForkHeight, SyncedDaemonHeight
 from fluxos.apps.locations import LocationBook
 from fluxos.apps.params import DEVELOPMENT, MAINNET, PriceEntry
@@ -405,11 +411,17 @@ class Node:
         directory = RegistryDirectory(self.apps_store)
         self.app_directory = directory
         heights = SyncedDaemonHeight(self.daemon_liveness, LatestForkHeight(params))
+        # A devnet registers without the internet: images and lists it cannot fetch do not
+        # refuse a registration there (mainnet fails closed).
+        images: ImageRegistry = self.docker_registry
+        lists: RepositoryLists = self.flux_services
+        if settings.development:
+            images, lists = DevnetImageRegistry(images), DevnetRepositoryLists(lists)
         checker = AppSpecChecker(
             params,
             directory=directory,
-            images=self.docker_registry,
-            repository_lists=self.flux_services,
+            images=images,
+            repository_lists=lists,
             user_blocked_repositories=settings.blocked_repositories,
         )
         self.apps: AppsService = AppsService(

@@ -22,6 +22,7 @@ from fluxos.identity.client import Signer, login
 from tests.support.fluxnodes import FluxnodeRegistry
 from tests.support.fluxservices import FluxServicesStandIn
 from tests.support.network import InProcessNode, PeerClient, eventually, start_nodes, stop_nodes
+from tests.support.processes import free_port
 from tests.support.registry import LocalRegistry
 from tests.support.servers import serving
 from tests.unit.apps.spec_samples import component, v8_spec
@@ -223,3 +224,49 @@ async def test_forged_and_unknown_messages_are_refused(
         await eventually(everywhere, within=30)
     finally:
         await peer.close()
+
+
+@pytest.fixture
+async def offline_network(tmp_path: Path) -> AsyncIterator[list[InProcessNode]]:
+    """Three devnet nodes with no internet: GitHub, Flux's stats and Docker Hub unreachable."""
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    nodes = await start_nodes(
+        3,
+        tmp_path,
+        FluxnodeRegistry(),
+        flux_helpers_url=f"{nowhere}/helpers",
+        flux_stats_url=f"{nowhere}/stats",
+        flux_rates_url=f"{nowhere}/rates",
+        coingecko_url="",
+        min_outgoing_peers=1,
+        min_incoming_peers=1,
+    )
+    try:
+        await eventually(lambda: mesh_complete(nodes), within=60)
+        yield nodes
+    finally:
+        await stop_nodes(nodes)
+
+
+async def test_an_offline_devnet_registers(
+    offline_network: list[InProcessNode], open_registry: LocalRegistry
+) -> None:
+    nodes = offline_network
+    owner = Owner()
+    node = entry_node(nodes)
+    unreachable_image = f"127.0.0.1:{free_port()}/flux/app:1.0"
+    body = owner.message(app_spec(owner, unreachable_image, "offlineapp"))
+
+    reply = await owner.post(node, "/apps/appregister", body)
+    assert reply == {"status": "success", "data": expected_hash(body)}, reply
+
+    async def everywhere() -> bool:
+        return all([len(await temporary(n, reply["data"])) == 1 for n in nodes])
+
+    await eventually(everywhere, within=30)
+    # a registry that answers is still obeyed: a missing image is refused
+    missing = open_registry.images["amd64"].replace("busybox:1.36", "busybox:nosuchtag")
+    refused = await owner.post(
+        node, "/apps/appregister", owner.message(app_spec(owner, missing, "missingapp"))
+    )
+    assert refused["status"] == "error" and "not available" in refused["data"]["message"]
