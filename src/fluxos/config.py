@@ -162,6 +162,7 @@ class BenchmarkSettings(BaseModel):
 
 
 _HOOK_NAMES = (
+    "ufw",
     "daemon_start",
     "daemon_stop",
     "daemon_restart",
@@ -188,7 +189,8 @@ class HookSettings(BaseModel):
     `update_flux = "apt-get install -y fluxos"`. Unset daemon/bench hooks act on the
     embedded devnet and bench when the node runs them, else answer "not managed by this
     node"; unset software hooks answer that updates are managed by the installer.
-    `allow_port` gets the port appended (upstream: `ufw allow <port>`)."""
+    `allow_port` gets the port appended (upstream: `ufw allow <port>`); `ufw` is the
+    firewall program the routerIP rules are run with (system.md §7.3)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -209,6 +211,7 @@ class HookSettings(BaseModel):
     enter_master: tuple[str, ...] = ()
     enter_development: tuple[str, ...] = ()
     allow_port: tuple[str, ...] = ()
+    ufw: tuple[str, ...] = ()  # the firewall program for the routerIP rules ("sudo ufw")
     timeout: float = 900.0  # upstream waits up to 15 minutes for its scripts
 
     @field_validator(*_HOOK_NAMES, mode="before")
@@ -318,8 +321,8 @@ class FilesSettings(BaseModel):
 
     `apps_folder` is upstream's `$FLUX_APPS_FOLDER` (default: the runtime's apps dir);
     FluxShare is `share_folder` (default `<apps folder>/ZelShare`), created at start.
-    `require_mount`: a component volume must be a mount point (as the runtime's
-    loop-mounted volumes are); off, a plain directory serves (devnets, tests).
+    `require_mount`: a component volume must be a mount point, as the runtime makes
+    them (loop-mounted ext4 images); a bare mountpoint of an unmounted volume is refused.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -329,7 +332,7 @@ class FilesSettings(BaseModel):
     share_max_upload: int = 5 * 1024**3
     upload_max: int = 10 * 1024**3
     restore_max_download: int = 50 * 1024**3
-    require_mount: bool = False
+    require_mount: bool = True
 
     @field_validator("share_max_upload", "upload_max", "restore_max_download")
     @classmethod
@@ -351,12 +354,22 @@ class RuntimeSettings(BaseModel):
     volumes_dir: Path | None = None  # default <data dir>/appvolumes
     reconcile_seconds: float = 10.0
     settle_seconds: float = 60.0  # control routes answer 503 until the first pass or this
+    spawn: bool = True  # take a share of the network's global apps (apps.md §10)
+    # every spawner delay is upstream's times this: 1 on mainnet, small on a devnet cluster
+    spawn_time_scale: float = 1.0
 
     @field_validator("reconcile_seconds", "settle_seconds")
     @classmethod
     def _seconds(cls, value: float) -> float:
         if not 0 < value <= 3600:
             raise ValueError("must be more than 0 and at most 3600 seconds")
+        return value
+
+    @field_validator("spawn_time_scale")
+    @classmethod
+    def _scale(cls, value: float) -> float:
+        if not 0 < value <= 1:
+            raise ValueError("must be more than 0 and at most 1")
         return value
 
 

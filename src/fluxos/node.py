@@ -16,15 +16,16 @@ import httpx
 from fluxos.apps.appmessages import MessageChecks
 from fluxos.apps.directory import RegistryDirectory
 from fluxos.apps.dockerregistry import DockerRegistryClient
+from fluxos.apps.enterprisenodes import EnterpriseNodes
 from fluxos.apps.fluxservices import FluxServices, FluxServiceUrls
 from fluxos.apps.hashsync import PaymentFollower
+from fluxos.apps.heights import LatestForkHeight, SyncedDaemonHeight
 from fluxos.apps.images import (
     DevnetImageRegistry,
     DevnetRepositoryLists,
     ImageRegistry,
     RepositoryLists,
 )
-from fluxos.apps.heights import LatestForkHeight, SyncedDaemonHeight
 from fluxos.apps.locations import LocationBook
 from fluxos.apps.params import DEVELOPMENT, MAINNET, PriceEntry
 from fluxos.apps.promotion import Promoter
@@ -43,7 +44,7 @@ from fluxos.events import EventBus
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
 from fluxos.files.service import FilesService
-from fluxos.files.volumes import AppsFolderVolumes, AppVolumes
+from fluxos.files.volumes import AppVolumes, InstalledAppVolumes
 from fluxos.identity import AppOwners, IdentityService, LoginGates, PrivilegedIds
 from fluxos.identity.gates import (
     DatabaseGate,
@@ -64,6 +65,7 @@ from fluxos.runtime.nodefacts import NodeFactsSource
 from fluxos.runtime.owners import InstalledAppOwners, RegistryThenInstalled
 from fluxos.runtime.reconciler import Reconciler
 from fluxos.runtime.service import InstallableSpecs, RuntimeService
+from fluxos.runtime.spawner import GlobalApps, NoGlobalApps, Spawner, watch_engine
 from fluxos.runtime.syncedapps import RuntimeSyncedApps
 from fluxos.runtime.volumes import Volumes
 from fluxos.storage.apps import AppsStore
@@ -95,6 +97,7 @@ from fluxos.system.metrics import NodeMetrics, ScrapeSources
 from fluxos.system.nodeinfo import NodeInfo
 from fluxos.system.nodetier import HostHardware, NodeTier
 from fluxos.system.ownaddress import OwnAddress
+from fluxos.system.routerfirewall import adjust_for_router
 from fluxos.system.service import SystemService
 from fluxos.system.settingsfile import SettingsFile
 from fluxos.system.software import SoftwareControl
@@ -140,6 +143,7 @@ class Node:
         file_volumes: AppVolumes | None = None,
         run_apps: bool = False,
         install_specs: InstallableSpecs | None = None,
+        global_apps: GlobalApps | None = None,
     ) -> None:
         self.live_settings = LiveSettings(settings)
         self.clock = clock or SystemClock()
@@ -199,13 +203,13 @@ class Node:
             clock=self.clock,
         )
         self.add_background("explorer", self.explorer.run)
+        self.node_tier = NodeTier(self.fluxd)
+        self.info: NodeInfo = NodeInfo(settings, self.host, self.node_tier, self.fluxbench)
         self._build_apps()
 
         identity_store = IdentityStore(self.database)
         # Login-phrase gates (identity.md §3.2): database, hardware and node DOS are wired;
         # the docker and apps DOS slots are filled in as those areas land.
-        self.node_tier = NodeTier(self.fluxd)
-        self.info: NodeInfo = NodeInfo(settings, self.host, self.node_tier, self.fluxbench)
         # The hardware gate asks fluxd which chain it runs: a regtest chain (any devnet,
         # embedded or not) has no real tier to live up to.
         # Apps on Docker: a serving node (`run_apps`) runs them unless `[runtime] enabled`
@@ -243,13 +247,18 @@ class Node:
         )
         self.authorizer: Authorizer = authorizer or self.identity.authorizer
         self.add_background("identity expiry", self.identity.purge_loop)
-        # the apps runtime hands its volumes over with `file_volumes` once it runs them
+        # App volumes are the runtime's: an installed app's component, in the runtime's
+        # own directory for its container (built below with the runtime).
         self.files: FilesService = FilesService(
             database=self.database,
             share_folder=settings.share_folder,
             apps_folder=settings.apps_folder,
             volumes=file_volumes
-            or AppsFolderVolumes(settings.apps_folder, require_mount=settings.files.require_mount),
+            or InstalledAppVolumes(
+                self.local_apps,
+                lambda container: self.app_volumes.directory(container),
+                require_mount=settings.files.require_mount,
+            ),
             tier=_CollateralTier(self.node_tier),
             clock=self.clock,
             share_max_upload=settings.files.share_max_upload,
@@ -257,6 +266,7 @@ class Node:
         )
         self._build_system()
         self._build_runtime(install_specs)
+        self._build_spawner(global_apps)
         self._build_app_folders()
 
     @property
@@ -351,6 +361,7 @@ class Node:
                 chain_dir=self._fluxd_data_dir,
                 embedded=self.daemon.embedded is not None,
             ),
+            loops=self.supervisor.status,
         )
 
     def _fluxd_data_dir(self) -> Path:
@@ -378,6 +389,7 @@ class Node:
             api_port=lambda: self.settings.apiport,
             router_ip=lambda: self.settings.router_ip,
             stop_node=self.software.restarter.stop,
+            router_firewall=lambda: adjust_for_router(self.settings.hooks, self.settings.router_ip),
         )
 
     def _settings_changed(self, _old: Settings, new: Settings) -> None:
@@ -406,6 +418,9 @@ class Node:
             ),
             clock=self.clock,
         )
+        self.enterprise_nodes = EnterpriseNodes(settings.data_dir, self.flux_services, self.clock)
+        self.add_background("enterprise nodes", self.enterprise_nodes.run)
+        self.info.enterprise = self.enterprise_nodes
         self.docker_registry = DockerRegistryClient(params, clock=self.clock)
         self.apps_store = AppsStore(self.database)
         directory = RegistryDirectory(self.apps_store)
@@ -529,6 +544,56 @@ class Node:
         if self.apps_enabled:
             self.add_background("apps reconciler", self.reconciler.run)
             self.add_background("apps running broadcast", self.app_announcer.run)
+
+    def _build_spawner(self, global_apps: GlobalApps | None) -> None:
+        """This node's share of the global apps (apps.md §10): the spawner and the
+        surplus/expiry cleanup, once the registry is ready and Docker answers."""
+        runtime = self.settings.runtime
+        liveness, network, geolocation = self.daemon_liveness, self.network, self.geolocation
+
+        async def height() -> int | None:
+            return liveness.height if liveness.sync_state().synced else None
+
+        async def not_ready() -> str | None:
+            if network.dos.is_dos:
+                return "the node is in DOS state"
+            return None
+
+        def location() -> str | None:
+            where = geolocation.geolocation
+            if not where:
+                return None
+            return (
+                f"{where.get('continentCode')}_{where.get('countryCode')}_{where.get('regionName')}"
+            )
+
+        self.spawner = Spawner(
+            global_apps or NoGlobalApps(),
+            self.installer,
+            self.local_apps,
+            self.docker,
+            self.app_announcer,
+            self.installer.facts,
+            self.clock,
+            height=height,
+            own_ip=lambda: network.own_address,
+            location=location,
+            not_ready=not_ready,
+            time_scale=runtime.spawn_time_scale,
+            blocked_ports=self.settings.blocked_ports,
+        )
+        if not self.apps_enabled:
+            return
+        reachable = self.supervisor.condition("dockerd reachable")
+        self.add_background(
+            "dockerd watch", lambda: watch_engine(self.docker, reachable, self.clock)
+        )
+        if global_apps is not None:  # a registry given by the caller is ready as it is
+            self.supervisor.condition("registry ready").set()
+        if runtime.spawn:
+            after = ("registry ready", "dockerd reachable")
+            self.add_background("apps spawner", self.spawner.run, after=after)
+            self.add_background("apps cleanup", self.spawner.cleanup_loop, after=after)
 
     def _build_app_folders(self) -> None:
         """Syncthing folders for the apps' s:/r:/g: volumes (files-and-sync.md §1.5), and

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fluxos.blocking import BlockingRunner
 from fluxos.clock import Clock
+from fluxos.files.browser import VolumeBrowser
 from fluxos.files.fluxshare import SHARE_MAX_UPLOAD, FluxShare, TierSource
 from fluxos.files.volumes import AppVolumes
 from fluxos.storage.database import Database
@@ -36,6 +37,7 @@ class FilesService:
         self.apps_folder = apps_folder
         self.volumes = volumes
         self.upload_max = upload_max
+        self.browser = VolumeBrowser(volumes, self.runner, upload_max)
         self.share = FluxShare(
             share_folder,
             ShareStore(database),

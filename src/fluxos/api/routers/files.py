@@ -136,3 +136,78 @@ async def rename(call: Files) -> Message:
 async def download_folder(call: Files) -> Streamed:
     """A FluxShare folder as a zip, streamed."""
     return _sent(await call.service.share.download_folder(call.text("folder")))
+
+
+# -- volume browser (appownerabove: the app's owner, the Flux team, the node owner) ------
+@router.get("/apps/getfolderinfo/:appname?/:component?/:folder?")
+async def folder_info(call: Files) -> list[dict[str, Any]]:
+    """The entries of a folder in an app component's volume."""
+    return await call.service.browser.folder_info(
+        call.text("appname"), call.text("component"), call.text("folder")
+    )
+
+
+@router.get("/apps/createfolder/:appname?/:component?/:folder?")
+async def apps_create_folder(call: Files) -> Message:
+    """Create a folder in an app component's volume."""
+    await call.service.browser.create_folder(
+        call.text("appname"), call.text("component"), call.text("folder")
+    )
+    return Message("Folder Created")
+
+
+@router.get("/apps/renameobject/:appname?/:component?/:oldpath?/:newname?")
+async def rename_object(call: Files) -> Message:
+    """Rename a file or folder within its folder of an app component's volume."""
+    await call.service.browser.rename(
+        call.text("appname"), call.text("component"), call.text("oldpath"), call.text("newname")
+    )
+    return Message("Rename successful")
+
+
+@router.get("/apps/removeobject/:appname?/:component?/:object?")
+async def remove_object(call: Files) -> Message:
+    """Remove a file or folder (a link: the link) from an app component's volume."""
+    await call.service.browser.remove(
+        call.text("appname"), call.text("component"), call.text("object")
+    )
+    return Message("File Removed")
+
+
+@router.get("/apps/downloadfile/:appname?/:component?/:file?", response="stream")
+async def download_file(call: Files) -> Streamed:
+    """Download a file of an app component's volume, streamed."""
+    return _sent(
+        await call.service.browser.download_file(
+            call.text("appname"), call.text("component"), call.text("file")
+        )
+    )
+
+
+@router.get("/apps/downloadfolder/:appname?/:component?/:folder?", response="stream")
+async def apps_download_folder(call: Files) -> Streamed:
+    """A folder of an app component's volume as a zip, streamed."""
+    return _sent(
+        await call.service.browser.download_folder(
+            call.text("appname"), call.text("component"), call.text("folder")
+        )
+    )
+
+
+@router.post(
+    "/ioutils/fileupload/:type?/:appname?/:component?/:folder?/:filename?",
+    body="stream",
+    max_body=10 * GIB + MULTIPART_OVERHEAD,
+    response="stream",
+)
+async def file_upload(call: Files) -> Streamed:
+    """Upload files (multipart) into an app component's volume (`type=backup`: its
+    backup/upload folder), streamed to disk; answers upstream's progress stream."""
+    upload = await call.service.browser.upload(
+        call.text("type"),
+        call.text("appname"),
+        call.text("component"),
+        call.text("folder"),
+        call.text("filename"),
+    )
+    return _progress(call, upload)
