@@ -16,6 +16,7 @@ from fluxos.errors import ConfigError, FluxError
 from fluxos.explorer import command as explorer_command
 from fluxos.sync import command as syncthing_command
 from fluxos.system.logfiles import configure_logging
+from fluxos.web import command as ui_command
 
 app = typer.Typer(
     help="FluxOS node software for the Flux decentralized cloud.",
@@ -27,6 +28,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(apps_app, name="apps")
 app.add_typer(explorer_command.app, name="explorer")
 app.add_typer(syncthing_command.app, name="syncthing")
+app.add_typer(ui_command.app, name="ui")
 console = Console()
 err_console = Console(stderr=True)
 

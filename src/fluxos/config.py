@@ -30,6 +30,7 @@ FLUX_TEAM_ZELID = "1hjy4bCYBJr4mny4zCE85J94RXa8W6q37"
 FLUX_SUPPORT_TEAM_ZELID = "16iJqiVbHptCx87q6XQwNpKdgEZnFtKcyP"
 MARKETPLACE_URL = "https://stats.runonflux.io/marketplace/listapps"
 MARKETPLACE_DEV_URL = "https://stats.runonflux.io/marketplace/listdevapps"
+UI_RELEASE_URL = "https://api.github.com/repos/RunOnFlux/fluxos-frontend/releases/latest"
 
 # upstream userconfig names → ours
 ALIASES = {
@@ -333,6 +334,16 @@ class FilesSettings(BaseModel):
     upload_max: int = 10 * 1024**3
     restore_max_download: int = 50 * 1024**3
     require_mount: bool = True
+    # networks a remote restore URL may point into besides public addresses (a devnet's
+    # own servers); nothing by default: private, loopback and link-local are refused
+    remote_allow_networks: list[str] = []
+
+    @field_validator("remote_allow_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddr.ip_network(network)  # ValueError names the bad one
+        return value
 
     @field_validator("share_max_upload", "upload_max", "restore_max_download")
     @classmethod
@@ -370,6 +381,40 @@ class RuntimeSettings(BaseModel):
     def _scale(cls, value: float) -> float:
         if not 0 < value <= 1:
             raise ValueError("must be more than 0 and at most 1")
+        return value
+
+
+class UiSettings(BaseModel):
+    """`[ui]`: the operator's web UI on the home port (API port − 1). `/flux/rebuildui`
+    installs the latest bundle named by `release_url` (a GitHub "latest release"
+    document; "" turns it off); `fluxos ui install` installs one by hand."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    release_url: str = UI_RELEASE_URL
+    asset: str = "dist.tar.gz"
+    max_download_bytes: int = 256 * 1024**2
+    status_log_lines: int = 8  # warnings/errors the built-in page shows; 0 shows none
+
+    @field_validator("release_url")
+    @classmethod
+    def _release_url(cls, value: str) -> str:
+        if value and not re.match(r"https?://[^/\s]+", value):
+            raise ValueError("must be empty or an http(s):// URL")
+        return value
+
+    @field_validator("max_download_bytes")
+    @classmethod
+    def _max_bytes(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("must be a positive number of bytes")
+        return value
+
+    @field_validator("status_log_lines")
+    @classmethod
+    def _log_lines(cls, value: int) -> int:
+        if not 0 <= value <= 100:
+            raise ValueError("must be between 0 and 100")
         return value
 
 
@@ -424,6 +469,7 @@ class Settings(BaseModel):
     syncthing: SyncthingSettings = SyncthingSettings()
     files: FilesSettings = FilesSettings()
     runtime: RuntimeSettings = RuntimeSettings()
+    ui: UiSettings = UiSettings()
 
     @field_validator("zelid")
     @classmethod

@@ -43,6 +43,7 @@ from fluxos.daemon.service import DaemonService
 from fluxos.events import EventBus
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
+from fluxos.files.backuptasks import AppHolds
 from fluxos.files.service import FilesService
 from fluxos.files.volumes import AppVolumes, InstalledAppVolumes
 from fluxos.identity import AppOwners, IdentityService, LoginGates, PrivilegedIds
@@ -104,6 +105,10 @@ from fluxos.system.software import SoftwareControl
 from fluxos.system.startupreport import StartupReport
 from fluxos.system.supervisor import DEFAULT_BACKOFF, Backoff, Supervisor
 from fluxos.system.upnp import MiniupnpcGateway, UpnpService
+from fluxos.web.bundle import UiBundles
+from fluxos.web.nodestatus import NodeStatus, StatusSources
+from fluxos.web.release import TIMEOUT as RELEASE_TIMEOUT
+from fluxos.web.release import GithubReleases, UiInstaller
 from fluxos.wire.permissions import Authorizer
 
 log = logging.getLogger(__name__)
@@ -249,7 +254,12 @@ class Node:
         self.add_background("identity expiry", self.identity.purge_loop)
         # App volumes are the runtime's: an installed app's component, in the runtime's
         # own directory for its container (built below with the runtime).
+        self.app_holds = AppHolds()
         self.files: FilesService = FilesService(
+            control=_RuntimeControl(self),
+            holds=self.app_holds,
+            restore_max_download=settings.files.restore_max_download,
+            remote_allowed=tuple(settings.files.remote_allow_networks),
             database=self.database,
             share_folder=settings.share_folder,
             apps_folder=settings.apps_folder,
@@ -340,7 +350,8 @@ class Node:
             components=self.components,
             apps=NoAppsRuntime(),
         )
-        self.software = SoftwareControl(settings.hooks)
+        self._build_web()
+        self.software = SoftwareControl(settings.hooks, builtin={"rebuild_ui": self.ui.rebuild})
         self.upnp = self._build_upnp(settings)
         self.add_background("upnp", self.upnp.boot)
         self.system: SystemService = SystemService(
@@ -363,6 +374,40 @@ class Node:
             ),
             loops=self.supervisor.status,
         )
+
+    def _build_web(self) -> None:
+        """The home port's UI: installed bundles, the rebuild from the release source, and
+        the built-in status page's sources."""
+        ui = self.settings.ui
+        self.ui_bundles = UiBundles(self.settings.data_dir / "ui")
+        self.ui_http = httpx.AsyncClient(timeout=RELEASE_TIMEOUT, follow_redirects=True)
+        source = GithubReleases(self.ui_http, ui.release_url, ui.asset) if ui.release_url else None
+        self.ui = UiInstaller(self.ui_bundles, source, self.ui_http, ui.max_download_bytes)
+        network = self.network
+        self.node_status = NodeStatus(
+            StatusSources(
+                version=self.host.package_version,
+                compat_version=self.host.fluxos_version,
+                owner_zelid=lambda: self.settings.zelid,
+                node_address=lambda: network.own_address,
+                node_pubkey=lambda: network.key.public_key.hex() if network.key else "",
+                uptime=self.host.uptime,
+                liveness=self.daemon_liveness,
+                fluxd=self.fluxd,
+                fluxbench=self.fluxbench,
+                tier=self.node_tier,
+                peers=lambda: (len(network.peers.outbound()), len(network.peers.inbound())),
+                running_apps=self._running_containers if self.apps_enabled else None,
+                installed_apps=self.local_apps,
+                global_apps=self.app_directory,
+                supervisor=self.supervisor,
+                log_dir=self.settings.log_dir,
+                log_lines=ui.status_log_lines,
+            )
+        )
+
+    async def _running_containers(self) -> list[dict[str, Any]]:
+        return await self.runtime.containers(all=False)
 
     def _fluxd_data_dir(self) -> Path:
         """Where fluxd keeps its chain: $FLUXD_PATH, its flux.conf's data dir, ~/.flux."""
@@ -557,6 +602,8 @@ class Node:
         async def not_ready() -> str | None:
             if network.dos.is_dos:
                 return "the node is in DOS state"
+            if not network.state.confirmed:  # its claims and locations would be refused
+                return "this node is not a confirmed fluxnode"
             return None
 
         def location() -> str | None:
@@ -581,6 +628,7 @@ class Node:
             not_ready=not_ready,
             time_scale=runtime.spawn_time_scale,
             blocked_ports=self.settings.blocked_ports,
+            report=lambda detail: self.supervisor.report("apps spawner", detail),
         )
         if not self.apps_enabled:
             return
@@ -607,13 +655,16 @@ class Node:
             self.settings,
             self.sync.client,
             self.sync.device_id,
-            RuntimeSyncedApps(self.local_apps, self.docker, self.app_volumes),
+            RuntimeSyncedApps(
+                self.local_apps, self.docker, self.app_volumes, held=self.app_holds.holds
+            ),
             OnlyThisNode(own),  # the registry's locations replace this (issue 13)
             self.sync_peers,
             self.clock,
             own,
         )
         self.reconciler.gate = self.app_folders
+        self.app_holds.sync_pass = self.app_folders.monitor_pass
         self.add_background("syncthing app folders", self.app_folders.run)
         events = FolderEvents(self.sync.client, self.app_folders, self.clock)
         self.add_background("syncthing app events", events.run)
@@ -661,13 +712,28 @@ class Node:
         self.docker.close()
         await self.flux_services.aclose()
         await self.system_http.aclose()
+        await self.ui_http.aclose()
         self.components.close()
-        self.files.close()
+        await self.files.aclose()
         self.upnp.close()
         await self.sync.aclose()  # Syncthing itself keeps running (upstream #1238)
         await self.sync_peers.aclose()
         await self.database.close()
         log.info("node stopped")
+
+
+class _RuntimeControl:
+    """The apps runtime as a backup or restore task stops and starts an app (built before
+    the runtime, asked only once it runs)."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    async def stop_app(self, app_name: str) -> None:
+        await self.node.runtime.stop_app(app_name)
+
+    async def start_app(self, app_name: str) -> None:
+        await self.node.runtime.start_app(app_name)
 
 
 class _CollateralTier:

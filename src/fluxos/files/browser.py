@@ -141,7 +141,7 @@ class VolumeBrowser:
         if filename:
             validate_filename(filename)
         try:
-            await self.runner.run(_make_directories, root, directory)
+            await self.runner.run(make_directories, root, directory)
         except OSError as error:
             raise os_failure(error, root, directory) from None
         return MultipartUpload(
@@ -153,7 +153,7 @@ class VolumeBrowser:
         )
 
 
-def _make_directories(root: Root, directory: Path) -> None:
+def make_directories(root: Root, directory: Path) -> None:
     """`mkdir -p` inside the root, one component at a time, never through a link."""
     parts = root.relative(directory).parts if str(root.relative(directory)) != "." else ()
     fd = root.open_directory(root.base)

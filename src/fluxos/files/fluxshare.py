@@ -323,12 +323,12 @@ def remove_tree(root: Root, path: Path) -> None:
     except FileNotFoundError:
         return  # nothing there, as `rm -rf` says
     try:
-        _remove_at(parent, path.name)
+        remove_at(parent, path.name)
     finally:
         os.close(parent)
 
 
-def _remove_at(parent_fd: int, name: str) -> None:
+def remove_at(parent_fd: int, name: str) -> None:
     try:
         info = os.lstat(name, dir_fd=parent_fd)
     except FileNotFoundError:
@@ -341,7 +341,7 @@ def _remove_at(parent_fd: int, name: str) -> None:
     )
     try:
         for child in os.listdir(fd):
-            _remove_at(fd, child)
+            remove_at(fd, child)
     finally:
         os.close(fd)
     os.rmdir(name, dir_fd=parent_fd)

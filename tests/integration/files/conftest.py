@@ -20,6 +20,7 @@ from fluxos.runtime.components import container_name, plan_mounts
 from fluxos.runtime.volumes import Volumes
 from tests.integration.system.conftest import start_system_node
 from tests.support.daemons import Admin
+from tests.support.dockerd import docker_host
 from tests.support.identity import Person
 from tests.support.inprocess import serving
 from tests.support.processes import NodeProcess
@@ -127,18 +128,29 @@ async def install_volumes(node: Node, spec: dict[str, Any]) -> list[str]:
     return made
 
 
+@pytest.fixture(scope="session")
+def docker_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with docker_host(tmp_path_factory.mktemp("dockerd")) as url:
+        yield url
+
+
 @pytest.fixture
-async def volume_node(tmp_path: Path) -> AsyncIterator[VolumeNode]:
+async def volume_node(tmp_path: Path, docker_url: str) -> AsyncIterator[VolumeNode]:
     if not Volumes.can_mount():
         pytest.skip("app volumes are loop-mounted ext4 images: root and e2fsprogs needed")
     alice, bob, owner = Person(), Person(), Person()
     settings = load_settings(
         tmp_path / "node",
-        {"zelid": owner.zelid, "daemon": {"embedded": False}},
+        {
+            "zelid": owner.zelid,
+            "daemon": {"embedded": False},
+            "runtime": {"docker_host": docker_url, "reconcile_seconds": 3600},
+            "files": {"remote_allow_networks": ["127.0.0.0/8"]},
+        },
         environ={},
     )
     clock = ManualClock(start=1_750_000_000.0)
-    node = Node(settings, clock=clock)
+    node = Node(settings, clock=clock, run_apps=True)
     containers: list[str] = []
     try:
         async with serving(node) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:

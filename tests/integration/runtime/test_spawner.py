@@ -18,7 +18,8 @@ import pytest
 from fluxos.clock import ManualClock
 from fluxos.runtime.engine import DockerEngine
 from fluxos.runtime.installer import Installer
-from fluxos.runtime.spawner import AFTER_INSTALL_WAIT, COLLISION_WAIT, GlobalApp, Placement, Spawner
+from fluxos.runtime.spawner import Spawner
+from fluxos.runtime.spawnrules import AFTER_INSTALL_WAIT, COLLISION_WAIT, GlobalApp, Placement
 from fluxos.runtime.volumes import Volumes
 from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database

@@ -7,7 +7,7 @@ import random
 
 from fluxos.clock import ManualClock
 from fluxos.runtime.requirements import NodeFacts
-from fluxos.runtime.spawner import (
+from fluxos.runtime.spawnrules import (
     DEFER_SMALL_ON_NIMBUS,
     DEFER_STATIC_IP,
     DEFER_TARGETED,
