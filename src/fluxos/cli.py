@@ -222,7 +222,7 @@ def cluster(
     owner_wif = network.data_dir / "owner.wif"
     console.print(
         f"data: {network.data_dir} (node i logs in node-i/process.log)\n"
-        "health checks: http://<node ip>:16126/health\n"
+        "status pages: http://<node ip>:16126/ (health checks: /health there)\n"
         f"owner ZelID, admin on every node: {network.owner_zelid}\n"
         f"log in: fluxos login --url {network.nodes[0].url} --key $(cat {owner_wif})\n"
         "Ctrl-C stops the cluster."

@@ -59,6 +59,7 @@ from fluxos.network.dos import DosState
 from fluxos.network.fluxdsource import FluxdNodeSource
 from fluxos.network.nodelist import NodeListSource
 from fluxos.network.service import NetworkService
+from fluxos.payments.service import PaymentService
 from fluxos.runtime.announcer import NetworkAnnouncer
 from fluxos.runtime.engine import DockerEngine
 from fluxos.runtime.installer import Installer
@@ -75,7 +76,8 @@ from fluxos.storage.database import Database
 from fluxos.storage.identity import IdentityStore
 from fluxos.storage.localapps import LocalApps
 from fluxos.storage.nodestate import NodeState
-from fluxos.sync.apps import OnlyThisNode
+from fluxos.storage.payments import PaymentStore
+from fluxos.sync.apps import RegistryLocations
 from fluxos.sync.controller import AppFolders
 from fluxos.sync.events import FolderEvents
 from fluxos.sync.peers import HttpPeers
@@ -252,6 +254,8 @@ class Node:
         )
         self.authorizer: Authorizer = authorizer or self.identity.authorizer
         self.add_background("identity expiry", self.identity.purge_loop)
+        self.payments = PaymentService(PaymentStore(self.database), self.clock)
+        self.add_background("payment requests expiry", self.payments.purge_loop)
         # App volumes are the runtime's: an installed app's component, in the runtime's
         # own directory for its container (built below with the runtime).
         self.app_holds = AppHolds()
@@ -642,6 +646,7 @@ class Node:
             after = ("registry ready", "dockerd reachable")
             self.add_background("apps spawner", self.spawner.run, after=after)
             self.add_background("apps cleanup", self.spawner.cleanup_loop, after=after)
+            self.add_background("apps spec changes", self.spawner.respec_loop, after=after)
 
     def _build_app_folders(self) -> None:
         """Syncthing folders for the apps' s:/r:/g: volumes (files-and-sync.md §1.5), and
@@ -658,7 +663,7 @@ class Node:
             RuntimeSyncedApps(
                 self.local_apps, self.docker, self.app_volumes, held=self.app_holds.holds
             ),
-            OnlyThisNode(own),  # the registry's locations replace this (issue 13)
+            RegistryLocations(self.app_locations.locations),
             self.sync_peers,
             self.clock,
             own,

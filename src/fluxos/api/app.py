@@ -30,6 +30,7 @@ from fluxos.api.routers import (
     flux,
     identity,
     network,
+    payment,
     syncthing,
     system,
 )
@@ -56,6 +57,7 @@ ROUTERS: tuple[FluxRouter, ...] = (
     explorer.router,
     syncthing.router,
     files.router,
+    payment.router,
 )
 
 

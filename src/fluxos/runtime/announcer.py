@@ -15,12 +15,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from fluxos.apps.specs import AppSpec
+from fluxos.apps.specs import AppSpec, components
 from fluxos.clock import Clock
 from fluxos.errors import FluxError
 from fluxos.runtime.components import container_names
 from fluxos.runtime.engine import DockerEngine
 from fluxos.storage.localapps import LocalApps
+from fluxos.sync.apps import sync_mode
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,10 @@ class NetworkAnnouncer:
                 log.info("fluxapprunning skipped: %s", error.message)
 
     async def announce_running(self) -> None:
-        """fluxapprunning v2 of every app whose components all run; never an empty list."""
+        """fluxapprunning v2 of every app whose components all run, and of every app with
+        a g:/r: volume, which counts as running while a component is stopped on purpose
+        (a standby): its peers replicate to it only if it is a location, as upstream
+        advertises them. Never an empty list."""
         up = {
             str(name).lstrip("/")
             for summary in await self.engine.list_containers(all=False)
@@ -125,7 +129,7 @@ class NetworkAnnouncer:
         }
         apps = []
         for spec in await self.apps.all():
-            if not set(container_names(spec)) <= up:
+            if not set(container_names(spec)) <= up and not _gated_sync(spec):
                 continue
             since = await self.apps.installed_at(spec["name"]) or self.clock.time()
             apps.append(
@@ -144,3 +148,12 @@ class NetworkAnnouncer:
                 "staticIp": self.static_ip(),
             }
         )
+
+
+def _gated_sync(spec: AppSpec) -> bool:
+    """Whether a component's primary volume is g: or r: (its instance may wait stopped)."""
+    for component in components(spec):
+        mode = sync_mode(str(component.get("containerData", "")))
+        if mode is not None and mode.gated:
+            return True
+    return False

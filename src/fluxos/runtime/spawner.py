@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from fluxos.apps.specs import host_ports
+from fluxos.apps.specs import host_ports, public_view
 from fluxos.clock import Clock
 from fluxos.errors import FluxError
 from fluxos.runtime.components import container_names
@@ -45,6 +45,7 @@ from fluxos.runtime.installer import Installer
 from fluxos.runtime.requirements import FactSource, check_ports, check_requirements
 from fluxos.runtime.spawnrules import (
     AFTER_INSTALL_WAIT,
+    BLOCK_SECONDS,
     CLEANUP_INTERVAL,
     CLEANUP_WAIT,
     COLLISION_WAIT,
@@ -53,6 +54,7 @@ from fluxos.runtime.spawnrules import (
     MANY_SHORT,
     MAX_APPS_PER_NODE,
     NOT_READY,
+    RESPEC_BLOCKS,
     SINGLE_NORMAL,
     SINGLE_SHORT,
     TRIED_AFTER_ERROR_TTL,
@@ -70,6 +72,7 @@ from fluxos.runtime.spawnrules import (
     pick,
     removes_in_cleanup,
     same_node,
+    spec_change,
     synced,
 )
 from fluxos.storage.localapps import LocalApps
@@ -171,6 +174,47 @@ class Spawner:
                 await self.remove_surplus()
             except FluxError as error:
                 log.warning("apps cleanup: %s", error.message)
+
+    async def respec_loop(self) -> None:
+        """Changed global specs reach the installed copies, every random 16-36 blocks'
+        time (upstream: 4-9 blocks x 4), scaled."""
+        while True:
+            blocks = self.rng.randint(*RESPEC_BLOCKS)
+            await self.clock.sleep(self.seconds(blocks * BLOCK_SECONDS))
+            try:
+                await self.follow_spec_changes()
+            except FluxError as error:
+                log.warning("apps spec changes: %s", error.message)
+
+    async def follow_spec_changes(self, *, chance: float = 0.5) -> list[str]:
+        """Each installed app whose global hash moved on is, with probability `chance`
+        (upstream: 1/2, so that not every node redeploys at once), brought to the new
+        spec: the record only, a redeploy (soft keeps data, hard a new volume) or a
+        reinstall; an enterprise app on this (non-Arcane) node is removed."""
+        specs = {a.name: a for a in await self.source.global_apps()}
+        changed: list[str] = []
+        for installed in await self.apps.all():
+            name = str(installed["name"])
+            app = specs.get(name)
+            if app is None or installed.get("hash") == app.hash or self.rng.random() >= chance:
+                continue
+            wanted = {**app.spec, "hash": app.hash}
+            if truthy(wanted.get("enterprise")):
+                log.info("apps spec changes: %s is now an enterprise app; removing it", name)
+                await self.installer.remove(name, force=True)
+                changed.append(name)
+                continue
+            change = spec_change(installed, wanted)
+            log.info("apps spec changes: %s moves to spec %s (%s)", name, app.hash, change)
+            if change.record:
+                await self.apps.replace(name, public_view(wanted))
+            elif change.reinstall:
+                await self.installer.remove(name, force=True, announce=False)
+                await self.installer.install(wanted)
+            else:
+                await self.installer.redeploy(wanted, change.soft, change.hard)
+            changed.append(name)
+        return changed
 
     # -- what the registry says, with what this node knows of itself --------------------
     async def running(self, name: str) -> list[Placement]:

@@ -191,3 +191,41 @@ class TtlSet:
             del self._until[str(key)]
             return False
         return True
+
+
+RESPEC_BLOCKS = (16, 36)  # every random 4-9 blocks x 4 after PON
+BLOCK_SECONDS = 30.0
+RECORD_ONLY = frozenset(("description", "expire", "hash", "height", "instances", "owner"))
+
+
+@dataclass(frozen=True)
+class SpecChange:
+    """What a changed global spec asks of the installed copy (upstream's
+    reinstallOldApplications): `record` only the stored spec, `reinstall` the whole app,
+    else redeploy the `soft` components (data kept) and the `hard` ones (new volume)."""
+
+    record: bool = False
+    reinstall: bool = False
+    soft: tuple[int, ...] = ()
+    hard: tuple[int, ...] = ()
+
+
+def spec_change(installed: AppSpec, wanted: AppSpec) -> SpecChange:
+    keys = set(installed) | set(wanted)
+    if all(installed.get(k) == wanted.get(k) for k in keys - RECORD_ONLY):
+        return SpecChange(record=True)
+    old_version, new_version = to_number(installed.get("version")), to_number(wanted.get("version"))
+    if old_version <= 3 or new_version <= 3:
+        return SpecChange(reinstall=True)
+    old, new = components(installed), components(wanted)
+    if [c.get("name") for c in old] != [c.get("name") for c in new]:
+        return SpecChange(reinstall=True)
+    soft: list[int] = []
+    hard: list[int] = []
+    for index, (before, after) in enumerate(zip(old, new, strict=True)):
+        if before == after:
+            continue
+        (soft if before.get("hdd") == after.get("hdd") else hard).append(index)
+    if not soft and not hard:  # top-level fields beyond the record-only ones changed
+        soft = list(range(len(new)))
+    return SpecChange(soft=tuple(soft), hard=tuple(hard))

@@ -1,6 +1,6 @@
 """Every area's schema, in the order they are migrated."""
 
-from fluxos.storage import apps, explorer, fluxshare, identity, localapps, nodestate
+from fluxos.storage import apps, explorer, fluxshare, identity, localapps, nodestate, payments
 from fluxos.storage.schema import Area
 
 ALL_AREAS: tuple[Area, ...] = (
@@ -10,4 +10,5 @@ ALL_AREAS: tuple[Area, ...] = (
     localapps.AREA,
     fluxshare.AREA,
     apps.AREA,
+    payments.AREA,
 )

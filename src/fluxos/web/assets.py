@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import mimetypes
 import os
+from collections import OrderedDict
+from dataclasses import dataclass
+from email.utils import formatdate
 from pathlib import Path, PurePosixPath
 
 from starlette.requests import Request
@@ -23,6 +26,8 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from fluxos.web.bundle import INDEX
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+CACHE_BYTES = 64 * 1024 * 1024  # files of the served bundle kept in memory
+MAX_CACHED_FILE = 4 * 1024 * 1024
 REVALIDATE = "no-cache"
 HASHED_DIRECTORY = "assets"
 
@@ -73,17 +78,74 @@ def not_found() -> PlainTextResponse:
     return PlainTextResponse("Not Found", status_code=404)
 
 
-def bundle_response(request: Request, root: Path) -> Response:
-    """The answer for `request` from the bundle unpacked in `root`."""
-    url_path = request.url.path
-    relative = url_path.lstrip("/")
-    if relative:
-        found = _file_in(root, relative)
-        if found is not None:
-            return _file(request, found, relative)
-        if PurePosixPath(url_path).suffix:
-            return not_found()
-    return _file(request, root / INDEX, INDEX)
+class BundleFiles:
+    """Answers from the bundle unpacked in a release directory. A release never changes
+    once installed (a new install is a new directory), so small files are kept in memory
+    by path: no thread hop or file open per request."""
+
+    def __init__(self, cache_bytes: int = CACHE_BYTES) -> None:
+        self.cache_bytes = cache_bytes
+        self._cache: OrderedDict[Path, _Cached] = OrderedDict()
+        self._cached_bytes = 0
+
+    def response(self, request: Request, root: Path) -> Response:
+        """The answer for `request` from the bundle unpacked in `root`."""
+        url_path = request.url.path
+        relative = url_path.lstrip("/")
+        if relative:
+            found = _file_in(root, relative)
+            if found is not None:
+                return self._file(request, found, relative)
+            if PurePosixPath(url_path).suffix:
+                return not_found()
+        return self._file(request, root / INDEX, INDEX)
+
+    def _file(self, request: Request, path: Path, relative: str) -> Response:
+        cached = self._cache.get(path)
+        if cached is None:
+            try:
+                stat = os.stat(path)
+            except OSError:
+                return not_found()
+            immutable = PurePosixPath(relative).parts[:1] == (HASHED_DIRECTORY,)
+            headers = {
+                "cache-control": IMMUTABLE if immutable else REVALIDATE,
+                "etag": f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"',
+                "last-modified": formatdate(stat.st_mtime, usegmt=True),
+                "x-content-type-options": "nosniff",
+            }
+            if stat.st_size > MAX_CACHED_FILE:
+                if _not_modified(request, headers["etag"]):
+                    return _unchanged(headers)
+                return FileResponse(
+                    path, media_type=content_type(path), headers=headers, stat_result=stat
+                )
+            cached = _Cached(path.read_bytes(), content_type(path), headers)
+            self._remember(path, cached)
+        else:
+            self._cache.move_to_end(path)
+        if _not_modified(request, cached.headers["etag"]):
+            return _unchanged(cached.headers)
+        return Response(cached.body, media_type=cached.media_type, headers=cached.headers)
+
+    def _remember(self, path: Path, cached: _Cached) -> None:
+        self._cache[path] = cached
+        self._cached_bytes += len(cached.body)
+        while self._cached_bytes > self.cache_bytes and self._cache:
+            _, dropped = self._cache.popitem(last=False)
+            self._cached_bytes -= len(dropped.body)
+
+
+@dataclass(frozen=True)
+class _Cached:
+    body: bytes
+    media_type: str
+    headers: dict[str, str]
+
+
+def _unchanged(headers: dict[str, str]) -> Response:
+    kept = {k: v for k, v in headers.items() if k in ("etag", "cache-control", "last-modified")}
+    return Response(status_code=304, headers=kept)
 
 
 def _file_in(root: Path, relative: str) -> Path | None:
@@ -95,25 +157,8 @@ def _file_in(root: Path, relative: str) -> Path | None:
     return candidate
 
 
-def _file(request: Request, path: Path, relative: str) -> Response:
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return not_found()
-    immutable = PurePosixPath(relative).parts[:1] == (HASHED_DIRECTORY,)
-    headers = {
-        "cache-control": IMMUTABLE if immutable else REVALIDATE,
-        "x-content-type-options": "nosniff",
-    }
-    response = FileResponse(path, media_type=content_type(path), headers=headers, stat_result=stat)
-    if _not_modified(request, response.headers.get("etag", "")):
-        kept = {k: v for k, v in response.headers.items() if k in ("etag", "cache-control")}
-        return Response(status_code=304, headers=kept)
-    return response
-
-
 def _not_modified(request: Request, etag: str) -> bool:
     wanted = request.headers.get("if-none-match")
-    if not wanted or not etag:
+    if not wanted:
         return False
     return etag in [tag.strip().removeprefix("W/") for tag in wanted.split(",")]

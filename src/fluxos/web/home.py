@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from fluxos.api.server import ConnectionLimits, server_config
-from fluxos.web.assets import bundle_response, not_found
+from fluxos.web.assets import BundleFiles, not_found
 from fluxos.web.bundle import UiBundles
 from fluxos.web.nodestatus import NodeStatus
 from fluxos.web.statuspage import CONTENT_SECURITY_POLICY, render_main, render_page
@@ -40,11 +40,12 @@ class HomeSite:
     def __init__(self, bundles: UiBundles | None = None, status: NodeStatus | None = None):
         self.bundles = bundles
         self.status = status
+        self.files = BundleFiles()
 
     async def respond(self, request: Request) -> Response:
         root = self.bundles.current() if self.bundles is not None else None
         if root is not None:
-            return bundle_response(request, root)
+            return self.files.response(request, root)
         if self.status is None:
             return not_found()
         path = request.url.path

@@ -190,3 +190,38 @@ async def test_cleanup_removes_surplus_and_expired(world: World, images: Images)
     world.board.apps = [global_app("keep", images.httpd, expire=900)]
     assert await world.spawner.remove_surplus() == ["keep"]
     assert await running_here(world) == []
+
+
+async def test_a_changed_global_spec_reaches_the_installed_copy(
+    world: World, images: Images
+) -> None:
+    first = global_app("upd", images.httpd)
+    await world.spawner.installer.install({**first.spec, "hash": first.hash})
+    container = "fluxweb_upd"
+    data = world.spawner.installer.volumes.directory(container) / "appdata" / "kept.txt"
+    data.write_text("owner data")
+    original = (await world.engine.inspect(container))["Id"]
+
+    async def move_to(spec: dict[str, object], name: str) -> None:
+        world.board.apps = [GlobalApp(spec, name, expire_height=20_000)]
+        assert await world.spawner.follow_spec_changes(chance=1.0) == ["upd"]
+        assert (await world.apps.get("upd"))["hash"] == name
+
+    # only the instance count changes: the record follows, the container stays
+    await move_to({**first.spec, "instances": 4}, "hash2")
+    assert (await world.engine.inspect(container))["Id"] == original
+    assert await world.spawner.follow_spec_changes(chance=1.0) == []  # up to date now
+
+    # a new image, the same disk: the container is made again, the data stays
+    component = {**first.spec["compose"][0], "repotag": images.other}
+    await move_to({**first.spec, "compose": [component]}, "hash3")
+    inspect = await world.engine.inspect(container)
+    assert inspect["Id"] != original and inspect["Config"]["Image"] == images.other
+    assert inspect["State"]["Running"]
+    assert data.read_text() == "owner data"
+
+    # a bigger disk: a new volume
+    await move_to({**first.spec, "compose": [{**component, "hdd": 2}]}, "hash4")
+    assert (await world.engine.inspect(container))["State"]["Running"]
+    assert not data.exists()
+    assert world.spawner.installer.volumes.mounted(container)

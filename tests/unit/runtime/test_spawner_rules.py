@@ -13,6 +13,7 @@ from fluxos.runtime.spawnrules import (
     DEFER_TARGETED,
     GlobalApp,
     Placement,
+    SpecChange,
     TtlSet,
     deferral,
     expires_in_time,
@@ -22,6 +23,7 @@ from fluxos.runtime.spawnrules import (
     nodes_allow,
     pick,
     removes_in_cleanup,
+    spec_change,
 )
 
 ME = "10.0.0.5:16127"
@@ -127,3 +129,19 @@ def test_ttl_set_forgets_on_the_clock() -> None:
     assert "h" in seen
     clock.advance(1)
     assert "h" not in seen
+
+
+def test_spec_changes() -> None:
+    base = app("web", compose=[{"name": "a", "hdd": 5, "ram": 100}, {"name": "b", "hdd": 5}])
+    spec = base.spec
+    assert spec_change(spec, {**spec, "instances": 5, "description": "x"}) == SpecChange(
+        record=True
+    )
+    more_ram = {**spec, "compose": [{"name": "a", "hdd": 5, "ram": 200}, {"name": "b", "hdd": 5}]}
+    assert spec_change(spec, more_ram) == SpecChange(soft=(0,))
+    bigger = {**spec, "compose": [{"name": "a", "hdd": 5, "ram": 100}, {"name": "b", "hdd": 9}]}
+    assert spec_change(spec, bigger) == SpecChange(hard=(1,))
+    renamed = {**spec, "compose": [{"name": "a", "hdd": 5, "ram": 100}, {"name": "c", "hdd": 5}]}
+    assert spec_change(spec, renamed) == SpecChange(reinstall=True)
+    assert spec_change({**spec, "version": 3}, spec) == SpecChange(reinstall=True)
+    assert spec_change(spec, {**spec, "staticip": True}) == SpecChange(soft=(0, 1))
