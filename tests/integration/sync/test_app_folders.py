@@ -68,6 +68,10 @@ async def test_primary_standby_takeover_return_and_1761(fleet: Fleet) -> None:
     await eventually(lambda: b.folders and b.folders.tracked[APP_ID].promoted, SYNC_WITHIN)
     assert not standby.running
     assert "standby" in b.folders.gate(APP_ID).reason if b.folders else False
+    # both copies are verified, so both are writable, and each node says so to its peers
+    for node in (a, b):
+        assert node.folders is not None
+        assert node.folders.promoted_folders() == {"ready": True, "folders": [APP_ID]}
     assert (primary.volume.mountpoint / ".stfolder").is_dir()
     assert (primary.volume.mountpoint / ".stignore").read_text() == "/backup\n/lost+found\n"
 
