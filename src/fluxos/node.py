@@ -655,7 +655,13 @@ class Node:
         self.sync_peers = HttpPeers()
         if not (self.sync.enabled and self.apps_enabled):
             return
-        own = self.own_address.get
+        network = self.network
+
+        async def own() -> str:
+            # the address this node's fluxapprunning gives (the announcer's `ip`), so the
+            # controller finds itself among the registry's locations
+            return network.own_address
+
         self.app_folders = AppFolders(
             self.settings,
             self.sync.client,
