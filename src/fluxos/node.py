@@ -13,14 +13,26 @@ from typing import Any, ClassVar
 
 import httpx
 
-from fluxos.apps.conflicts import InMemoryDirectory
+from fluxos.apps.appmessages import MessageChecks
+from fluxos.apps.directory import RegistryDirectory
 from fluxos.apps.dockerregistry import DockerRegistryClient
 from fluxos.apps.enterprisenodes import EnterpriseNodes
 from fluxos.apps.fluxservices import FluxServices, FluxServiceUrls
+from fluxos.apps.hashsync import PaymentFollower
 from fluxos.apps.heights import LatestForkHeight, SyncedDaemonHeight
-from fluxos.apps.params import DEVELOPMENT, MAINNET
-from fluxos.apps.quotes import PriceQuoter
+from fluxos.apps.images import (
+    DevnetImageRegistry,
+    DevnetRepositoryLists,
+    ImageRegistry,
+    RepositoryLists,
+)
+from fluxos.apps.locations import LocationBook
+from fluxos.apps.params import DEVELOPMENT, MAINNET, PriceEntry
+from fluxos.apps.promotion import Promoter
+from fluxos.apps.quotes import PriceQuoter, flux_price_table
 from fluxos.apps.registration import AppSpecChecker
+from fluxos.apps.registry import AppRegistry, PeerMinimums
+from fluxos.apps.registryservice import RegistryService
 from fluxos.apps.service import AppsService
 from fluxos.chain.liveness import DaemonLiveness
 from fluxos.chain.rpcclient import DaemonClient
@@ -47,22 +59,25 @@ from fluxos.network.dos import DosState
 from fluxos.network.fluxdsource import FluxdNodeSource
 from fluxos.network.nodelist import NodeListSource
 from fluxos.network.service import NetworkService
+from fluxos.payments.service import PaymentService
 from fluxos.runtime.announcer import NetworkAnnouncer
 from fluxos.runtime.engine import DockerEngine
 from fluxos.runtime.installer import Installer
 from fluxos.runtime.nodefacts import NodeFactsSource
-from fluxos.runtime.owners import InstalledAppOwners
+from fluxos.runtime.owners import InstalledAppOwners, RegistryThenInstalled
 from fluxos.runtime.reconciler import Reconciler
 from fluxos.runtime.service import InstallableSpecs, RuntimeService
 from fluxos.runtime.spawner import GlobalApps, NoGlobalApps, Spawner, watch_engine
 from fluxos.runtime.syncedapps import RuntimeSyncedApps
 from fluxos.runtime.volumes import Volumes
+from fluxos.storage.apps import AppsStore
 from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
 from fluxos.storage.identity import IdentityStore
 from fluxos.storage.localapps import LocalApps
 from fluxos.storage.nodestate import NodeState
-from fluxos.sync.apps import OnlyThisNode
+from fluxos.storage.payments import PaymentStore
+from fluxos.sync.apps import RegistryLocations
 from fluxos.sync.controller import AppFolders
 from fluxos.sync.events import FolderEvents
 from fluxos.sync.peers import HttpPeers
@@ -184,11 +199,24 @@ class Node:
         )
         self.add_background("syncthing metrics", self.sync.metrics_loop)
 
+        self.explorer: Explorer = Explorer(
+            self.database,
+            self.fluxd,
+            development=settings.development,
+            options=ScannerOptions(
+                start_height=settings.explorer.start_height,
+                poll_seconds=settings.explorer.poll_seconds,
+            ),
+            clock=self.clock,
+        )
+        self.add_background("explorer", self.explorer.run)
+        self.node_tier = NodeTier(self.fluxd)
+        self.info: NodeInfo = NodeInfo(settings, self.host, self.node_tier, self.fluxbench)
+        self._build_apps()
+
         identity_store = IdentityStore(self.database)
         # Login-phrase gates (identity.md §3.2): database, hardware and node DOS are wired;
         # the docker and apps DOS slots are filled in as those areas land.
-        self.node_tier = NodeTier(self.fluxd)
-        self.info: NodeInfo = NodeInfo(settings, self.host, self.node_tier, self.fluxbench)
         # The hardware gate asks fluxd which chain it runs: a regtest chain (any devnet,
         # embedded or not) has no real tier to live up to.
         # Apps on Docker: a serving node (`run_apps`) runs them unless `[runtime] enabled`
@@ -219,13 +247,15 @@ class Node:
             ),
             self.clock,
             self.login_gates,
-            # The apps registry answers who owns an app; until it is wired, the apps
-            # installed here do (upstream falls back to them too).
-            app_owners or InstalledAppOwners(self.local_apps),
+            # Who owns an app: the global registry, then the apps installed here (upstream
+            # falls back to them too).
+            app_owners
+            or RegistryThenInstalled(self.app_directory, InstalledAppOwners(self.local_apps)),
         )
         self.authorizer: Authorizer = authorizer or self.identity.authorizer
         self.add_background("identity expiry", self.identity.purge_loop)
-        self._build_apps()
+        self.payments = PaymentService(PaymentStore(self.database), self.clock)
+        self.add_background("payment requests expiry", self.payments.purge_loop)
         # App volumes are the runtime's: an installed app's component, in the runtime's
         # own directory for its container (built below with the runtime).
         self.app_holds = AppHolds()
@@ -248,17 +278,6 @@ class Node:
             share_max_upload=settings.files.share_max_upload,
             upload_max=settings.files.upload_max,
         )
-        self.explorer: Explorer = Explorer(
-            self.database,
-            self.fluxd,
-            development=settings.development,
-            options=ScannerOptions(
-                start_height=settings.explorer.start_height,
-                poll_seconds=settings.explorer.poll_seconds,
-            ),
-            clock=self.clock,
-        )
-        self.add_background("explorer", self.explorer.run)
         self._build_system()
         self._build_runtime(install_specs)
         self._build_spawner(global_apps)
@@ -452,16 +471,26 @@ class Node:
         self.add_background("enterprise nodes", self.enterprise_nodes.run)
         self.info.enterprise = self.enterprise_nodes
         self.docker_registry = DockerRegistryClient(params, clock=self.clock)
-        directory = self.app_directory = InMemoryDirectory()  # the global registry replaces it
+        self.apps_store = AppsStore(self.database)
+        directory = RegistryDirectory(self.apps_store)
+        self.app_directory = directory
+        heights = SyncedDaemonHeight(self.daemon_liveness, LatestForkHeight(params))
+        # A devnet registers without the internet: images and lists it cannot fetch do not
+        # refuse a registration there (mainnet fails closed).
+        images: ImageRegistry = self.docker_registry
+        lists: RepositoryLists = self.flux_services
+        if settings.development:
+            images, lists = DevnetImageRegistry(images), DevnetRepositoryLists(lists)
+        checker = AppSpecChecker(
+            params,
+            directory=directory,
+            images=images,
+            repository_lists=lists,
+            user_blocked_repositories=settings.blocked_repositories,
+        )
         self.apps: AppsService = AppsService(
             params,
-            checker=AppSpecChecker(
-                params,
-                directory=directory,
-                images=self.docker_registry,
-                repository_lists=self.flux_services,
-                user_blocked_repositories=settings.blocked_repositories,
-            ),
+            checker=checker,
             quoter=PriceQuoter(
                 params,
                 usd=self.flux_services,
@@ -470,10 +499,40 @@ class Node:
             ),
             images=self.docker_registry,
             lists=self.flux_services,
-            heights=SyncedDaemonHeight(self.daemon_liveness, LatestForkHeight(params)),
+            heights=heights,
             clock=self.clock,
             directory=directory,
+            previous_specs=directory,
             user_blocked_repositories=settings.blocked_repositories,
+        )
+        explorer = self.explorer
+
+        async def price_table() -> tuple[PriceEntry, ...]:
+            messages = await explorer.queries.chain_messages("p")
+            return flux_price_table(params, [(m.height, m.message) for m in messages])
+
+        checks = MessageChecks(params, directory)
+        promoter = Promoter(self.apps_store, params, checks, heights, price_table)
+        self.app_registry = AppRegistry(
+            self.apps_store,
+            params,
+            checker=checker,
+            network=self.network,
+            heights=heights,
+            clock=self.clock,
+            promoter=promoter,
+            checks=checks,
+            minimums=PeerMinimums(settings.min_outgoing_peers, settings.min_incoming_peers),
+        )
+        self.app_registry.subscribe()
+        self.app_locations = LocationBook(self.apps_store, self.clock)
+        self.app_locations.subscribe(self.network)
+        self.payment_follower = PaymentFollower(
+            self.app_registry, explorer.events, self.network, self.clock, self.network.http
+        )
+        self.add_background("apps registry", self.payment_follower.run)
+        self.registry: RegistryService = RegistryService(
+            self.app_registry, self.app_locations, self.payment_follower, explorer, self.clock
         )
 
     def _build_runtime(self, install_specs: InstallableSpecs | None) -> None:
@@ -604,7 +663,7 @@ class Node:
             RuntimeSyncedApps(
                 self.local_apps, self.docker, self.app_volumes, held=self.app_holds.holds
             ),
-            OnlyThisNode(own),  # the registry's locations replace this (issue 13)
+            RegistryLocations(self.app_locations.locations),
             self.sync_peers,
             self.clock,
             own,
