@@ -84,6 +84,8 @@ def test_the_page_shows_the_live_node_and_follows_it(
     expect(page.locator("[data-field=sync]")).to_have_text("synced")
     expect(page.locator("[data-field=zelid]")).to_have_text(owner.zelid)
     expect(page.locator("[data-field=bench]")).to_have_text("CUMULUS")
+    tier = httpx.get(f"{node.url}/flux/nodetier", timeout=30).json()["data"]
+    expect(page.locator("[data-field=tier]")).to_contain_text(f"{tier} (")
     expect(page.locator("[data-field=apps-running]")).to_have_text("off on this node")
     expect(page.locator("tr[data-loop='home port'] td").nth(1)).to_have_text("running")
     expect(page.locator("tr[data-loop=explorer] td").nth(1)).to_have_text("running")
