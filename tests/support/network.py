@@ -105,6 +105,11 @@ class InProcessNode:
         return self.node.network
 
     @property
+    def stopped(self) -> bool:
+        """Started once and stopped since (or never started)."""
+        return self._server is None
+
+    @property
     def url(self) -> str:
         return f"http://{self.host}:16127"
 

@@ -4,18 +4,21 @@ namespace), a real devnet for its tier and the peer network between them. The sa
 installed on both; their `fluxapprunning` gossip makes each a location of the app in the
 other's registry, each node's Syncthing folder is then shared with the other's device
 (asked at its `/syncthing/deviceid`), and data written on one node's volume reaches the
-other's. For a `g:` app exactly one node runs it and the standby receives its data."""
+other's. For a `g:` app exactly one node runs it, the standby receives its data, and
+when the primary's machine dies the standby starts the app with every file."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from fluxos.runtime.engine import DockerEngine
 from tests.integration.runtime.conftest import Images
 from tests.support.daemons import DevnetProcess
 from tests.support.fluxnodes import FluxnodeRegistry
@@ -65,10 +68,11 @@ async def pair(
             syncthing_settings={
                 "monitor_seconds": 1,
                 "sentinel_seconds": 5,
-                # longer than a peer's cached /apps/listrunningapps answer (15 s), so a
-                # standby never reads a primary that just started as a vacancy
-                "takeover_grace_seconds": 20,
-                "takeover_seconds": 5,
+                # the step between candidates is longer than a peer's cached
+                # /apps/listrunningapps answer (15 s), so the next candidate never reads a
+                # primary that just took over as a vacancy (mainnet: 60 s + i × 180 s)
+                "takeover_grace_seconds": 10,
+                "takeover_seconds": 20,
             },
         )
         for index, engine in enumerate(engines)
@@ -82,9 +86,18 @@ async def pair(
         yield nodes
     finally:
         for node in nodes:
+            if node.stopped:
+                _unmount_volumes(node)  # a node the test killed cannot remove its apps
+                continue
             for spec in await node.node.local_apps.all():
                 await node.node.installer.remove(spec["name"], force=True)
         await stop_nodes(nodes)
+
+
+def _unmount_volumes(node: InProcessNode) -> None:
+    apps_dir = node.node.app_volumes.directory("x").parent
+    for volume in apps_dir.iterdir() if apps_dir.is_dir() else ():
+        subprocess.run(["umount", "-l", str(volume)], capture_output=True, check=False)
 
 
 def appdata(node: InProcessNode, container: str) -> Path:
@@ -193,3 +206,21 @@ async def test_a_g_app_runs_once_and_its_standby_receives_the_data(
     # the primary publishes its writable folder to the peers deciding about theirs
     published = (await primary.get("/apps/promotedfolders"))["data"]
     assert published["ready"] is True and container in published["folders"]
+
+    # the primary's machine dies (node, Syncthing and app): the standby takes over with
+    # every file once the vacancy outlasts its takeover wait
+    await primary.stop()
+    engine = DockerEngine(primary.node.settings.runtime.docker_host)  # its dockerd lives on
+    try:
+        await engine.stop(container)
+    finally:
+        engine.close()
+
+    async def standby_runs() -> bool:
+        state = (await standby.node.docker.inspect(container))["State"]
+        return bool(state["Running"])
+
+    await eventually(standby_runs, within=120, interval=0.5)
+    assert standby.node.app_folders is not None
+    assert "takes over" in standby.node.app_folders.gate(container).reason
+    assert copy.read_text() == "written by the primary"
