@@ -457,19 +457,6 @@ class Spawner:
         return removed
 
 
-class NoGlobalApps:
-    """No registry wired: no global app to spawn, none running anywhere."""
-
-    async def global_apps(self) -> list[GlobalApp]:
-        return []
-
-    async def running(self, name: str) -> list[Placement]:
-        return []
-
-    async def installing(self, name: str) -> list[Placement]:
-        return []
-
-
 class Condition(Protocol):
     def set(self) -> None: ...
     def clear(self) -> None: ...
