@@ -392,6 +392,10 @@ class UiSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     release_url: str = UI_RELEASE_URL
+    # install the latest release at start and every update_hours; None: on for a serving
+    # node with its own fluxd on a public address (not a devnet's, nor one on loopback)
+    auto_update: bool | None = None
+    update_hours: float = 24.0
     asset: str = "dist.tar.gz"
     max_download_bytes: int = 256 * 1024**2
     status_log_lines: int = 8  # warnings/errors the built-in page shows; 0 shows none
@@ -401,6 +405,13 @@ class UiSettings(BaseModel):
     def _release_url(cls, value: str) -> str:
         if value and not re.match(r"https?://[^/\s]+", value):
             raise ValueError("must be empty or an http(s):// URL")
+        return value
+
+    @field_validator("update_hours")
+    @classmethod
+    def _hours(cls, value: float) -> float:
+        if not 0 < value <= 24 * 365:
+            raise ValueError("must be more than 0 hours and at most a year")
         return value
 
     @field_validator("max_download_bytes")

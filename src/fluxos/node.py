@@ -392,6 +392,14 @@ class Node:
         self.ui_http = httpx.AsyncClient(timeout=RELEASE_TIMEOUT, follow_redirects=True)
         source = GithubReleases(self.ui_http, ui.release_url, ui.asset) if ui.release_url else None
         self.ui = UiInstaller(self.ui_bundles, source, self.ui_http, ui.max_download_bytes)
+        auto = ui.auto_update
+        if auto is None:
+            # as UPnP: never for a devnet or a node on loopback (tests, clusters)
+            serving = self._serving and self.daemon.embedded is None
+            auto = serving and not is_loopback(self.settings.host)
+        if auto and source is not None:
+            interval = ui.update_hours * 3600
+            self.add_background("ui updates", lambda: self.ui.keep_updated(self.clock, interval))
         network = self.network
         self.node_status = NodeStatus(
             StatusSources(

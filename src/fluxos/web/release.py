@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from fluxos.clock import Clock
 from fluxos.errors import FluxError
 from fluxos.web.bundle import BundleError, Installed, UiBundles, parse_digest
 
@@ -156,6 +157,16 @@ class UiInstaller:
         self.http = http
         self.max_bytes = max_bytes
         self._lock = asyncio.Lock()
+
+    async def keep_updated(self, clock: Clock, interval: float) -> None:
+        """The "ui updates" loop: install the latest release at start and every `interval`
+        seconds (upstream checks at each start); a failure is logged and tried next time."""
+        while True:
+            try:
+                await self.rebuild()
+            except FluxError as error:
+                log.warning("UI update: %s; trying again in %.0f s", error.message, interval)
+            await clock.sleep(interval)
 
     async def rebuild(self) -> str:
         if self.source is None:

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
+from fluxos import __version__
 from tests.support.browser import Console, chromium
 from tests.support.daemons import answers
 from tests.support.identity import Person
@@ -77,7 +78,7 @@ def test_the_page_shows_the_live_node_and_follows_it(
     console = Console()
     page = console.watch(browser.new_page())
     page.goto(_home(node) + "/")
-    expect(page).to_have_title("FluxOS node 0.1.0")
+    expect(page).to_have_title(f"FluxOS node {__version__}")
     shown = int(page.locator("[data-field=height]").inner_text())
     assert abs(shown - _height(node)) <= 2  # a block may have come in between
     expect(page.locator("[data-field=sync]")).to_have_text("synced")

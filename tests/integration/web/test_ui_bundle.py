@@ -19,7 +19,7 @@ from playwright.sync_api import BrowserContext, expect
 from fluxos.web.assets import IMMUTABLE, REVALIDATE
 from tests.support.browser import Console, chromium
 from tests.support.identity import Person
-from tests.support.processes import NodeProcess
+from tests.support.processes import NodeProcess, free_port, wait_until
 from tests.support.uibundles import ReleaseServer, release_server, spa_tarball
 
 HOME_PORT = 16126
@@ -176,11 +176,43 @@ def test_rebuildui_installs_the_latest_release(ui_node: UiNode) -> None:
         assert "test UI release-7" in served, route
     assert httpx.get(ui_node.home + "/version", timeout=30).text == ui_node.release.digest + "\n"
     # a release whose bundle does not match its announced digest is refused
-    ui_node.release.digest = "cd" * 32
-    reply = node.get("/flux/rebuildui", headers=headers).json()
+    real, ui_node.release.digest = ui_node.release.digest, "cd" * 32
+    try:
+        reply = node.get("/flux/rebuildui", headers=headers).json()
+    finally:
+        ui_node.release.digest = real
     assert reply["status"] == "error"
     assert reply["data"]["message"].startswith("Error rebuilding Flux UI: sha256 mismatch")
     assert "test UI release-7" in httpx.get(ui_node.home + "/", timeout=30).text
+
+
+def test_install_from_a_url(ui_node: UiNode) -> None:
+    release = ui_node.release
+    url = f"{release.base}/download/dist.tar.gz"
+    done = ui_node.install(url, "--sha256", f"sha256:{release.digest}")
+    assert done.returncode == 0, done.stderr
+    assert "test UI release-7" in httpx.get(ui_node.home + "/", timeout=30).text
+    gone = ui_node.install(f"http://127.0.0.1:{free_port()}/dist.tar.gz")
+    assert gone.returncode == 1 and "cannot download http://127.0.0.1:" in gone.stderr
+    missing = ui_node.install(str(ui_node.tmp / "no-such.tar.gz"))
+    assert missing.returncode == 1 and "no such file" in missing.stderr
+
+
+def test_a_node_with_auto_update_installs_the_release_by_itself(ui_node: UiNode) -> None:
+    settings = {"release_url": ui_node.release.latest_url, "auto_update": True}
+    data_dir = ui_node.tmp / "auto"
+    env = {"HOME": str(ui_node.tmp / "home"), "FLUXOS_UI": json.dumps(settings)}
+    node = NodeProcess(data_dir, env=env, args=())
+    data_dir.mkdir()
+    (data_dir / "fluxos.toml").write_text("[daemon]\nembedded = false\n")
+    node.start()
+    try:
+        home = f"http://{node.host}:{HOME_PORT}"
+        wait_until(lambda: "test UI release-7" in httpx.get(home + "/", timeout=5).text)
+        assert httpx.get(home + "/version", timeout=5).text == ui_node.release.digest + "\n"
+        assert "UI release release-7 installed" in node.output()
+    finally:
+        node.stop()
 
 
 def test_the_ui_habits_work_from_the_home_origin(ui_node: UiNode, browser: BrowserContext) -> None:
