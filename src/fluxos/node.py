@@ -692,7 +692,13 @@ class Node:
         self.sync_peers = HttpPeers()
         if not (self.sync.enabled and self.apps_enabled):
             return
-        own = self.own_address.get
+        network = self.network
+
+        async def own() -> str:
+            # the address this node's fluxapprunning gives (the announcer's `ip`), so the
+            # controller finds itself among the registry's locations
+            return network.own_address
+
         self.app_folders = AppFolders(
             self.settings,
             self.sync.client,
@@ -706,6 +712,7 @@ class Node:
             own,
         )
         self.reconciler.gate = self.app_folders
+        self.sync.app_folders = self.app_folders
         self.app_holds.sync_pass = self.app_folders.monitor_pass
         self.add_background("syncthing app folders", self.app_folders.run)
         events = FolderEvents(self.sync.client, self.app_folders, self.clock)

@@ -34,6 +34,8 @@ class _Rpc(Protocol):
 class _Collateral(Protocol):
     @property
     def tier(self) -> str: ...
+    @property
+    def amount(self) -> int: ...
 
 
 class _Tier(Protocol):
@@ -177,7 +179,8 @@ class NodeStatus:
         return str(status.get("benchmarking", "unknown")) if isinstance(status, dict) else "?"
 
     async def _tier(self) -> str:
-        return (await self.sources.tier.collateral()).tier
+        collateral = await self.sources.tier.collateral()
+        return f"{collateral.tier} ({collateral.amount:,} FLUX collateral)"
 
     async def _running(self) -> int | None:
         containers = self.sources.running_apps
