@@ -56,8 +56,11 @@ from fluxos.identity.gates import (
 )
 from fluxos.identity.gates import DosState as GateDosState
 from fluxos.network.dos import DosState
+from fluxos.network.envelope import Envelope
 from fluxos.network.fluxdsource import FluxdNodeSource
+from fluxos.network.gossip import ReceivedMessage
 from fluxos.network.nodelist import NodeListSource
+from fluxos.network.objecthash import object_hash
 from fluxos.network.service import NetworkService
 from fluxos.payments.service import PaymentService
 from fluxos.runtime.announcer import NetworkAnnouncer
@@ -66,8 +69,9 @@ from fluxos.runtime.installer import Installer
 from fluxos.runtime.nodefacts import NodeFactsSource
 from fluxos.runtime.owners import InstalledAppOwners, RegistryThenInstalled
 from fluxos.runtime.reconciler import Reconciler
+from fluxos.runtime.registryapps import RegistryGlobalApps
 from fluxos.runtime.service import InstallableSpecs, RuntimeService
-from fluxos.runtime.spawner import GlobalApps, NoGlobalApps, Spawner, watch_engine
+from fluxos.runtime.spawner import GlobalApps, Spawner, watch_engine
 from fluxos.runtime.syncedapps import RuntimeSyncedApps
 from fluxos.runtime.volumes import Volumes
 from fluxos.storage.apps import AppsStore
@@ -279,8 +283,9 @@ class Node:
             upload_max=settings.files.upload_max,
         )
         self._build_system()
-        self._build_runtime(install_specs)
-        self._build_spawner(global_apps)
+        registry_view = RegistryGlobalApps(self.apps_store, self.clock)
+        self._build_runtime(install_specs or registry_view)
+        self._build_spawner(global_apps or registry_view)
         self._build_app_folders()
 
     @property
@@ -570,6 +575,7 @@ class Node:
             os_uptime=self.host.system_uptime,
             static_ip=lambda: geolocation.static_ip,
             engine=self.docker,
+            record=self._record_own,
         )
         self.installer = Installer(
             self.docker,
@@ -602,7 +608,24 @@ class Node:
             self.add_background("apps reconciler", self.reconciler.run)
             self.add_background("apps running broadcast", self.app_announcer.run)
 
-    def _build_spawner(self, global_apps: GlobalApps | None) -> None:
+    async def _record_own(self, envelope: Envelope) -> None:
+        """This node's own running/installing/error/removed messages go into its own
+        location book too, as upstream stores them before sending."""
+        book = self.app_locations
+        handlers = {
+            "fluxapprunning": book.on_running,
+            "fluxappinstalling": book.on_installing,
+            "fluxappinstallingerror": book.on_installing_error,
+            "fluxappremoved": book.on_removed,
+        }
+        handler = handlers.get(envelope.type)
+        if handler is not None:
+            own = ReceivedMessage(
+                envelope, object_hash(envelope.data), self.network.own_address, self.clock.millis()
+            )
+            await handler(own)
+
+    def _build_spawner(self, global_apps: GlobalApps) -> None:
         """This node's share of the global apps (apps.md §10): the spawner and the
         surplus/expiry cleanup, once the registry is ready and Docker answers."""
         runtime = self.settings.runtime
@@ -627,7 +650,7 @@ class Node:
             )
 
         self.spawner = Spawner(
-            global_apps or NoGlobalApps(),
+            global_apps,
             self.installer,
             self.local_apps,
             self.docker,
@@ -648,8 +671,14 @@ class Node:
         self.add_background(
             "dockerd watch", lambda: watch_engine(self.docker, reachable, self.clock)
         )
-        if global_apps is not None:  # a registry given by the caller is ready as it is
-            self.supervisor.condition("registry ready").set()
+        ready = self.supervisor.condition("registry ready")
+        follower = self.payment_follower
+
+        async def registry_ready() -> None:  # the registry follows the chain's payments
+            await follower.ready.wait()
+            ready.set()
+
+        self.add_background("registry ready watch", registry_ready)
         if runtime.spawn:
             after = ("registry ready", "dockerd reachable")
             self.add_background("apps spawner", self.spawner.run, after=after)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 
 class Broadcaster(Protocol):
     async def broadcast(self, data: dict[str, Any]) -> Any: ...
+
+
+OwnRecord = Callable[[Any], Awaitable[None]]
+"""Stores this node's own sent message (the signed envelope) as the registry stores a
+peer's: upstream records its own running and installing messages before sending them."""
 
 
 def iso(seconds: float) -> str:
@@ -48,6 +53,7 @@ class NetworkAnnouncer:
         engine: DockerEngine,
         *,
         interval: float = 3600.0,
+        record: OwnRecord | None = None,
     ) -> None:
         self.network = network
         self.apps = apps
@@ -57,17 +63,20 @@ class NetworkAnnouncer:
         self.static_ip = static_ip
         self.engine = engine
         self.interval = interval
+        self.record = record
         self.failures: Counter[str] = Counter()
         self.sent: Counter[str] = Counter()
 
     async def _send(self, data: dict[str, Any]) -> None:
         try:
-            await self.network.broadcast(data)
+            envelope = await self.network.broadcast(data)
         except FluxError as error:
             self.failures[data["type"]] += 1
             log.warning("%s not broadcast: %s", data["type"], error.message)
             return
         self.sent[data["type"]] += 1
+        if self.record is not None:
+            await self.record(envelope)
 
     async def installing(self, app: str) -> None:
         await self._send(

@@ -53,6 +53,7 @@ from fluxos.runtime.spawnrules import (
     MANY_NORMAL,
     MANY_SHORT,
     MAX_APPS_PER_NODE,
+    MIN_PROPAGATION,
     NOT_READY,
     RESPEC_BLOCKS,
     SINGLE_NORMAL,
@@ -157,6 +158,11 @@ class Spawner:
 
     def seconds(self, upstream: float) -> float:
         return upstream * self.scale
+
+    def propagation(self, upstream: float) -> float:
+        """A wait for the other nodes' gossip to arrive: scaled, but never below
+        `MIN_PROPAGATION` seconds (a busy devnet machine still needs that long)."""
+        return max(self.seconds(upstream), min(upstream, MIN_PROPAGATION))
 
     # -- the loops ---------------------------------------------------------------------
     async def run(self) -> None:
@@ -372,7 +378,7 @@ class Spawner:
         self.my_claims[name] = self.clock.millis()
         try:
             await self.claims.installing(name)
-            await self.clock.sleep(self.seconds(COLLISION_WAIT))
+            await self.clock.sleep(self.propagation(COLLISION_WAIT))
             running, installing = await self._count(name)
             if loses_claim(running, installing, app.instances, own):
                 self.stats.lost_claims.append(name)
@@ -394,7 +400,7 @@ class Spawner:
         self.stats.installed.append(name)
         log.info("apps spawner: installed %s", name)
 
-        await self.clock.sleep(self.seconds(AFTER_INSTALL_WAIT))
+        await self.clock.sleep(self.propagation(AFTER_INSTALL_WAIT))
         running = await self.running(name)
         if loses_after_install(running, app.instances, own):
             self.tried.discard(app.hash)
@@ -455,19 +461,6 @@ class Spawner:
                 removed.append(name)
                 await self.clock.sleep(self.seconds(CLEANUP_WAIT))
         return removed
-
-
-class NoGlobalApps:
-    """No registry wired: no global app to spawn, none running anywhere."""
-
-    async def global_apps(self) -> list[GlobalApp]:
-        return []
-
-    async def running(self, name: str) -> list[Placement]:
-        return []
-
-    async def installing(self, name: str) -> list[Placement]:
-        return []
 
 
 class Condition(Protocol):
