@@ -16,6 +16,7 @@ from fluxos.errors import ConfigError, FluxError
 from fluxos.explorer import command as explorer_command
 from fluxos.sync import command as syncthing_command
 from fluxos.system.logfiles import configure_logging
+from fluxos.web import command as ui_command
 
 app = typer.Typer(
     help="FluxOS node software for the Flux decentralized cloud.",
@@ -27,6 +28,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(apps_app, name="apps")
 app.add_typer(explorer_command.app, name="explorer")
 app.add_typer(syncthing_command.app, name="syncthing")
+app.add_typer(ui_command.app, name="ui")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -220,7 +222,7 @@ def cluster(
     owner_wif = network.data_dir / "owner.wif"
     console.print(
         f"data: {network.data_dir} (node i logs in node-i/process.log)\n"
-        "health checks: http://<node ip>:16126/health\n"
+        "status pages: http://<node ip>:16126/ (health checks: /health there)\n"
         f"owner ZelID, admin on every node: {network.owner_zelid}\n"
         f"log in: fluxos login --url {network.nodes[0].url} --key $(cat {owner_wif})\n"
         "Ctrl-C stops the cluster."
@@ -258,6 +260,60 @@ def doctor(
         typer.echo(f"support archive: {bundle} (keys and passwords removed)")
     if failed(findings):
         raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    data_dir: DataDir = None,
+    url: Annotated[
+        str | None, typer.Option("--url", help="The node's API (default: from its settings).")
+    ] = None,
+    zelidauth: Annotated[
+        str | None,
+        typer.Option("--zelidauth", help="An admin's header (fluxos login): show error texts."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+) -> None:
+    """Print every background loop of the running node: its state, what it waits for,
+    its restarts and last error (the node's supervisor, over its API)."""
+    import time
+
+    import httpx
+    from rich.table import Table
+
+    from fluxos.system.doctor import node_url
+
+    base = (url or node_url(_settings(data_dir))).rstrip("/")
+    headers = {"zelidauth": zelidauth} if zelidauth else {}
+    try:
+        reply = httpx.get(f"{base}/flux/loops", headers=headers, timeout=10)
+        body = reply.json()
+    except (httpx.HTTPError, ValueError) as error:
+        err_console.print(f"[red]fluxos:[/red] {base} does not answer: {error}")
+        raise typer.Exit(1) from None
+    if not isinstance(body, dict) or body.get("status") != "success":
+        err_console.print(f"[red]fluxos:[/red] {base}/flux/loops answered: {reply.text[:200]}")
+        raise typer.Exit(1)
+    loops: list[dict[str, object]] = body["data"]
+    if as_json:
+        print(json.dumps(loops))
+        return
+    table = Table(title=f"background loops of {base}")
+    for column in ("loop", "state", "for", "restarts", "detail", "last error"):
+        table.add_column(column, overflow="fold")
+    now = time.time()
+    for loop in loops:
+        since = loop.get("since")
+        age = f"{max(0, now - since):.0f} s" if isinstance(since, int | float) else "?"
+        table.add_row(
+            str(loop["name"]),
+            str(loop["state"]),
+            age,
+            str(loop.get("restarts", 0)),
+            str(loop.get("detail") or ""),
+            str(loop.get("lastError") or ""),
+        )
+    Console(width=max(console.width, 120)).print(table)
 
 
 @config_app.command("show")

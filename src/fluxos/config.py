@@ -30,6 +30,7 @@ FLUX_TEAM_ZELID = "1hjy4bCYBJr4mny4zCE85J94RXa8W6q37"
 FLUX_SUPPORT_TEAM_ZELID = "16iJqiVbHptCx87q6XQwNpKdgEZnFtKcyP"
 MARKETPLACE_URL = "https://stats.runonflux.io/marketplace/listapps"
 MARKETPLACE_DEV_URL = "https://stats.runonflux.io/marketplace/listdevapps"
+UI_RELEASE_URL = "https://api.github.com/repos/RunOnFlux/fluxos-frontend/releases/latest"
 
 # upstream userconfig names → ours
 ALIASES = {
@@ -162,6 +163,7 @@ class BenchmarkSettings(BaseModel):
 
 
 _HOOK_NAMES = (
+    "ufw",
     "daemon_start",
     "daemon_stop",
     "daemon_restart",
@@ -188,7 +190,8 @@ class HookSettings(BaseModel):
     `update_flux = "apt-get install -y fluxos"`. Unset daemon/bench hooks act on the
     embedded devnet and bench when the node runs them, else answer "not managed by this
     node"; unset software hooks answer that updates are managed by the installer.
-    `allow_port` gets the port appended (upstream: `ufw allow <port>`)."""
+    `allow_port` gets the port appended (upstream: `ufw allow <port>`); `ufw` is the
+    firewall program the routerIP rules are run with (system.md §7.3)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -209,6 +212,7 @@ class HookSettings(BaseModel):
     enter_master: tuple[str, ...] = ()
     enter_development: tuple[str, ...] = ()
     allow_port: tuple[str, ...] = ()
+    ufw: tuple[str, ...] = ()  # the firewall program for the routerIP rules ("sudo ufw")
     timeout: float = 900.0  # upstream waits up to 15 minutes for its scripts
 
     @field_validator(*_HOOK_NAMES, mode="before")
@@ -318,8 +322,8 @@ class FilesSettings(BaseModel):
 
     `apps_folder` is upstream's `$FLUX_APPS_FOLDER` (default: the runtime's apps dir);
     FluxShare is `share_folder` (default `<apps folder>/ZelShare`), created at start.
-    `require_mount`: a component volume must be a mount point (as the runtime's
-    loop-mounted volumes are); off, a plain directory serves (devnets, tests).
+    `require_mount`: a component volume must be a mount point, as the runtime makes
+    them (loop-mounted ext4 images); a bare mountpoint of an unmounted volume is refused.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -329,7 +333,17 @@ class FilesSettings(BaseModel):
     share_max_upload: int = 5 * 1024**3
     upload_max: int = 10 * 1024**3
     restore_max_download: int = 50 * 1024**3
-    require_mount: bool = False
+    require_mount: bool = True
+    # networks a remote restore URL may point into besides public addresses (a devnet's
+    # own servers); nothing by default: private, loopback and link-local are refused
+    remote_allow_networks: list[str] = []
+
+    @field_validator("remote_allow_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddr.ip_network(network)  # ValueError names the bad one
+        return value
 
     @field_validator("share_max_upload", "upload_max", "restore_max_download")
     @classmethod
@@ -351,12 +365,67 @@ class RuntimeSettings(BaseModel):
     volumes_dir: Path | None = None  # default <data dir>/appvolumes
     reconcile_seconds: float = 10.0
     settle_seconds: float = 60.0  # control routes answer 503 until the first pass or this
+    spawn: bool = True  # take a share of the network's global apps (apps.md §10)
+    # every spawner delay is upstream's times this: 1 on mainnet, small on a devnet cluster
+    spawn_time_scale: float = 1.0
 
     @field_validator("reconcile_seconds", "settle_seconds")
     @classmethod
     def _seconds(cls, value: float) -> float:
         if not 0 < value <= 3600:
             raise ValueError("must be more than 0 and at most 3600 seconds")
+        return value
+
+    @field_validator("spawn_time_scale")
+    @classmethod
+    def _scale(cls, value: float) -> float:
+        if not 0 < value <= 1:
+            raise ValueError("must be more than 0 and at most 1")
+        return value
+
+
+class UiSettings(BaseModel):
+    """`[ui]`: the operator's web UI on the home port (API port − 1). `/flux/rebuildui`
+    installs the latest bundle named by `release_url` (a GitHub "latest release"
+    document; "" turns it off); `fluxos ui install` installs one by hand."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    release_url: str = UI_RELEASE_URL
+    # install the latest release at start and every update_hours; None: on for a serving
+    # node with its own fluxd on a public address (not a devnet's, nor one on loopback)
+    auto_update: bool | None = None
+    update_hours: float = 24.0
+    asset: str = "dist.tar.gz"
+    max_download_bytes: int = 256 * 1024**2
+    status_log_lines: int = 8  # warnings/errors the built-in page shows; 0 shows none
+
+    @field_validator("release_url")
+    @classmethod
+    def _release_url(cls, value: str) -> str:
+        if value and not re.match(r"https?://[^/\s]+", value):
+            raise ValueError("must be empty or an http(s):// URL")
+        return value
+
+    @field_validator("update_hours")
+    @classmethod
+    def _hours(cls, value: float) -> float:
+        if not 0 < value <= 24 * 365:
+            raise ValueError("must be more than 0 hours and at most a year")
+        return value
+
+    @field_validator("max_download_bytes")
+    @classmethod
+    def _max_bytes(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("must be a positive number of bytes")
+        return value
+
+    @field_validator("status_log_lines")
+    @classmethod
+    def _log_lines(cls, value: int) -> int:
+        if not 0 <= value <= 100:
+            raise ValueError("must be between 0 and 100")
         return value
 
 
@@ -411,6 +480,7 @@ class Settings(BaseModel):
     syncthing: SyncthingSettings = SyncthingSettings()
     files: FilesSettings = FilesSettings()
     runtime: RuntimeSettings = RuntimeSettings()
+    ui: UiSettings = UiSettings()
 
     @field_validator("zelid")
     @classmethod

@@ -13,13 +13,26 @@ from typing import Any, ClassVar
 
 import httpx
 
-from fluxos.apps.conflicts import InMemoryDirectory
+from fluxos.apps.appmessages import MessageChecks
+from fluxos.apps.directory import RegistryDirectory
 from fluxos.apps.dockerregistry import DockerRegistryClient
+from fluxos.apps.enterprisenodes import EnterpriseNodes
 from fluxos.apps.fluxservices import FluxServices, FluxServiceUrls
+from fluxos.apps.hashsync import PaymentFollower
 from fluxos.apps.heights import LatestForkHeight, SyncedDaemonHeight
-from fluxos.apps.params import DEVELOPMENT, MAINNET
-from fluxos.apps.quotes import PriceQuoter
+from fluxos.apps.images import (
+    DevnetImageRegistry,
+    DevnetRepositoryLists,
+    ImageRegistry,
+    RepositoryLists,
+)
+from fluxos.apps.locations import LocationBook
+from fluxos.apps.params import DEVELOPMENT, MAINNET, PriceEntry
+from fluxos.apps.promotion import Promoter
+from fluxos.apps.quotes import PriceQuoter, flux_price_table
 from fluxos.apps.registration import AppSpecChecker
+from fluxos.apps.registry import AppRegistry, PeerMinimums
+from fluxos.apps.registryservice import RegistryService
 from fluxos.apps.service import AppsService
 from fluxos.chain.liveness import DaemonLiveness
 from fluxos.chain.rpcclient import DaemonClient
@@ -30,8 +43,9 @@ from fluxos.daemon.service import DaemonService
 from fluxos.events import EventBus
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
+from fluxos.files.backuptasks import AppHolds
 from fluxos.files.service import FilesService
-from fluxos.files.volumes import AppsFolderVolumes, AppVolumes
+from fluxos.files.volumes import AppVolumes, InstalledAppVolumes
 from fluxos.identity import AppOwners, IdentityService, LoginGates, PrivilegedIds
 from fluxos.identity.gates import (
     DatabaseGate,
@@ -42,24 +56,32 @@ from fluxos.identity.gates import (
 )
 from fluxos.identity.gates import DosState as GateDosState
 from fluxos.network.dos import DosState
+from fluxos.network.envelope import Envelope
 from fluxos.network.fluxdsource import FluxdNodeSource
+from fluxos.network.gossip import ReceivedMessage
 from fluxos.network.nodelist import NodeListSource
+from fluxos.network.objecthash import object_hash
 from fluxos.network.service import NetworkService
+from fluxos.payments.service import PaymentService
 from fluxos.runtime.announcer import NetworkAnnouncer
 from fluxos.runtime.engine import DockerEngine
 from fluxos.runtime.installer import Installer
 from fluxos.runtime.nodefacts import NodeFactsSource
-from fluxos.runtime.owners import InstalledAppOwners
+from fluxos.runtime.owners import InstalledAppOwners, RegistryThenInstalled
 from fluxos.runtime.reconciler import Reconciler
+from fluxos.runtime.registryapps import RegistryGlobalApps
 from fluxos.runtime.service import InstallableSpecs, RuntimeService
+from fluxos.runtime.spawner import GlobalApps, Spawner, watch_engine
 from fluxos.runtime.syncedapps import RuntimeSyncedApps
 from fluxos.runtime.volumes import Volumes
+from fluxos.storage.apps import AppsStore
 from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
 from fluxos.storage.identity import IdentityStore
 from fluxos.storage.localapps import LocalApps
 from fluxos.storage.nodestate import NodeState
-from fluxos.sync.apps import OnlyThisNode
+from fluxos.storage.payments import PaymentStore
+from fluxos.sync.apps import RegistryLocations
 from fluxos.sync.controller import AppFolders
 from fluxos.sync.events import FolderEvents
 from fluxos.sync.peers import HttpPeers
@@ -82,12 +104,17 @@ from fluxos.system.metrics import NodeMetrics, ScrapeSources
 from fluxos.system.nodeinfo import NodeInfo
 from fluxos.system.nodetier import HostHardware, NodeTier
 from fluxos.system.ownaddress import OwnAddress
+from fluxos.system.routerfirewall import adjust_for_router
 from fluxos.system.service import SystemService
 from fluxos.system.settingsfile import SettingsFile
 from fluxos.system.software import SoftwareControl
 from fluxos.system.startupreport import StartupReport
 from fluxos.system.supervisor import DEFAULT_BACKOFF, Backoff, Supervisor
 from fluxos.system.upnp import MiniupnpcGateway, UpnpService
+from fluxos.web.bundle import UiBundles
+from fluxos.web.nodestatus import NodeStatus, StatusSources
+from fluxos.web.release import TIMEOUT as RELEASE_TIMEOUT
+from fluxos.web.release import GithubReleases, UiInstaller
 from fluxos.wire.permissions import Authorizer
 
 log = logging.getLogger(__name__)
@@ -127,6 +154,7 @@ class Node:
         file_volumes: AppVolumes | None = None,
         run_apps: bool = False,
         install_specs: InstallableSpecs | None = None,
+        global_apps: GlobalApps | None = None,
     ) -> None:
         self.live_settings = LiveSettings(settings)
         self.clock = clock or SystemClock()
@@ -175,11 +203,24 @@ class Node:
         )
         self.add_background("syncthing metrics", self.sync.metrics_loop)
 
+        self.explorer: Explorer = Explorer(
+            self.database,
+            self.fluxd,
+            development=settings.development,
+            options=ScannerOptions(
+                start_height=settings.explorer.start_height,
+                poll_seconds=settings.explorer.poll_seconds,
+            ),
+            clock=self.clock,
+        )
+        self.add_background("explorer", self.explorer.run)
+        self.node_tier = NodeTier(self.fluxd)
+        self.info: NodeInfo = NodeInfo(settings, self.host, self.node_tier, self.fluxbench)
+        self._build_apps()
+
         identity_store = IdentityStore(self.database)
         # Login-phrase gates (identity.md §3.2): database, hardware and node DOS are wired;
         # the docker and apps DOS slots are filled in as those areas land.
-        self.node_tier = NodeTier(self.fluxd)
-        self.info: NodeInfo = NodeInfo(settings, self.host, self.node_tier, self.fluxbench)
         # The hardware gate asks fluxd which chain it runs: a regtest chain (any devnet,
         # embedded or not) has no real tier to live up to.
         # Apps on Docker: a serving node (`run_apps`) runs them unless `[runtime] enabled`
@@ -210,38 +251,41 @@ class Node:
             ),
             self.clock,
             self.login_gates,
-            # The apps registry answers who owns an app; until it is wired, the apps
-            # installed here do (upstream falls back to them too).
-            app_owners or InstalledAppOwners(self.local_apps),
+            # Who owns an app: the global registry, then the apps installed here (upstream
+            # falls back to them too).
+            app_owners
+            or RegistryThenInstalled(self.app_directory, InstalledAppOwners(self.local_apps)),
         )
         self.authorizer: Authorizer = authorizer or self.identity.authorizer
         self.add_background("identity expiry", self.identity.purge_loop)
-        self._build_apps()
-        # the apps runtime hands its volumes over with `file_volumes` once it runs them
+        self.payments = PaymentService(PaymentStore(self.database), self.clock)
+        self.add_background("payment requests expiry", self.payments.purge_loop)
+        # App volumes are the runtime's: an installed app's component, in the runtime's
+        # own directory for its container (built below with the runtime).
+        self.app_holds = AppHolds()
         self.files: FilesService = FilesService(
+            control=_RuntimeControl(self),
+            holds=self.app_holds,
+            restore_max_download=settings.files.restore_max_download,
+            remote_allowed=tuple(settings.files.remote_allow_networks),
             database=self.database,
             share_folder=settings.share_folder,
             apps_folder=settings.apps_folder,
             volumes=file_volumes
-            or AppsFolderVolumes(settings.apps_folder, require_mount=settings.files.require_mount),
+            or InstalledAppVolumes(
+                self.local_apps,
+                lambda container: self.app_volumes.directory(container),
+                require_mount=settings.files.require_mount,
+            ),
             tier=_CollateralTier(self.node_tier),
             clock=self.clock,
             share_max_upload=settings.files.share_max_upload,
             upload_max=settings.files.upload_max,
         )
-        self.explorer: Explorer = Explorer(
-            self.database,
-            self.fluxd,
-            development=settings.development,
-            options=ScannerOptions(
-                start_height=settings.explorer.start_height,
-                poll_seconds=settings.explorer.poll_seconds,
-            ),
-            clock=self.clock,
-        )
-        self.add_background("explorer", self.explorer.run)
         self._build_system()
-        self._build_runtime(install_specs)
+        registry_view = RegistryGlobalApps(self.apps_store, self.clock)
+        self._build_runtime(install_specs or registry_view)
+        self._build_spawner(global_apps or registry_view)
         self._build_app_folders()
 
     @property
@@ -315,7 +359,8 @@ class Node:
             components=self.components,
             apps=NoAppsRuntime(),
         )
-        self.software = SoftwareControl(settings.hooks)
+        self._build_web()
+        self.software = SoftwareControl(settings.hooks, builtin={"rebuild_ui": self.ui.rebuild})
         self.upnp = self._build_upnp(settings)
         self.add_background("upnp", self.upnp.boot)
         self.system: SystemService = SystemService(
@@ -336,7 +381,50 @@ class Node:
                 chain_dir=self._fluxd_data_dir,
                 embedded=self.daemon.embedded is not None,
             ),
+            loops=self.supervisor.status,
         )
+
+    def _build_web(self) -> None:
+        """The home port's UI: installed bundles, the rebuild from the release source, and
+        the built-in status page's sources."""
+        ui = self.settings.ui
+        self.ui_bundles = UiBundles(self.settings.data_dir / "ui")
+        self.ui_http = httpx.AsyncClient(timeout=RELEASE_TIMEOUT, follow_redirects=True)
+        source = GithubReleases(self.ui_http, ui.release_url, ui.asset) if ui.release_url else None
+        self.ui = UiInstaller(self.ui_bundles, source, self.ui_http, ui.max_download_bytes)
+        auto = ui.auto_update
+        if auto is None:
+            # as UPnP: never for a devnet or a node on loopback (tests, clusters)
+            serving = self._serving and self.daemon.embedded is None
+            auto = serving and not is_loopback(self.settings.host)
+        if auto and source is not None:
+            interval = ui.update_hours * 3600
+            self.add_background("ui updates", lambda: self.ui.keep_updated(self.clock, interval))
+        network = self.network
+        self.node_status = NodeStatus(
+            StatusSources(
+                version=self.host.package_version,
+                compat_version=self.host.fluxos_version,
+                owner_zelid=lambda: self.settings.zelid,
+                node_address=lambda: network.own_address,
+                node_pubkey=lambda: network.key.public_key.hex() if network.key else "",
+                uptime=self.host.uptime,
+                liveness=self.daemon_liveness,
+                fluxd=self.fluxd,
+                fluxbench=self.fluxbench,
+                tier=self.node_tier,
+                peers=lambda: (len(network.peers.outbound()), len(network.peers.inbound())),
+                running_apps=self._running_containers if self.apps_enabled else None,
+                installed_apps=self.local_apps,
+                global_apps=self.app_directory,
+                supervisor=self.supervisor,
+                log_dir=self.settings.log_dir,
+                log_lines=ui.status_log_lines,
+            )
+        )
+
+    async def _running_containers(self) -> list[dict[str, Any]]:
+        return await self.runtime.containers(all=False)
 
     def _fluxd_data_dir(self) -> Path:
         """Where fluxd keeps its chain: $FLUXD_PATH, its flux.conf's data dir, ~/.flux."""
@@ -363,6 +451,7 @@ class Node:
             api_port=lambda: self.settings.apiport,
             router_ip=lambda: self.settings.router_ip,
             stop_node=self.software.restarter.stop,
+            router_firewall=lambda: adjust_for_router(self.settings.hooks, self.settings.router_ip),
         )
 
     def _settings_changed(self, _old: Settings, new: Settings) -> None:
@@ -391,17 +480,30 @@ class Node:
             ),
             clock=self.clock,
         )
+        self.enterprise_nodes = EnterpriseNodes(settings.data_dir, self.flux_services, self.clock)
+        self.add_background("enterprise nodes", self.enterprise_nodes.run)
+        self.info.enterprise = self.enterprise_nodes
         self.docker_registry = DockerRegistryClient(params, clock=self.clock)
-        directory = InMemoryDirectory()  # the global app registry replaces it
+        self.apps_store = AppsStore(self.database)
+        directory = RegistryDirectory(self.apps_store)
+        self.app_directory = directory
+        heights = SyncedDaemonHeight(self.daemon_liveness, LatestForkHeight(params))
+        # A devnet registers without the internet: images and lists it cannot fetch do not
+        # refuse a registration there (mainnet fails closed).
+        images: ImageRegistry = self.docker_registry
+        lists: RepositoryLists = self.flux_services
+        if settings.development:
+            images, lists = DevnetImageRegistry(images), DevnetRepositoryLists(lists)
+        checker = AppSpecChecker(
+            params,
+            directory=directory,
+            images=images,
+            repository_lists=lists,
+            user_blocked_repositories=settings.blocked_repositories,
+        )
         self.apps: AppsService = AppsService(
             params,
-            checker=AppSpecChecker(
-                params,
-                directory=directory,
-                images=self.docker_registry,
-                repository_lists=self.flux_services,
-                user_blocked_repositories=settings.blocked_repositories,
-            ),
+            checker=checker,
             quoter=PriceQuoter(
                 params,
                 usd=self.flux_services,
@@ -410,10 +512,40 @@ class Node:
             ),
             images=self.docker_registry,
             lists=self.flux_services,
-            heights=SyncedDaemonHeight(self.daemon_liveness, LatestForkHeight(params)),
+            heights=heights,
             clock=self.clock,
             directory=directory,
+            previous_specs=directory,
             user_blocked_repositories=settings.blocked_repositories,
+        )
+        explorer = self.explorer
+
+        async def price_table() -> tuple[PriceEntry, ...]:
+            messages = await explorer.queries.chain_messages("p")
+            return flux_price_table(params, [(m.height, m.message) for m in messages])
+
+        checks = MessageChecks(params, directory)
+        promoter = Promoter(self.apps_store, params, checks, heights, price_table)
+        self.app_registry = AppRegistry(
+            self.apps_store,
+            params,
+            checker=checker,
+            network=self.network,
+            heights=heights,
+            clock=self.clock,
+            promoter=promoter,
+            checks=checks,
+            minimums=PeerMinimums(settings.min_outgoing_peers, settings.min_incoming_peers),
+        )
+        self.app_registry.subscribe()
+        self.app_locations = LocationBook(self.apps_store, self.clock)
+        self.app_locations.subscribe(self.network)
+        self.payment_follower = PaymentFollower(
+            self.app_registry, explorer.events, self.network, self.clock, self.network.http
+        )
+        self.add_background("apps registry", self.payment_follower.run)
+        self.registry: RegistryService = RegistryService(
+            self.app_registry, self.app_locations, self.payment_follower, explorer, self.clock
         )
 
     def _build_runtime(self, install_specs: InstallableSpecs | None) -> None:
@@ -443,6 +575,7 @@ class Node:
             os_uptime=self.host.system_uptime,
             static_ip=lambda: geolocation.static_ip,
             engine=self.docker,
+            record=self._record_own,
         )
         self.installer = Installer(
             self.docker,
@@ -475,6 +608,83 @@ class Node:
             self.add_background("apps reconciler", self.reconciler.run)
             self.add_background("apps running broadcast", self.app_announcer.run)
 
+    async def _record_own(self, envelope: Envelope) -> None:
+        """This node's own running/installing/error/removed messages go into its own
+        location book too, as upstream stores them before sending."""
+        book = self.app_locations
+        handlers = {
+            "fluxapprunning": book.on_running,
+            "fluxappinstalling": book.on_installing,
+            "fluxappinstallingerror": book.on_installing_error,
+            "fluxappremoved": book.on_removed,
+        }
+        handler = handlers.get(envelope.type)
+        if handler is not None:
+            own = ReceivedMessage(
+                envelope, object_hash(envelope.data), self.network.own_address, self.clock.millis()
+            )
+            await handler(own)
+
+    def _build_spawner(self, global_apps: GlobalApps) -> None:
+        """This node's share of the global apps (apps.md §10): the spawner and the
+        surplus/expiry cleanup, once the registry is ready and Docker answers."""
+        runtime = self.settings.runtime
+        liveness, network, geolocation = self.daemon_liveness, self.network, self.geolocation
+
+        async def height() -> int | None:
+            return liveness.height if liveness.sync_state().synced else None
+
+        async def not_ready() -> str | None:
+            if network.dos.is_dos:
+                return "the node is in DOS state"
+            if not network.state.confirmed:  # its claims and locations would be refused
+                return "this node is not a confirmed fluxnode"
+            return None
+
+        def location() -> str | None:
+            where = geolocation.geolocation
+            if not where:
+                return None
+            return (
+                f"{where.get('continentCode')}_{where.get('countryCode')}_{where.get('regionName')}"
+            )
+
+        self.spawner = Spawner(
+            global_apps,
+            self.installer,
+            self.local_apps,
+            self.docker,
+            self.app_announcer,
+            self.installer.facts,
+            self.clock,
+            height=height,
+            own_ip=lambda: network.own_address,
+            location=location,
+            not_ready=not_ready,
+            time_scale=runtime.spawn_time_scale,
+            blocked_ports=self.settings.blocked_ports,
+            report=lambda detail: self.supervisor.report("apps spawner", detail),
+        )
+        if not self.apps_enabled:
+            return
+        reachable = self.supervisor.condition("dockerd reachable")
+        self.add_background(
+            "dockerd watch", lambda: watch_engine(self.docker, reachable, self.clock)
+        )
+        ready = self.supervisor.condition("registry ready")
+        follower = self.payment_follower
+
+        async def registry_ready() -> None:  # the registry follows the chain's payments
+            await follower.ready.wait()
+            ready.set()
+
+        self.add_background("registry ready watch", registry_ready)
+        if runtime.spawn:
+            after = ("registry ready", "dockerd reachable")
+            self.add_background("apps spawner", self.spawner.run, after=after)
+            self.add_background("apps cleanup", self.spawner.cleanup_loop, after=after)
+            self.add_background("apps spec changes", self.spawner.respec_loop, after=after)
+
     def _build_app_folders(self) -> None:
         """Syncthing folders for the apps' s:/r:/g: volumes (files-and-sync.md §1.5), and
         the gate the reconciler obeys for them. Nothing to replicate without both."""
@@ -482,18 +692,28 @@ class Node:
         self.sync_peers = HttpPeers()
         if not (self.sync.enabled and self.apps_enabled):
             return
-        own = self.own_address.get
+        network = self.network
+
+        async def own() -> str:
+            # the address this node's fluxapprunning gives (the announcer's `ip`), so the
+            # controller finds itself among the registry's locations
+            return network.own_address
+
         self.app_folders = AppFolders(
             self.settings,
             self.sync.client,
             self.sync.device_id,
-            RuntimeSyncedApps(self.local_apps, self.docker, self.app_volumes),
-            OnlyThisNode(own),  # the registry's locations replace this (issue 13)
+            RuntimeSyncedApps(
+                self.local_apps, self.docker, self.app_volumes, held=self.app_holds.holds
+            ),
+            RegistryLocations(self.app_locations.locations),
             self.sync_peers,
             self.clock,
             own,
         )
         self.reconciler.gate = self.app_folders
+        self.sync.app_folders = self.app_folders
+        self.app_holds.sync_pass = self.app_folders.monitor_pass
         self.add_background("syncthing app folders", self.app_folders.run)
         events = FolderEvents(self.sync.client, self.app_folders, self.clock)
         self.add_background("syncthing app events", events.run)
@@ -541,13 +761,28 @@ class Node:
         self.docker.close()
         await self.flux_services.aclose()
         await self.system_http.aclose()
+        await self.ui_http.aclose()
         self.components.close()
-        self.files.close()
+        await self.files.aclose()
         self.upnp.close()
         await self.sync.aclose()  # Syncthing itself keeps running (upstream #1238)
         await self.sync_peers.aclose()
         await self.database.close()
         log.info("node stopped")
+
+
+class _RuntimeControl:
+    """The apps runtime as a backup or restore task stops and starts an app (built before
+    the runtime, asked only once it runs)."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    async def stop_app(self, app_name: str) -> None:
+        await self.node.runtime.stop_app(app_name)
+
+    async def start_app(self, app_name: str) -> None:
+        await self.node.runtime.start_app(app_name)
 
 
 class _CollateralTier:

@@ -20,15 +20,17 @@ def serve(settings: Settings) -> None:
     """Run a node and its API until SIGINT/SIGTERM (blocking)."""
     from fluxos.api.app import create_app
     from fluxos.api.server import ConnectionLimits, server_config
-    from fluxos.web.home import HomeServer
+    from fluxos.web.home import HomeServer, HomeSite
 
     try:
         node = Node(settings, manage_daemons=True, manage_syncthing=True, run_apps=True)
     except ConfigError as error:
         raise SystemExit(f"fluxos: {error}") from None
     limits = ConnectionLimits(**settings.edge.model_dump())
-    # the home port (API port - 1), which peers probe for /health (p2p.md §15)
-    node.add_background("home port", HomeServer(settings.host, settings.home_port, limits).run)
+    # the home port (API port - 1): /health, which peers probe (p2p.md §15), and the UI
+    site = HomeSite(node.ui_bundles, node.node_status)
+    home = HomeServer(settings.host, settings.home_port, limits, site)
+    node.add_background("home port", home.run)
     config, _guard = server_config(
         create_app(node),
         settings.host,

@@ -30,12 +30,16 @@ class ClusterHarness:
         *,
         spare_fluxnodes: int = 0,
         targets: PeerTargets | None = None,
+        docker_hosts: list[str] | None = None,
+        runtime: dict[str, Any] | None = None,
     ) -> None:
         self.cluster = Cluster(
             count,
             data_dir,
             fluxnodes=count + spare_fluxnodes,
             targets=targets or PeerTargets(),
+            docker_hosts=list(docker_hosts or []),
+            runtime=dict(runtime or {}),
         )
         self._auth: dict[int, dict[str, str]] = {}
 

@@ -49,8 +49,9 @@ def require_dockerd() -> None:
 class DockerDaemon:
     """`dockerd` on `unix://<workdir>/d.sock`; `stop()` ends it and its containers."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, prefix: list[str] | None = None) -> None:
         self.workdir = workdir
+        self.prefix = list(prefix or [])  # e.g. `ip netns exec NAME` (tests.support.nodedocker)
         self.socket = workdir / "d.sock"
         self.url = f"unix://{self.socket}"
         self.log_path = workdir / "dockerd.log"
@@ -60,6 +61,7 @@ class DockerDaemon:
         require_dockerd()
         self.workdir.mkdir(parents=True, exist_ok=True)
         command = [
+            *self.prefix,
             "dockerd",
             f"--data-root={self.workdir / 'data'}",
             f"--exec-root={self.workdir / 'x'}",

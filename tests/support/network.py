@@ -66,6 +66,8 @@ class InProcessNode:
         key: PrivateKey | None = None,
         register: bool = True,
         syncthing: bool = False,
+        syncthing_settings: dict[str, Any] | None = None,
+        run_apps: bool = False,
         **settings: Any,
     ) -> None:
         self.host = host or free_loopback_host()
@@ -81,6 +83,7 @@ class InProcessNode:
             "development": True,
             "log_console": False,
             "zelid": bitcoin_address(self.owner.public_key),
+            **({"syncthing": syncthing_settings} if syncthing_settings else {}),
             **settings,
         }
         self.settings = load_settings(data_dir, overrides, environ={})
@@ -92,6 +95,7 @@ class InProcessNode:
             network_source=registry.source(self.address),
             node_key=self.key,
             manage_syncthing=syncthing,
+            run_apps=run_apps,  # `runtime.docker_host` names the node's own dockerd
         )
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None

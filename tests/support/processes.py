@@ -94,6 +94,9 @@ class NodeProcess:
             # no apps either unless a test asks (tests/integration/runtime): the docker
             # login gate would refuse logins wherever dockerd is not running
             "FLUXOS_RUNTIME": '{"enabled": false}',
+            # no UI release source: /flux/rebuildui would ask GitHub (tests/support/uibundles
+            # serves a local one to the tests that want it)
+            "FLUXOS_UI": '{"release_url": ""}',
             **(env or {}),
         }
         self.args = args

@@ -20,6 +20,7 @@ from fluxos.api.dispatch import Dispatcher, RouteIndex, method_not_allowed
 from fluxos.api.envelope import error_response
 from fluxos.api.openapi import document_builder
 from fluxos.api.routers import (
+    appregistry,
     apps,
     appsruntime,
     benchmark,
@@ -29,6 +30,7 @@ from fluxos.api.routers import (
     flux,
     identity,
     network,
+    payment,
     syncthing,
     system,
 )
@@ -51,9 +53,11 @@ ROUTERS: tuple[FluxRouter, ...] = (
     network.router,
     apps.router,
     appsruntime.router,
+    appregistry.router,
     explorer.router,
     syncthing.router,
     files.router,
+    payment.router,
 )
 
 

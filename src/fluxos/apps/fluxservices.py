@@ -91,6 +91,12 @@ class FluxServices:
         )
         return document if isinstance(document, list) else None
 
+    async def enterprise_node_owners(self) -> Any | None:
+        """`helpers/enterprisenodes.json`, fetched afresh (its keeper refreshes every 6 h)."""
+        if not self.urls.helpers:
+            return None
+        return await self._fetch(f"{self.urls.helpers}/enterprisenodes.json")
+
     async def _string_list(self, name: str) -> list[str] | None:
         if not self.urls.helpers:
             return []

@@ -189,3 +189,48 @@ async def check_image_architectures(spec: AppSpec, registry: ImageRegistry) -> N
             f" must support at least one common architecture ({choices})."
             f" Component architectures:\n{details}"
         )
+
+
+class DevnetRepositoryLists:
+    """A devnet's lists: Flux's when they can be fetched, else empty ones.
+
+    A devnet (`fluxos cluster`, `Settings.development`) must work without the internet;
+    mainnet keeps refusing a registration it cannot check against the block list.
+    """
+
+    def __init__(self, lists: RepositoryLists) -> None:
+        self._lists = lists
+
+    async def blocked_repositories(self) -> list[str] | None:
+        blocked = await self._lists.blocked_repositories()
+        if blocked is None:
+            logger.warning("devnet: Flux's block list cannot be fetched; nothing is blocked")
+            return []
+        return blocked
+
+    async def vetted_repositories(self) -> list[str] | None:
+        vetted = await self._lists.vetted_repositories()
+        return [] if vetted is None else vetted
+
+    async def whitelisted_repositories(self) -> list[Any] | None:
+        return await self._lists.whitelisted_repositories()
+
+
+class DevnetImageRegistry:
+    """A devnet's image lookups: the image's registry when it answers; when it cannot be
+    reached, the image is taken as built for every supported architecture (and the log says
+    so). A registry that answers and refuses the image still refuses the registration."""
+
+    def __init__(self, registry: ImageRegistry) -> None:
+        self._registry = registry
+
+    async def architectures(
+        self, repotag: str, *, repoauth: str, spec_version: int, app_name: str
+    ) -> list[str]:
+        try:
+            return await self._registry.architectures(
+                repotag, repoauth=repoauth, spec_version=spec_version, app_name=app_name
+            )
+        except ServiceUnavailable as error:
+            logger.warning("devnet: %s; %s of %s is not checked", error.message, repotag, app_name)
+            return list(SUPPORTED_ARCHITECTURES)

@@ -12,9 +12,8 @@ import logging
 from collections.abc import Collection
 from typing import Any, Protocol
 
-from fluxos.apps.conflicts import AppDirectory, InMemoryDirectory
-from fluxos.apps.errors import AppSpecError, ServiceUnavailable
-from fluxos.apps.formatter import format_spec
+from fluxos.apps.conflicts import AppDirectory
+from fluxos.apps.errors import ServiceUnavailable
 from fluxos.apps.heights import HeightSource
 from fluxos.apps.images import ImageRegistry, RepositoryLists, check_operator_allows
 from fluxos.apps.params import AppParams
@@ -23,13 +22,9 @@ from fluxos.apps.registration import AppSpecChecker
 from fluxos.apps.specs import AppSpec
 from fluxos.clock import Clock
 from fluxos.errors import BadParameter
-from fluxos.wire.jsvalues import UNDEFINED, as_parsed_json, parse_json
+from fluxos.wire.jsvalues import as_parsed_json
 
 logger = logging.getLogger(__name__)
-
-PREVIOUS_SPEC_KEY = "previousAppSpecifications"
-"""Body key of `/apps/verifyappupdatespecifications` naming the app's current spec, for
-nodes without an app registry (the previous spec normally comes from the registry)."""
 
 
 class PreviousSpecs(Protocol):
@@ -43,8 +38,8 @@ class PreviousSpecs(Protocol):
 class AppsService:
     """Checks, quotes and information behind the `/apps` routes.
 
-    `previous_specs` is the global registry; until one is wired, an update check takes
-    the previous spec from the request body (`previousAppSpecifications`).
+    `directory` and `previous_specs` are the global registry's lookups (name conflicts,
+    quotes of existing apps, the spec an update replaces).
     """
 
     def __init__(
@@ -57,8 +52,8 @@ class AppsService:
         lists: RepositoryLists,
         heights: HeightSource,
         clock: Clock,
-        directory: AppDirectory | None = None,
-        previous_specs: PreviousSpecs | None = None,
+        directory: AppDirectory,
+        previous_specs: PreviousSpecs,
         user_blocked_repositories: Collection[str] = (),
     ) -> None:
         self.params = params
@@ -68,7 +63,7 @@ class AppsService:
         self.lists = lists
         self.heights = heights
         self._clock = clock
-        self._directory = directory or InMemoryDirectory()
+        self._directory = directory
         self._previous_specs = previous_specs
         self._user_blocked = tuple(user_blocked_repositories)
 
@@ -89,45 +84,13 @@ class AppsService:
     async def verify_update(self, body: Any) -> AppSpec:
         """The formatted spec if it may update the app (verifyappupdatespecifications)."""
         spec_json = _as_spec_json(body)
-        named: Any = UNDEFINED
-        if isinstance(spec_json, dict) and PREVIOUS_SPEC_KEY in spec_json:
-            spec_json = dict(spec_json)
-            named = spec_json.pop(PREVIOUS_SPEC_KEY)
         height = await self.heights.current_height()
         now_ms = self._clock.millis()
 
         async def previous_of(spec: AppSpec) -> AppSpec | None:
-            return await self._previous_spec(spec, named, now_ms)
+            return await self._previous_specs.previous_spec(str(spec["name"]), now_ms)
 
         return await self.checker.verify_update(spec_json, height, previous_of)
-
-    async def _previous_spec(self, spec: AppSpec, named: Any, now_ms: int) -> AppSpec | None:
-        name = str(spec["name"])
-        if self._previous_specs is not None:
-            if named is not UNDEFINED:
-                logger.info("%s of %s ignored: the app registry answers", PREVIOUS_SPEC_KEY, name)
-            return await self._previous_specs.previous_spec(name, now_ms)
-        if named is UNDEFINED or named in (None, ""):
-            raise BadParameter(
-                f"{PREVIOUS_SPEC_KEY} is required: this node keeps no app registry yet, so an"
-                f" update of {name} is checked against the app's current specification, sent"
-                f" as {PREVIOUS_SPEC_KEY} in the request body"
-            )
-        if isinstance(named, str):
-            try:
-                named = parse_json(named)
-            except ValueError as exc:
-                raise BadParameter(f"{PREVIOUS_SPEC_KEY} is not valid JSON: {exc}") from None
-        try:
-            previous = format_spec(named, self.params)
-        except AppSpecError as error:
-            raise AppSpecError(f"{PREVIOUS_SPEC_KEY}: {error.message}") from None
-        if str(previous["name"]).lower() != name.lower():
-            raise BadParameter(
-                f"{PREVIOUS_SPEC_KEY} must be the current specification of {name},"
-                f" got one of {previous['name']}"
-            )
-        return previous
 
     async def check_image(self, repotag: str, repoauth: str = "") -> list[str]:
         """Architectures of an image this node would accept (checkdockerexistance).

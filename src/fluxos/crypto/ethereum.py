@@ -96,10 +96,16 @@ def recover_eth_address(message: str | bytes, signature_hex: str) -> str:
 
 
 def verify_eth_message(message: str | bytes, address: str, signature_hex: str) -> bool:
-    """True iff `address` (case-insensitive) signed `message` with personal_sign; never raises."""
+    """True iff `address` (case-insensitive) signed `message` with personal_sign.
+
+    False for a non-string address or signature and for a signature that is not hex or does
+    not recover (ValueError); anything else is a bug and raises.
+    """
+    if not isinstance(address, str) or not isinstance(signature_hex, str):
+        return False
     try:
         return "0x" + _recover_address_hex(message, signature_hex) == address.lower()
-    except Exception as exc:  # the contract is a boolean: a verifier crash is a failed check
+    except ValueError as exc:  # malformed or unrecoverable signature: a failed check
         logger.debug("Ethereum signature check failed for %s: %s", address, exc)
         return False
 

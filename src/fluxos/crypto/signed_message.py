@@ -145,22 +145,33 @@ def recover_message_key(
 def verify_message(
     message: str | bytes, address: str, signature: str, magic: str = BITCOIN_MAGIC
 ) -> bool:
-    """FluxOS signature check (identity.md §7.1); False for anything malformed, never raises.
+    """FluxOS signature check (identity.md §7.1).
 
     '0x…' → Ethereum personal_sign; longer than 36 chars → a hex public key, checked as
     its Bitcoin P2PKH address; otherwise a Bitcoin signed message against the address.
+    False for the documented invalid cases: an empty or non-string part, a signature that
+    does not decode or recover (ValueError below); anything else is a bug and raises.
     """
+    if not _texts(message, address, signature):
+        return False
     try:
-        if not message or not address or not signature:
-            return False
         if address.startswith("0x"):
             return verify_eth_message(message, address, signature)
         if len(address) > 36:
             return _verify_bitcoin(message, _pubkey_hex_to_p2pkh(address), signature, magic)
         return _verify_bitcoin(message, address, signature, magic)
-    except Exception as exc:  # the contract is a boolean: a verifier crash is a failed check
+    except ValueError as exc:  # malformed or unrecoverable signature: a failed check
         logger.debug("signature check failed for %s: %s", address, exc)
         return False
+
+
+def _texts(message: object, *parts: object) -> bool:
+    """Whether a message (str or bytes) and its address and signature (str) are non-empty."""
+    return (
+        isinstance(message, str | bytes)
+        and bool(message)
+        and all(isinstance(part, str) and part for part in parts)
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -175,14 +186,17 @@ def _pubkey_hex_to_p2pkh(pubkey_hex: str) -> str:
 def verify_bitcoin_message(
     message: str | bytes, address: str, signature: str, magic: str = BITCOIN_MAGIC
 ) -> bool:
-    """bitcoinjs-message 2.2 `verify` (default options) without FluxOS's dispatch; never raises.
+    """bitcoinjs-message 2.2 `verify` (default options) without FluxOS's dispatch.
 
     Unlike `verify_message`, a bech32 address (always longer than 36 chars) reaches the
-    P2WPKH check here instead of being read as a hex public key.
+    P2WPKH check here instead of being read as a hex public key. False for a non-string
+    part or a signature that does not decode or recover; anything else raises.
     """
+    if not isinstance(message, str | bytes) or not _texts(b"-", address, signature):
+        return False
     try:
         return _verify_bitcoin(message, address, signature, magic)
-    except Exception as exc:  # the contract is a boolean: a verifier crash is a failed check
+    except ValueError as exc:  # malformed or unrecoverable signature: a failed check
         logger.debug("Bitcoin message check failed for %s: %s", address, exc)
         return False
 
@@ -210,8 +224,11 @@ def verify_flux_message(
 
     Like Bitcoin Core's RecoverCompact, the header byte is not range-checked: recid and
     compression are read from the low bits of (h - 27). Callers that must answer with
-    fluxd's RPC errors validate the address with `decode_flux_address` first.
+    fluxd's RPC errors validate the address with `decode_flux_address` first. False for a
+    non-string part or a signature that does not decode or recover; anything else raises.
     """
+    if not isinstance(message, str) or not _texts(b"-", address, signature):
+        return False
     try:
         payload = base58_payload_or_none(address)
         if payload is None or len(payload) != 22 or payload[:2] != p2pkh_prefix:
@@ -223,6 +240,6 @@ def verify_flux_message(
         digest = message_digest(message, ZELCASH_MAGIC)
         pubkey = _recover(raw, flag & 3, bool(flag & _FLAG_COMPRESSED), digest)
         return hash160(pubkey) == payload[2:]
-    except Exception as exc:  # the contract is a boolean, as fluxd answers false
+    except ValueError as exc:  # malformed or unrecoverable: fluxd answers false
         logger.debug("Flux message check failed for %s: %s", address, exc)
         return False

@@ -1,11 +1,10 @@
 """Reading the explorer indexes: UTXOs, history and balance of an address, fluxnode
-transactions, app payments and chain messages."""
+transactions, app payments and chain messages, as the explorer's records (the SQL is in
+`fluxos.storage.explorerrepo`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from sqlalchemy import func, select
 
 from fluxos.chain.script import script_for_address
 from fluxos.explorer.chainmessages import ChainMessage, price_fork
@@ -13,15 +12,7 @@ from fluxos.explorer.fluxnodetxs import FluxnodeTxRecord
 from fluxos.explorer.payments import AppPayment
 from fluxos.explorer.prices import FLUX_PRICE_TABLE, PriceFork, PriceSchedule
 from fluxos.storage.database import Database
-from fluxos.storage.explorer import (
-    explorer_address_txs,
-    explorer_app_payments,
-    explorer_blocks,
-    explorer_chain_messages,
-    explorer_fluxnode_txs,
-    explorer_outputs,
-    explorer_progress,
-)
+from fluxos.storage.explorerrepo import ExplorerReads
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,90 +46,49 @@ class ExplorerQueries:
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._reads = ExplorerReads(database)
 
     async def scanned_height(self) -> int | None:
-        async with self.database.connect() as conn:
-            return (await conn.execute(select(explorer_progress.c.scanned_height))).scalar()
+        return await self._reads.scanned_height()
 
     async def utxos(self, address: str) -> list[Utxo]:
         """Unspent outputs paying `address`, oldest first."""
-        c = explorer_outputs.c
-        query = (
-            select(c.address, c.txid, c.vout, c.height, c.satoshis, c.coinbase)
-            .where(c.address == address, c.spent_height.is_(None))
-            .order_by(c.height, c.txid, c.vout)
-        )
-        async with self.database.connect() as conn:
-            return [Utxo(*row) for row in await conn.execute(query)]
+        return [Utxo(*row) for row in await self._reads.utxos(address)]
 
     async def balance(self, address: str) -> int:
         """Satoshis in the unspent outputs of `address`."""
-        c = explorer_outputs.c
-        query = select(func.coalesce(func.sum(c.satoshis), 0)).where(
-            c.address == address, c.spent_height.is_(None)
-        )
-        async with self.database.connect() as conn:
-            return int((await conn.execute(query)).scalar() or 0)
+        return await self._reads.balance(address)
 
     async def history(self, address: str, limit: int | None = None) -> list[AddressTx]:
         """Transactions touching `address`, newest first."""
-        c = explorer_address_txs.c
-        query = (
-            select(c.txid, c.height, c.position, explorer_blocks.c.time, c.delta)
-            .join(explorer_blocks, explorer_blocks.c.height == c.height)
-            .where(c.address == address)
-            .order_by(c.height.desc(), c.position.desc())
-        )
-        if limit is not None:
-            query = query.limit(limit)
-        async with self.database.connect() as conn:
-            return [AddressTx(*row) for row in await conn.execute(query)]
+        return [AddressTx(*row) for row in await self._reads.history(address, limit)]
 
     async def fluxnode_txs(self, field: str, value: str) -> list[FluxnodeTxRecord]:
         """Fluxnode transactions whose `field` ("ip", "collateral", "address") is `value`."""
-        c = explorer_fluxnode_txs.c
-        column = {"ip": c.ip, "collateral": c.collateral_hash, "address": c.address}[field]
-        query = select(explorer_fluxnode_txs).where(column == value).order_by(c.height, c.position)
-        async with self.database.connect() as conn:
-            rows = await conn.execute(query)
-            return [
-                FluxnodeTxRecord(
-                    txid=row.txid,
-                    version=row.version,
-                    type=row.type,
-                    height=row.height,
-                    collateral_hash=row.collateral_hash,
-                    collateral_index=row.collateral_index,
-                    ip=row.ip,
-                    update_type=row.update_type,
-                    benchmark_tier=row.benchmark_tier,
-                    address=row.address,
-                    locked_amount=row.locked_amount,
-                    position=row.position,
-                )
-                for row in rows
-            ]
+        return [
+            FluxnodeTxRecord(
+                txid=row["txid"],
+                version=row["version"],
+                type=row["type"],
+                height=row["height"],
+                collateral_hash=row["collateral_hash"],
+                collateral_index=row["collateral_index"],
+                ip=row["ip"],
+                update_type=row["update_type"],
+                benchmark_tier=row["benchmark_tier"],
+                address=row["address"],
+                locked_amount=row["locked_amount"],
+                position=row["position"],
+            )
+            for row in await self._reads.fluxnode_txs(field, value)
+        ]
 
     async def app_payments(self, from_height: int = 0) -> list[AppPayment]:
         """Recorded app payments at or above `from_height`, in chain order."""
-        c = explorer_app_payments.c
-        query = (
-            select(c.hash, c.txid, c.height, c.value, c.position)
-            .where(c.height >= from_height)
-            .order_by(c.height, c.position)
-        )
-        async with self.database.connect() as conn:
-            return [AppPayment(*row) for row in await conn.execute(query)]
+        return [AppPayment(*row) for row in await self._reads.app_payments(from_height)]
 
     async def chain_messages(self, version: str | None = None) -> list[ChainMessage]:
-        c = explorer_chain_messages.c
-        query = select(c.txid, c.height, c.message, c.version, c.position).order_by(
-            c.height, c.position
-        )
-        if version is not None:
-            query = query.where(c.version == version)
-        async with self.database.connect() as conn:
-            return [ChainMessage(*row) for row in await conn.execute(query)]
+        return [ChainMessage(*row) for row in await self._reads.chain_messages(version)]
 
     async def price_forks(self) -> list[PriceFork]:
         """The app price table merged with the `p_` chain messages, in force order."""

@@ -15,8 +15,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from fluxos.chain.serialization import DecodeError
 from fluxos.clock import Clock, SystemClock
 from fluxos.errors import DaemonUnavailable
@@ -25,6 +23,7 @@ from fluxos.explorer.events import AppPaymentFound, BlocksIndexed, ChainRewound,
 from fluxos.explorer.indexes import BatchResult, ConcurrentWriter, ExplorerIndexes, Progress
 from fluxos.explorer.source import BlockFetcher
 from fluxos.jsonrpc import RpcError
+from fluxos.storage.database import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,7 @@ RETRYABLE = (
     BlockFormatError,
     DecodeError,
     ConcurrentWriter,
-    SQLAlchemyError,
+    DatabaseError,
 )
 FORK_SEARCH_STEP = 32
 FIRST_BATCH_BLOCKS = 16

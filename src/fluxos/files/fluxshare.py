@@ -8,7 +8,6 @@ holding a record's token may download that file (a folder comes as a zip).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
@@ -317,19 +316,19 @@ class FluxShare:
 
 
 def remove_tree(root: Root, path: Path) -> None:
-    """`rm -rf` of `path` inside `root`, never following a link out of it."""
-    if os.path.islink(path) or not os.path.isdir(path):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-        return
-    parent = root.open_directory(path.parent)
+    """`rm -rf` of `path` inside `root` (a link: the link), never following a link: the
+    parent is opened component by component and everything is removed relative to it."""
     try:
-        _remove_at(parent, path.name)
+        parent = root.open_directory(root.verify_real(path.parent))
+    except FileNotFoundError:
+        return  # nothing there, as `rm -rf` says
+    try:
+        remove_at(parent, path.name)
     finally:
         os.close(parent)
 
 
-def _remove_at(parent_fd: int, name: str) -> None:
+def remove_at(parent_fd: int, name: str) -> None:
     try:
         info = os.lstat(name, dir_fd=parent_fd)
     except FileNotFoundError:
@@ -342,7 +341,7 @@ def _remove_at(parent_fd: int, name: str) -> None:
     )
     try:
         for child in os.listdir(fd):
-            _remove_at(fd, child)
+            remove_at(fd, child)
     finally:
         os.close(fd)
     os.rmdir(name, dir_fd=parent_fd)

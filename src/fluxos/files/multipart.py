@@ -181,7 +181,7 @@ class MultipartUpload:
             )
         if self.received > self.rules.max_total:
             raise BadParameter(f"upload must be at most {self.rules.max_total} bytes", code=413)
-        await self.runner.run(_write_all, part.fd, data)
+        await self.runner.run(write_all, part.fd, data)
 
     async def _finish(self, part: _Part, directory_fd: int) -> str | None:
         if part.fd is None:
@@ -214,7 +214,7 @@ class MultipartUpload:
             part.temp_name = None
 
 
-def _write_all(fd: int, data: bytearray) -> None:
+def write_all(fd: int, data: bytes | bytearray) -> None:
     view = memoryview(data)
     while view:
         written = os.write(fd, view)

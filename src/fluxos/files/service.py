@@ -9,7 +9,11 @@ from pathlib import Path
 
 from fluxos.blocking import BlockingRunner
 from fluxos.clock import Clock
+from fluxos.files.backups import BackupFiles
+from fluxos.files.backuptasks import AppControl, AppHolds, BackupTasks
+from fluxos.files.browser import VolumeBrowser
 from fluxos.files.fluxshare import SHARE_MAX_UPLOAD, FluxShare, TierSource
+from fluxos.files.remote import RemoteFiles, Resolver
 from fluxos.files.volumes import AppVolumes
 from fluxos.storage.database import Database
 from fluxos.storage.fluxshare import ShareStore
@@ -29,13 +33,30 @@ class FilesService:
         volumes: AppVolumes,
         tier: TierSource,
         clock: Clock,
+        control: AppControl,
+        holds: AppHolds,
         share_max_upload: int = SHARE_MAX_UPLOAD,
         upload_max: int = 10 * 1024**3,
+        restore_max_download: int = 50 * 1024**3,
+        remote_allowed: tuple[str, ...] = (),
+        resolver: Resolver | None = None,
     ) -> None:
         self.runner = BlockingRunner("files", max_workers=8)
         self.apps_folder = apps_folder
         self.volumes = volumes
         self.upload_max = upload_max
+        self.browser = VolumeBrowser(volumes, self.runner, upload_max)
+        self.backups = BackupFiles(volumes, self.runner)
+        self.remote = RemoteFiles(resolver, allowed=remote_allowed)
+        self.holds = holds
+        self.tasks = BackupTasks(
+            volumes,
+            control,
+            holds,
+            self.remote,
+            self.runner,
+            restore_max_download=restore_max_download,
+        )
         self.share = FluxShare(
             share_folder,
             ShareStore(database),
@@ -52,5 +73,6 @@ class FilesService:
         except OSError as error:
             log.warning("FluxShare folder %s cannot be created: %s", self.share.root.base, error)
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
+        await self.remote.close()
         self.runner.close()

@@ -3,40 +3,25 @@ component by name, never by matching a pattern (files-and-sync.md §0, §3).
 
 Upstream found the volume with an unanchored regex built from the `component` parameter
 over `df` output, so `component=x|` selected another app's volume. Here both names must be
-plain alphanumeric (as app specs require), the directory is computed as
-`<appsFolder>/flux<component>_<app>`, and an `AppComponents` source (the apps runtime) may
-require the component to exist in the app's spec.
+plain alphanumeric (as app specs require), the app must be installed here with that
+component in its spec, and the directory is the apps runtime's own for that container
+(`<apps dir>/flux<component>_<app>`, a mounted volume).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from fluxos.apps.specs import components, is_compose
 from fluxos.errors import BadParameter, NotFound
+from fluxos.runtime.components import container_name
 
 _NAME = re.compile(r"[a-zA-Z0-9]+")
-_ZEL_PREFIXED = frozenset({"KadenaChainWebNode", "FoldingAtHomeB"})
 VOLUME_NOT_FOUND = "Application volume not found"
-SHARE_FOLDER = "ZelShare"
-
-
-def app_identifier(name: str) -> str:
-    """Upstream's container and volume name of an app (or `<component>_<app>`)."""
-    if name.startswith(("zel", "flux")):
-        return name
-    if name in _ZEL_PREFIXED:
-        return f"zel{name}"
-    return f"flux{name}"
-
-
-def component_identifier(app_name: str, component: str) -> str:
-    """`flux<component>_<app>`; the literal component `null` names a v<=3 app's one volume."""
-    if component == "null":
-        return app_identifier(app_name)
-    return app_identifier(f"{component}_{app_name}")
 
 
 def check_name(value: str, parameter: str) -> str:
@@ -52,11 +37,10 @@ def _is_volume(path: Path, require_mount: bool) -> bool:
     return os.path.ismount(path) or not require_mount
 
 
-class AppComponents(Protocol):
-    """The apps runtime's view: the component names of an installed app (None if the app is
-    not installed here)."""
+class InstalledSpecs(Protocol):
+    """The apps installed on this node (the runtime's `LocalApps`)."""
 
-    async def components_of(self, app_name: str) -> list[str] | None: ...
+    async def find(self, name: str) -> dict[str, Any] | None: ...
 
 
 class AppVolumes(Protocol):
@@ -67,59 +51,55 @@ class AppVolumes(Protocol):
     async def app_volumes(self, app_name: str) -> dict[str, Path]: ...
 
 
-class AppsFolderVolumes:
-    """Volumes as directories `<apps_folder>/flux<component>_<app>`.
-
-    With `components` the component must be one of the installed app's; with
-    `require_mount` the directory must be a mount point (a node's real loop-mounted
-    volumes; a directory left behind by an unmounted volume is refused).
-    """
+class InstalledAppVolumes:
+    """The runtime's volumes: the app must be installed here, the component one of its
+    spec's (`null` or the app's name for a v1-3 app's single volume), and the directory is
+    the runtime's `directory(container_name(spec, component))`. With `require_mount` it
+    must be a mount point (the runtime's loop-mounted ext4 image): a bare mountpoint left
+    by an unmounted volume is refused. Nothing is matched by pattern."""
 
     def __init__(
         self,
-        apps_folder: Path,
-        components: AppComponents | None = None,
+        apps: InstalledSpecs,
+        directory: Callable[[str], Path],
         *,
-        require_mount: bool = False,
+        require_mount: bool = True,
     ) -> None:
-        self.apps_folder = Path(os.path.abspath(apps_folder))
-        self.components = components
+        self.apps = apps
+        self.directory = directory
         self.require_mount = require_mount
 
-    async def component_volume(self, app_name: str, component: str) -> Path:
+    async def _spec(self, app_name: str) -> dict[str, Any]:
         check_name(app_name, "appname")
+        spec = await self.apps.find(app_name)
+        if spec is None:
+            raise NotFound(VOLUME_NOT_FOUND)
+        return spec
+
+    def _volume(self, spec: dict[str, Any], component: dict[str, Any]) -> Path | None:
+        volume = self.directory(container_name(spec, component))
+        return volume if _is_volume(volume, self.require_mount) else None
+
+    async def component_volume(self, app_name: str, component: str) -> Path:
         if component != "null":
             check_name(component, "component")
-        if self.components is not None:
-            known = await self.components_of(app_name)
-            if component not in known:
-                raise NotFound(VOLUME_NOT_FOUND)
-        volume = self.apps_folder / component_identifier(app_name, component)
-        if not _is_volume(volume, self.require_mount):
+        spec = await self._spec(app_name)
+        if is_compose(spec):
+            chosen = [c for c in components(spec) if str(c.get("name")) == component]
+        else:
+            chosen = [spec] if component in ("null", str(spec["name"])) else []
+        volume = self._volume(spec, chosen[0]) if chosen else None
+        if volume is None:
             raise NotFound(VOLUME_NOT_FOUND)
         return volume
 
-    async def components_of(self, app_name: str) -> list[str]:
-        if self.components is None:
-            suffix = f"_{app_name}"
-            names = []
-            if self.apps_folder.is_dir():
-                for entry in sorted(os.listdir(self.apps_folder)):
-                    if entry.startswith("flux") and entry.endswith(suffix):
-                        name = entry[len("flux") : -len(suffix)]
-                        if _NAME.fullmatch(name):
-                            names.append(name)
-            return names
-        known = await self.components.components_of(app_name)
-        return list(known or [])
-
     async def app_volumes(self, app_name: str) -> dict[str, Path]:
-        """Every component volume of the app that exists, by component name."""
-        check_name(app_name, "appname")
-        volumes: dict[str, Path] = {}
-        for component in await self.components_of(app_name):
-            try:
-                volumes[component] = await self.component_volume(app_name, component)
-            except NotFound:
-                continue
-        return volumes
+        """Every mounted component volume of the app, by component name."""
+        spec = await self._spec(app_name)
+        found: dict[str, Path] = {}
+        for component in components(spec):
+            name = str(component.get("name")) if is_compose(spec) else "null"
+            volume = self._volume(spec, component)
+            if volume is not None:
+                found[name] = volume
+        return found

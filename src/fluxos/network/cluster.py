@@ -115,8 +115,11 @@ class Cluster:
     # listening on its address:16129); `stop()` stops them, as a node never does
     syncthing: bool = False
     # apps on Docker (`[runtime] enabled`): off, as nodes on one machine would share one
-    # dockerd's app networks and container names; each needs an engine of its own
+    # dockerd's app networks and container names; each needs an engine of its own, so
+    # `docker_hosts` (one per node, e.g. tests.support.nodedocker's) turns them on
     apps: bool = False
+    docker_hosts: list[str] = field(default_factory=list)
+    runtime: dict[str, Any] = field(default_factory=dict)  # more `[runtime]` settings
     python: str = sys.executable
     devnet: subprocess.Popen[bytes] | None = None
     nodes: list[ClusterNode] = field(default_factory=list)
@@ -128,6 +131,10 @@ class Cluster:
             raise ClusterError(f"at most 250 nodes fit on 127.0.0.2-254, got {self.count}")
         if self.fluxnodes is None:
             self.fluxnodes = self.count
+        if self.docker_hosts and len(self.docker_hosts) != self.count:
+            raise ClusterError(
+                f"docker_hosts names {len(self.docker_hosts)} engines for {self.count} nodes"
+            )
         if self.fluxnodes < self.count:
             raise ClusterError(
                 f"fluxnodes ({self.fluxnodes}) must be at least count ({self.count})"
@@ -346,7 +353,11 @@ class Cluster:
         }
         lines = [f"{key} = {_toml(value)}" for key, value in values.items()]
         lines += ["[syncthing]", f"enabled = {_toml(self.syncthing)}"]
-        lines += ["[runtime]", f"enabled = {_toml(self.apps)}"]
+        runtime: dict[str, Any] = {"enabled": self.apps or bool(self.docker_hosts)}
+        if self.docker_hosts:
+            runtime["docker_host"] = self.docker_hosts[node.index - 1]
+        runtime.update(self.runtime)
+        lines += ["[runtime]", *(f"{key} = {_toml(value)}" for key, value in runtime.items())]
         header = "# written by `fluxos cluster`; rewritten on every cluster start\n"
         (node.data_dir / "fluxos.toml").write_text(header + "\n".join(lines) + "\n")
 
@@ -370,8 +381,8 @@ def _listed(conf: Any) -> int:
 def _toml(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, int | float):
+        return repr(value)
     escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,9 +29,9 @@ from fluxos.network.socketaddress import DEFAULT_PORT, is_routable, remote_ipv4,
 
 log = logging.getLogger(__name__)
 
-# We implement none of the optional capabilities yet (binaryMessages, peerExchange,
-# transmissionTimestamps, appStateSync): FluxOS peers then speak plain JSON to us.
-CAPABILITIES: tuple[str, ...] = ()
+# Of the optional capabilities we implement peerExchange, in its JSON form; without
+# binaryMessages (and transmissionTimestamps, appStateSync) FluxOS peers speak plain JSON.
+CAPABILITIES: tuple[str, ...] = ("peerExchange",)
 CLOSE_TIMEOUT = 2.0
 
 
@@ -84,6 +84,9 @@ class _ClientLink:
 
     async def close(self, code: int, reason: str) -> None:
         await self.ws.close(code, reason)
+
+    async def ping(self) -> Awaitable[float]:
+        return await self.ws.ping()
 
     def abort(self) -> None:
         self.ws.transport.abort()

@@ -39,6 +39,7 @@ from fluxos.network.objecthash import object_hash
 from fluxos.network.params import NetworkParams
 from fluxos.network.peers import Peer, PeerManager, bad_origin_code, invalid_message_code
 from fluxos.network.ratelimit import FrameRateLimiter
+from fluxos.network.topology import PeerTopology
 from fluxos.wire.jsvalues import stringify
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,10 @@ class Gossip:
         params: NetworkParams,
         key: PrivateKey | None,
         limiter: FrameRateLimiter | None = None,
+        topology: PeerTopology | None = None,
     ) -> None:
         self._state = state
+        self._topology = topology
         self._peers = peers
         self._clock = clock
         self._params = params
@@ -191,7 +194,8 @@ class Gossip:
             )
             return
         if kind in ("peerExchange", "peerUpdate"):
-            return  # only sent to peers that advertise peerExchange; tolerated anyway
+            self._on_peer_exchange(peer, message)
+            return
         if "messageHashPresent" in message:
             await self._on_announce(peer, message["messageHashPresent"])
             return
@@ -202,6 +206,27 @@ class Gossip:
             await self._invalid(peer, "not a complete envelope")
             return
         await self._on_envelope(peer, Envelope(message))
+
+    def _on_peer_exchange(self, peer: Peer, message: dict[str, Any]) -> None:
+        """§10.1: kept only from a peer that advertised peerExchange, as upstream does."""
+        if self._topology is None or "peerExchange" not in peer.capabilities:
+            log.debug(
+                "peer %s: %s without the peerExchange capability; ignored",
+                peer.key,
+                message.get("type"),
+            )
+            return
+        if message.get("type") == "peerExchange":
+            self._topology.exchange(
+                peer.key, message.get("outbound", []), message.get("inbound", [])
+            )
+        else:
+            self._topology.update(
+                peer.key,
+                message.get("addOutbound", []),
+                message.get("addInbound", []),
+                message.get("rm", []),
+            )
 
     async def _invalid(self, peer: Peer, why: str) -> None:
         log.info("peer %s sent an invalid frame (%s); closing the connection", peer.key, why)

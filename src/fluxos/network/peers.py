@@ -63,6 +63,14 @@ def _by_direction(direction: Direction, outbound: CloseCode, inbound: CloseCode)
     return outbound if direction is Direction.OUTBOUND else inbound
 
 
+class PeerWatcher(Protocol):
+    """Told of every connection registered and unregistered (peer exchange, health)."""
+
+    def connected(self, peer: Peer) -> None: ...
+
+    def disconnected(self, peer: Peer, code: int | None) -> None: ...
+
+
 class PeerLink(Protocol):
     """One websocket, whichever side opened it."""
 
@@ -244,6 +252,7 @@ class PeerManager:
         self._disconnects: dict[str, deque[tuple[float, int]]] = {}
         self.history = PeerHistory()
         self.events: EventBus | None = None  # the node's event bus (/flux/eventstream)
+        self.watchers: list[PeerWatcher] = []
 
     # -- the table -----------------------------------------------------------------------
     def __contains__(self, key: str) -> bool:
@@ -273,6 +282,8 @@ class PeerManager:
         peer.start_writer(self._params.send_queue_limit)
         self.history.connected(peer, self._clock.millis())
         self._publish("peers:added", peer, {})
+        for watcher in self.watchers:
+            watcher.connected(peer)
         log.info("peer %s connected (%s, %s)", peer.key, peer.direction, peer.source)
 
     def remove(self, peer: Peer, code: int | None) -> None:
@@ -289,6 +300,8 @@ class PeerManager:
             history.popleft()
         self.history.disconnected(peer, code, self._clock.millis())
         self._publish("peers:removed", peer, {"closeCode": code or None})
+        for watcher in self.watchers:
+            watcher.disconnected(peer, code)
         if peer.direction is Direction.OUTBOUND and _reconnectable(code):
             self._reconnect.setdefault(peer.key, 0)
         log.info("peer %s disconnected (%s, code %s)", peer.key, peer.direction, code)

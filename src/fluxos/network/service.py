@@ -28,12 +28,14 @@ from fluxos.network.discovery import Discovery
 from fluxos.network.dos import DosMonitor, DosState
 from fluxos.network.envelope import Envelope
 from fluxos.network.gossip import Gossip, MessageHandler
+from fluxos.network.health import NetworkHealth
 from fluxos.network.networkstate import NetworkState
 from fluxos.network.nodelist import NodeListSource
 from fluxos.network.params import NetworkParams
-from fluxos.network.peers import CloseCode, Direction, PeerManager, Source
+from fluxos.network.peers import CloseCode, Direction, Peer, PeerManager, Source
 from fluxos.network.ratelimit import FrameRateLimiter
 from fluxos.network.socketaddress import join, parse_strict, remote_ipv4, split
+from fluxos.network.topology import ExchangeSender, PeerTopology
 from fluxos.tls import client_context
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,8 @@ class NetworkService:
         self.state = NetworkState(source or _NoFluxd(), clock, self.params)
         self.peers = PeerManager(clock, self.params)
         self.limiter = FrameRateLimiter(clock)
+        self.topology = PeerTopology(allow_private=self.params.allow_private_peers)
+        self.exchange = ExchangeSender(self.peers)
         self.gossip = Gossip(
             state=self.state,
             peers=self.peers,
@@ -80,6 +84,7 @@ class NetworkService:
             params=self.params,
             key=key,
             limiter=self.limiter,
+            topology=self.topology,
         )
         self.connections = Connections(
             local=self.local,
@@ -114,6 +119,15 @@ class NetworkService:
             rng=rng,
         )
         self.availability = AvailabilityProbe(self.state, self.http)
+        self.health = NetworkHealth(
+            peers=self.peers,
+            topology=self.topology,
+            state=self.state,
+            clock=clock,
+            own_address=lambda: self.own_address,
+            rng=rng,
+        )
+        self.peers.watchers += [self.exchange, self.health, _ForgetReporter(self.topology)]
         self.state.on_unconfirmed(self._drop_all_peers)
         self._background: set[asyncio.Task[None]] = set()
 
@@ -246,11 +260,26 @@ class NetworkService:
 
     async def close(self) -> None:
         self.connections.accepting = False
+        self.exchange.cancel()
+        self.health.close()
         await self.connections.close_all(GOING_AWAY, "node shutting down")
         await self.http.aclose()
         closer = getattr(self.source, "aclose", None)
         if closer is not None:
             await closer()
+
+
+class _ForgetReporter:
+    """A peer that disconnected no longer reports its connections."""
+
+    def __init__(self, topology: PeerTopology) -> None:
+        self._topology = topology
+
+    def connected(self, peer: Peer) -> None:
+        pass
+
+    def disconnected(self, peer: Peer, code: int | None) -> None:
+        self._topology.forget(peer.key)
 
 
 class _NoFluxd:

@@ -11,22 +11,28 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from fluxos.apps.specs import AppSpec
+from fluxos.apps.specs import AppSpec, components
 from fluxos.clock import Clock
 from fluxos.errors import FluxError
 from fluxos.runtime.components import container_names
 from fluxos.runtime.engine import DockerEngine
 from fluxos.storage.localapps import LocalApps
+from fluxos.sync.apps import sync_mode
 
 log = logging.getLogger(__name__)
 
 
 class Broadcaster(Protocol):
     async def broadcast(self, data: dict[str, Any]) -> Any: ...
+
+
+OwnRecord = Callable[[Any], Awaitable[None]]
+"""Stores this node's own sent message (the signed envelope) as the registry stores a
+peer's: upstream records its own running and installing messages before sending them."""
 
 
 def iso(seconds: float) -> str:
@@ -47,6 +53,7 @@ class NetworkAnnouncer:
         engine: DockerEngine,
         *,
         interval: float = 3600.0,
+        record: OwnRecord | None = None,
     ) -> None:
         self.network = network
         self.apps = apps
@@ -56,17 +63,20 @@ class NetworkAnnouncer:
         self.static_ip = static_ip
         self.engine = engine
         self.interval = interval
+        self.record = record
         self.failures: Counter[str] = Counter()
         self.sent: Counter[str] = Counter()
 
     async def _send(self, data: dict[str, Any]) -> None:
         try:
-            await self.network.broadcast(data)
+            envelope = await self.network.broadcast(data)
         except FluxError as error:
             self.failures[data["type"]] += 1
             log.warning("%s not broadcast: %s", data["type"], error.message)
             return
         self.sent[data["type"]] += 1
+        if self.record is not None:
+            await self.record(envelope)
 
     async def installing(self, app: str) -> None:
         await self._send(
@@ -117,7 +127,10 @@ class NetworkAnnouncer:
                 log.info("fluxapprunning skipped: %s", error.message)
 
     async def announce_running(self) -> None:
-        """fluxapprunning v2 of every app whose components all run; never an empty list."""
+        """fluxapprunning v2 of every app whose components all run, and of every app with
+        a g:/r: volume, which counts as running while a component is stopped on purpose
+        (a standby): its peers replicate to it only if it is a location, as upstream
+        advertises them. Never an empty list."""
         up = {
             str(name).lstrip("/")
             for summary in await self.engine.list_containers(all=False)
@@ -125,7 +138,7 @@ class NetworkAnnouncer:
         }
         apps = []
         for spec in await self.apps.all():
-            if not set(container_names(spec)) <= up:
+            if not set(container_names(spec)) <= up and not _gated_sync(spec):
                 continue
             since = await self.apps.installed_at(spec["name"]) or self.clock.time()
             apps.append(
@@ -144,3 +157,12 @@ class NetworkAnnouncer:
                 "staticIp": self.static_ip(),
             }
         )
+
+
+def _gated_sync(spec: AppSpec) -> bool:
+    """Whether a component's primary volume is g: or r: (its instance may wait stopped)."""
+    for component in components(spec):
+        mode = sync_mode(str(component.get("containerData", "")))
+        if mode is not None and mode.gated:
+            return True
+    return False

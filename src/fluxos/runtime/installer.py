@@ -159,6 +159,8 @@ class Installer:
         links: list[str],
         progress: Progress,
         made: list[Callable[[], Any]],
+        *,
+        volume: bool = True,
     ) -> None:
         component = components(spec)[index]
         container = container_name(spec, component)
@@ -168,10 +170,13 @@ class Installer:
         progress({"status": f"Pulling global Flux App {repotag} was successful"})
         plan = plan_mounts(spec, index)
         resources = component_resources(component, facts.tier)
-        progress({"status": f"Creating volume of {container}..."})
-        made.append(lambda: self.volumes.remove(container))
-        await self.volumes.create(container, resources.hdd, plan)
-        progress({"status": f"Volume of {container} mounted"})
+        if volume:
+            progress({"status": f"Creating volume of {container}..."})
+            made.append(lambda: self.volumes.remove(container))
+            await self.volumes.create(container, resources.hdd, plan)
+            progress({"status": f"Volume of {container} mounted"})
+        else:
+            await self.volumes.mount(container)
         built = build_container(
             spec,
             index,
@@ -192,6 +197,50 @@ class Installer:
         progress({"status": f"Starting component {container}..."})
         await self.engine.start(container)
         progress({"status": f"Flux App {container} installed and started"})
+
+    async def redeploy(
+        self,
+        spec: AppSpec,
+        soft: Collection[int] = (),
+        hard: Collection[int] = (),
+        progress: Progress = _nothing,
+    ) -> None:
+        """A changed spec on the installed app (same components): the containers of `soft`
+        components are made again with their data kept, `hard` ones with a new volume;
+        then the stored spec is the new one."""
+        name = str(spec["name"])
+        if self._installing.locked():
+            raise InstallError(
+                f"Another application is undergoing installation ({self.installing})."
+                " Redeploy not possible."
+            )
+        async with self._installing:
+            self.installing = name
+            try:
+                facts = await self.facts.facts()
+                networks = {n.name: n for n in await self.engine.list_networks()}
+                network = networks.get(network_name(name))
+                if network is None or not network.subnets:
+                    raise InstallError(f"Flux App {name} has no Docker network to redeploy in")
+                links = linked_apps(spec)
+                for index, component in enumerate(components(spec)):
+                    if index not in soft and index not in hard:
+                        continue
+                    container = container_name(spec, component)
+                    self.on_operator_action(container)
+                    progress({"status": f"Removing container {container}..."})
+                    await _ignore_missing(self.engine.stop(container))
+                    await _ignore_missing(self.engine.remove(container, force=True))
+                    if index in hard:
+                        await self.volumes.remove(container)
+                    await self._install_component(
+                        spec, index, facts, network.subnets[0], links, progress, [],
+                        volume=index in hard,
+                    )  # fmt: skip
+                await self.apps.replace(name, public_view(spec))
+            finally:
+                self.installing = None
+        progress({"status": f"Flux App {name} redeployed"})
 
     async def remove(
         self,

@@ -23,6 +23,7 @@ from fluxos.runtime.errors import Settling
 from fluxos.runtime.installer import Installer
 from fluxos.runtime.reconciler import Reconciler
 from fluxos.storage.localapps import RUNNING, STOPPED, LocalApps
+from fluxos.sync.apps import sync_mode
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +229,39 @@ class RuntimeService:
                 else f"Flux App {name} successfully stopped."
             )
         return f"Application {spec['name']} stopped"
+
+    # -- for a backup or restore task (fluxos.files.backuptasks.AppControl) -----------------
+    async def stop_app(self, name: str) -> None:
+        """Every container of the app wished stopped and stopped (a missing one is fine):
+        the reconciler leaves them until `start_app`."""
+        await self.engine.ping()
+        spec, containers, _single = await self.target(name)
+        await self._wish(spec, containers, STOPPED)
+        for container in reversed(containers):
+            try:
+                if (await self.engine.inspect(container))["State"]["Running"]:
+                    await self.engine.stop(container)
+            except NotFound:
+                log.info("%s: no container to stop for the task", container)
+
+    async def start_app(self, name: str) -> None:
+        """Every container wished running again; the ones without synced data started now,
+        the synced ones left to the reconciler and the Syncthing controller's gate."""
+        spec, containers, _single = await self.target(name)
+        await self._wish(spec, containers, RUNNING)
+        synced = {
+            container
+            for container, component in zip(containers, components(spec), strict=True)
+            if sync_mode(str(component.get("containerData") or "")) is not None
+        }
+        for container in containers:
+            if container in synced:
+                continue
+            try:
+                if (await self.engine.inspect(container))["State"]["Status"] != "running":
+                    await self.engine.start(container)
+            except NotFound:
+                log.info("%s: no container to start after the task", container)
 
     async def restart(self, name: str) -> str:
         await self.check_settled()

@@ -5,6 +5,7 @@ volume directories, whether their container runs and whether the operator stoppe
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fluxos.apps.specs import components
 from fluxos.errors import FluxError, NotFound
@@ -18,16 +19,27 @@ log = logging.getLogger(__name__)
 
 
 class RuntimeSyncedApps:
-    def __init__(self, apps: LocalApps, engine: DockerEngine, volumes: Volumes) -> None:
+    def __init__(
+        self,
+        apps: LocalApps,
+        engine: DockerEngine,
+        volumes: Volumes,
+        held: Callable[[str], bool] = lambda _app: False,
+    ) -> None:
+        """`held(app)`: the app is under a backup or restore; its folders are left out
+        (so taken out of Syncthing) until it is released."""
         self.apps = apps
         self.engine = engine
         self.volumes = volumes
+        self.held = held
 
     async def synced_components(self) -> list[SyncedComponent] | None:
         found: list[SyncedComponent] = []
         try:
             wishes = await self.apps.desired()
             for spec in await self.apps.all():
+                if self.held(str(spec["name"])):
+                    continue
                 for component in components(spec):
                     mode = sync_mode(str(component.get("containerData") or ""))
                     if mode is None:

@@ -1,6 +1,6 @@
 """Every area's schema, in the order they are migrated."""
 
-from fluxos.storage import explorer, fluxshare, identity, localapps, nodestate
+from fluxos.storage import apps, explorer, fluxshare, identity, localapps, nodestate, payments
 from fluxos.storage.schema import Area
 
 ALL_AREAS: tuple[Area, ...] = (
@@ -9,4 +9,6 @@ ALL_AREAS: tuple[Area, ...] = (
     explorer.AREA,
     localapps.AREA,
     fluxshare.AREA,
+    apps.AREA,
+    payments.AREA,
 )

@@ -10,11 +10,16 @@ from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from fluxos.storage.schema import Area, schema_versions
 
 log = logging.getLogger(__name__)
+
+# What a repository raises when the database fails, so that callers outside storage/
+# can catch it without importing SQLAlchemy.
+DatabaseError = SQLAlchemyError
 
 
 class Database:

@@ -8,12 +8,19 @@ answer one question. The controller answers one back: may this component run her
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+from fluxos.errors import FluxError
+
+log = logging.getLogger(__name__)
+DEFAULT_API_PORT = 16127
 
 
 class SyncMode(StrEnum):
@@ -129,6 +136,44 @@ class RunGate(Protocol):
     """What the reconciler reads before starting a synced component."""
 
     def may_run(self, app_id: str) -> bool | None: ...
+
+
+LocationRows = Callable[[str], Awaitable[list[dict[str, Any]]]]
+
+
+class RegistryLocations:
+    """`AppLocations` from the global apps registry: the nodes whose `fluxapprunning`
+    lists the app (upstream's `zelappslocation`; g:/r: standbys are advertised too), as
+    `ip:port` (a bare ip means port 16127). A registry that cannot answer is logged and
+    lists no other node for that pass."""
+
+    def __init__(self, rows: LocationRows) -> None:
+        self._rows = rows
+
+    async def locations(self, app: str) -> list[Location]:
+        try:
+            rows = await self._rows(app)
+        except FluxError as error:
+            log.warning("app locations of %s unavailable (%s): no peers this pass", app, error)
+            return []
+        found: dict[str, Location] = {}
+        for row in rows:
+            ip = row.get("ip")
+            if not isinstance(ip, str) or not ip or row.get("name", app) != app:
+                continue
+            address = ip if ":" in ip else f"{ip}:{DEFAULT_API_PORT}"
+            found.setdefault(address, Location(address, _iso_ms(row.get("runningSince"))))
+        return list(found.values())
+
+
+def _iso_ms(value: Any) -> int | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return int(moment.timestamp() * 1000)
 
 
 class OnlyThisNode:

@@ -106,6 +106,14 @@ class AppFolders:
             for app_id, t in sorted(self.tracked.items())
         ]
 
+    def promoted_folders(self) -> dict[str, Any]:
+        """`/apps/promotedfolders` (upstream 8.18): the folders this node holds writable;
+        `ready` only once a pass has looked, so a booting node is not read as one that
+        holds nothing (peers wait on an unready node rather than promote beside it)."""
+        ready = self.passes > 0
+        folders = sorted(app_id for app_id, t in self.tracked.items() if t.promoted)
+        return {"ready": ready, "folders": folders if ready else []}
+
     def wake(self) -> None:
         """Run the next pass now (an app was installed, moved or removed)."""
         self._wake.set()
@@ -166,6 +174,9 @@ class AppFolders:
         wanted: list[WantedFolder] = []
         actions: list[tuple[str, str]] = []  # (folder id, "revert" | "nudge" | "scan")
         for component in components:
+            if component.app_id not in current and not volumes.is_mounted(component.volume, points):
+                self._unconfigured(component)
+                continue
             folder = await self._component(
                 component, own, current.get(component.app_id), connected, points, actions
             )
@@ -183,6 +194,18 @@ class AppFolders:
             await self.client.request("post", "/rest/system/restart")
         self.first_pass = False
         self.passes += 1
+
+    def _unconfigured(self, component: SyncedComponent) -> None:
+        """No new folder over a volume that is not mounted: Syncthing would create the
+        missing path and its `.stfolder` on the host's disk (where the runtime is about
+        to mount the volume, or where an unmounted one would take writes)."""
+        app_id = component.app_id
+        tracked = self.tracked.setdefault(
+            app_id, Tracked(stall=gating.StallTracker(self.stall_seconds))
+        )
+        reason = f"{component.volume} is not mounted: no Syncthing folder yet, nothing runs"
+        self._note(tracked, app_id, reason)
+        tracked.gate = Gate(False, reason)
 
     # -- one component -------------------------------------------------------------------
     async def _component(

@@ -14,7 +14,7 @@ import ipaddress
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxos.blocking import BlockingRunner
 from fluxos.clock import Clock
@@ -26,6 +26,9 @@ from fluxos.sync.client import SyncthingClient
 from fluxos.sync.homeconfig import HomeLayout, listen_addresses, read_api_key
 from fluxos.sync.process import SyncthingProcess, running_pid, stop_syncthing
 from fluxos.sync.proxytable import SyncthingCall
+
+if TYPE_CHECKING:
+    from fluxos.sync.controller import AppFolders
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,7 @@ class SyncService:
         self.layout = HomeLayout(address, listen_addresses(settings.host, settings.syncthing_port))
         self.client = SyncthingClient(f"http://{address}", lambda: read_api_key(self.home))
         self.history = metrics.MetricsHistory()
+        self.app_folders: AppFolders | None = None  # the node sets it when apps sync here
         self.process: SyncthingProcess | None = None
         self.binary: SyncthingBinary | None = None
         self.problem: str | None = None  # why Syncthing is not available, for status views
@@ -294,6 +298,12 @@ class SyncService:
     async def stop_process(self) -> bool:
         """Stop this node's Syncthing (operator command and tests; the node never does)."""
         return await stop_syncthing(self.home, self.clock)
+
+    def promoted_folders(self) -> dict[str, Any]:
+        """`/apps/promotedfolders`: never ready where this node syncs no app folders."""
+        if self.app_folders is None:
+            return {"ready": False, "folders": []}
+        return self.app_folders.promoted_folders()
 
     async def aclose(self) -> None:
         await self.client.aclose()

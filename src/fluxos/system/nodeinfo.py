@@ -4,12 +4,15 @@ owner's settings, the node's tier, and what the benchmark daemon says of the sys
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fluxos.config import Settings
 from fluxos.errors import FluxError
 from fluxos.system.hostinfo import HostInfo
 from fluxos.system.nodetier import NodeTier
+
+if TYPE_CHECKING:
+    from fluxos.apps.enterprisenodes import EnterpriseNodes
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,7 @@ class NodeInfo:
         self.host = host
         self.tier = tier
         self._bench = bench
+        self.enterprise: EnterpriseNodes | None = None  # set once the apps area is built
 
     async def tier_name(self) -> str:
         """cumulus/nimbus/stratus from the collateral, `_new` for current amounts."""

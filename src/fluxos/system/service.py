@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from fluxos.system.metrics import NodeMetrics
 from fluxos.system.ownaddress import OwnAddress
 from fluxos.system.software import SoftwareControl
 from fluxos.system.sourceinfo import SourceInfo, read_source_info
+from fluxos.system.supervisor import LoopStatus
 from fluxos.system.upnp import UpnpService
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class SystemService:
         upnp: UpnpService,
         events: EventBus,
         chain: ChainStreamer,
+        loops: Callable[[], list[LoopStatus]] = list,
     ) -> None:
         self.live = live
         self.adjust = adjuster
@@ -60,6 +63,7 @@ class SystemService:
         self.upnp = upnp
         self.events = events
         self.chain = chain
+        self._loops = loops
         self._source: SourceInfo | None = None
 
     @property
@@ -69,6 +73,17 @@ class SystemService:
     # -- information ----------------------------------------------------------------------
     async def node_info(self) -> dict[str, Any]:
         return await self.info.build()
+
+    def loops(self, *, with_errors: bool) -> list[dict[str, object]]:
+        """The supervisor's table: every background loop, its state and restarts. The text
+        of a loop's last error only `with_errors` (admins), else just the error's type."""
+        rows = [status.as_dict() for status in self._loops()]
+        if not with_errors:
+            for row in rows:
+                error = row["lastError"]
+                if isinstance(error, str):
+                    row["lastError"] = error.split(":", 1)[0]
+        return rows
 
     async def ip(self) -> str | None:
         return await self.own_address.get()

@@ -3,15 +3,16 @@ rebuild and the branch switches.
 
 Upstream runs git, npm and pm2. A fluxos node is installed by a package or an installer,
 so each action runs the command configured under `[hooks]`; an unset one is refused with
-a message naming the hook. `/flux/restart` answers first and restarts afterwards: through
-the `restart` hook when one is set (systemd, a container runtime), else by shutting the
-server down and re-executing the same command line in this process.
+a message naming the hook, except the UI rebuild, which then installs the latest UI
+release itself (`fluxos.web.release`). `/flux/restart` answers first and restarts
+afterwards: through the `restart` hook when one is set (systemd, a container runtime),
+else by shutting the server down and re-executing the same command line in this process.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from fluxos.config import HookSettings
@@ -107,15 +108,24 @@ class Restarter:
 
 
 class SoftwareControl:
-    """The software routes' actions; each returns upstream's success message."""
+    """The software routes' actions; each returns upstream's success message. An action
+    in `builtin` (the UI rebuild: install the latest release bundle) is what an unset
+    hook does instead of refusing."""
 
-    def __init__(self, hooks: HookSettings) -> None:
+    def __init__(
+        self,
+        hooks: HookSettings,
+        builtin: Mapping[str, Callable[[], Awaitable[str]]] | None = None,
+    ) -> None:
         self.hooks = hooks
         self.restarter = Restarter(hooks)
+        self.builtin = dict(builtin or {})
 
     async def run(self, hook: str) -> str:
         action = ACTIONS[hook]
         argv = getattr(self.hooks, hook)
+        if not argv and hook in self.builtin:
+            return await self.builtin[hook]()
         if not argv:
             raise FluxError(
                 f"{action.route} is not supported by this node: software updates are managed "

@@ -15,7 +15,7 @@ the check fails it logs why and stops after `REQUIRED_GRACE` seconds, as upstrea
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 DEFAULT_API_PORT = 16127
 STEP_PAUSE = 0.5  # upstream waits 500 ms between gateway calls
 REQUIRED_GRACE = 120.0
+ROUTER_RULES_INTERVAL = 3601.0  # upstream: every 60 min + 1 s
 MANUAL = "Flux_manual_entry"
 TEST_MAPPING = "Flux_UPNP_Mapping_Test"
 PROTOCOLS = ("TCP", "UDP")
@@ -186,8 +187,10 @@ class UpnpService:
         api_port: Callable[[], int],
         router_ip: Callable[[], str],
         stop_node: Callable[[str], None],
+        router_firewall: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.gateway = gateway
+        self.router_firewall = router_firewall
         self.clock = clock
         self.api_port = api_port
         self.router_ip = router_ip
@@ -231,6 +234,8 @@ class UpnpService:
     async def verify(self, api_port: int) -> bool:
         """Can this gateway map ports for us? Every step's failure is logged by name."""
         gateway = self._require()
+        if self.router_ip() and self.router_firewall is not None:
+            await self.router_firewall()  # the router must be reachable before we ask it
         test_port = api_port + 3
         steps: list[tuple[str, Callable[[], Any]]] = [
             ("get public ip", gateway.external_ip),
@@ -273,6 +278,7 @@ class UpnpService:
             try:
                 await self.map_node_ports(api_port)
                 log.info("UPnP: mapped ports %d-%d on the gateway", api_port - 1, api_port + 2)
+                await self._keep_router_rules()
                 return
             except FluxError as error:
                 problem = f"mapping the node's ports failed: {error.message}"
@@ -284,6 +290,14 @@ class UpnpService:
             log.error("%s; stopping in %g s", reason, REQUIRED_GRACE)
             await self.clock.sleep(REQUIRED_GRACE)
             self.stop_node(reason)
+
+    async def _keep_router_rules(self) -> None:
+        """Re-apply the router's firewall rules every hour while routerIP is set (an
+        operator may have removed one)."""
+        while self.router_firewall is not None:
+            await self.clock.sleep(ROUTER_RULES_INTERVAL)
+            if self.router_ip():
+                await self.router_firewall()
 
     def close(self) -> None:
         if self.gateway is not None:

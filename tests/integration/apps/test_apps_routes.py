@@ -8,58 +8,25 @@ Images live in real `docker-registry` processes (tests/integration/conftest.py).
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from fluxos.apps.formatter import canonical_json, format_spec
 from fluxos.apps.params import MAINNET
 from fluxos.apps.specs import public_view
 from tests.support.appnodes import node_without_fluxd
+from tests.support.fluxservices import WHITELIST, FluxServicesStandIn
 from tests.support.processes import NodeProcess
 from tests.support.registry import LocalRegistry
 from tests.support.servers import serving
 from tests.unit.apps.spec_samples import component, seed_spec, v8_spec, vector_id, vectors
 
 INTERNAL = {"status": "error", "data": {"name": "Error", "message": "Internal error"}}
-WHITELIST = ["runonflux", "flux/busybox", "ghcr.io/runonflux/website"]
 USD_PER_FLUX = 0.5  # the local rates service: 50,000 USD per BTC x 0.00001 BTC per FLUX
-
-
-class FluxServicesStandIn:
-    """GitHub's helpers/*.json and the stats/rates servers, served locally."""
-
-    def __init__(self, blocked: list[str]) -> None:
-        self.blocked = blocked
-        self.asked: list[str] = []
-
-        async def serve(request: Request) -> JSONResponse:
-            path = request.url.path
-            self.asked.append(path)
-            documents: dict[str, Any] = {
-                "/helpers/blockedrepositories.json": self.blocked,
-                "/helpers/vettedrepositories.json": [],
-                "/helpers/repositories.json": WHITELIST,
-                "/stats/apps/getappspecsusdprice": {
-                    "status": "success",
-                    "data": MAINNET.usd_price.to_json(),
-                },
-                "/stats/marketplace/listapps": {"status": "success", "data": []},
-                "/rates": [[{"code": "USD", "rate": 50_000}], {"FLUX": 0.00001}],
-            }
-            if path not in documents:
-                return JSONResponse({"error": "not found"}, status_code=404)
-            return JSONResponse(documents[path])
-
-        self.app = Starlette(routes=[Route("/{path:path}", serve)])
 
 
 def envelope(response: httpx.Response) -> dict[str, Any]:
@@ -306,67 +273,19 @@ def test_seed_samples_on_the_registration_check(
 
 
 # -- update checks ----------------------------------------------------------------------
-def test_update_check_against_the_named_previous_spec(
+def test_update_check_of_an_unregistered_app(
     node: NodeProcess, open_registry: LocalRegistry
 ) -> None:
-    previous = local_spec(open_registry.repotag("amd64"))
-    update = local_spec(open_registry.repotag("multi"), instances=5)
-    body = dict(update, previousAppSpecifications=previous)
-    answer = envelope(node.post("/apps/verifyappupdatespecifications", json=body))
-    assert answer == {"status": "success", "data": public_view(format_spec(update))}
-    # the previous spec may also travel as JSON text
-    as_text = dict(update, previousAppSpecifications=json.dumps(previous))
-    answer = envelope(node.post("/apps/verifyappupdatespecifications", json=as_text))
-    assert answer == {"status": "success", "data": public_view(format_spec(update))}
-
-
-def test_update_check_without_previous_spec_says_what_is_missing(
-    node: NodeProcess, open_registry: LocalRegistry
-) -> None:
+    """The previous spec comes from the registry (tests/integration/apps/test_registry_*
+    check updates of paid apps); this node's registry is empty."""
     update = local_spec(open_registry.repotag("amd64"))
     message = error_message(node.post("/apps/verifyappupdatespecifications", json=update))
-    assert message.startswith("previousAppSpecifications is required: this node keeps no app")
-    assert "update of blockbookneurai" in message
+    assert message == "Flux App blockbookneurai does not exist and cannot be updated"
     # a bad spec is reported before the missing previous one
     message = error_message(
         node.post("/apps/verifyappupdatespecifications", json=dict(update, instances=101))
     )
     assert message == "Maximum number of instances is 100"
-
-
-def test_update_check_refusals(node: NodeProcess, open_registry: LocalRegistry) -> None:
-    previous = local_spec(open_registry.repotag("amd64"))
-    update = local_spec(open_registry.repotag("amd64"), instances=4)
-
-    def check(update: dict[str, Any], previous: Any) -> str:
-        body = dict(update, previousAppSpecifications=previous)
-        return error_message(node.post("/apps/verifyappupdatespecifications", json=body))
-
-    other = dict(copy.deepcopy(previous), name="otherapp")
-    assert check(update, other) == (
-        "previousAppSpecifications must be the current specification of blockbookneurai,"
-        " got one of otherapp"
-    )
-    assert check(update, {"version": 7}) == (
-        "previousAppSpecifications: Missing Flux App specification parameter name and/or"
-        " description and/or owner"
-    )
-    two = copy.deepcopy(update)
-    two["compose"].append(dict(copy.deepcopy(two["compose"][0]), name="second", ports=[38390]))
-    two["compose"][1]["domains"] = [""]
-    two["compose"][1]["containerPorts"] = [80]
-    assert check(two, previous).startswith(
-        'Application update rejected: Cannot change the number of components for "blockbookneurai"'
-    )
-    v6 = dict(previous, version=6)
-    for key in ("nodes", "staticip"):
-        v6.pop(key)
-    for comp in v6["compose"]:
-        comp.pop("secrets")
-        comp.pop("repoauth")
-    assert check(update, v6).startswith(
-        "Application update rejected: Version changes are only allowed when updating to version 8"
-    )
 
 
 # -- image checks -----------------------------------------------------------------------

@@ -72,7 +72,7 @@ async def test_peer_lists(pair) -> None:
     assert isinstance(info[0]["latency"], int) and isinstance(info[0]["lastPingTime"], int)
     detail = (await outbound_side.get("/flux/peers/outbound"))["data"][0]
     assert detail["direction"] == "outbound" and detail["isAlive"] is True
-    assert detail["capabilities"] == [] and detail["remoteVersion"] == "8.17.0"
+    assert detail["capabilities"] == ["peerExchange"] and detail["remoteVersion"] == "8.17.0"
     assert (await outbound_side.get("/flux/peers/inbound"))["data"] == []
     one = await outbound_side.get(f"/flux/peers/{inbound_side.address}")
     assert one["data"]["ip"] == inbound_side.host

@@ -17,7 +17,6 @@ from fluxos.runtime.engine import DockerEngine
 from fluxos.runtime.errors import InstallError, Settling
 from fluxos.runtime.installer import Installer
 from fluxos.runtime.reconciler import Reconciler
-from fluxos.runtime.requirements import NodeFacts, host_cores, host_ram_mb
 from fluxos.runtime.service import RuntimeService
 from fluxos.runtime.volumes import Volumes, run_tool
 from fluxos.storage.areas import ALL_AREAS
@@ -27,65 +26,7 @@ from tests.integration.runtime.conftest import Images
 from tests.support.asyncwait import eventually
 from tests.support.dockerd import INDEX_TEXT
 from tests.support.processes import free_port
-
-OWNER = "1CbErtneaX2QVyUfwU7JGB7VzvPgrgc3uC"
-
-
-class HostFacts:
-    """This machine's real RAM, cores and disk; a devnet node's identity."""
-
-    def __init__(self, disk: Path) -> None:
-        self.disk = disk
-
-    async def facts(self) -> NodeFacts:
-        import shutil
-
-        return NodeFacts(
-            tier="basic",
-            cores=host_cores(),
-            ram_mb=host_ram_mb(),
-            ssd_gb=shutil.disk_usage(self.disk).total / 1024**3,
-            ip="127.0.0.1:16127",
-            static_ip=False,
-            datacenter=False,
-            collateral="",
-        )
-
-
-def web_app(
-    name: str, image: str, port: int, *, owner: str = OWNER, **component: Any
-) -> dict[str, Any]:
-    return {
-        "version": 8,
-        "name": name,
-        "description": "test app",
-        "owner": owner,
-        "compose": [
-            {
-                "name": "web",
-                "description": "web",
-                "repotag": image,
-                "ports": [port],
-                "containerPorts": [80],
-                "environmentParameters": ["GREETING=hi"],
-                "commands": [],
-                "containerData": "/data|m:conf:/etc/conf",
-                "domains": [""],
-                "cpu": 0.2,
-                "ram": 64,
-                "hdd": 1,
-                **component,
-            }
-        ],
-        "instances": 3,
-        "contacts": [],
-        "geolocation": [],
-        "expire": 22000,
-        "nodes": [],
-        "staticip": False,
-        "enterprise": "",
-        "datacenter": False,
-    }
+from tests.support.runtimeapps import OWNER, HostFacts, web_app
 
 
 @dataclass

@@ -18,12 +18,13 @@ from fluxos.config import load_settings
 from fluxos.identity import Credentials
 from fluxos.node import Node
 from tests.integration.runtime.conftest import Images
-from tests.integration.runtime.test_install import answers, web_app
+from tests.integration.runtime.test_install import answers
 from tests.support.asyncwait import eventually
 from tests.support.daemons import DevnetProcess
 from tests.support.identity import Person
 from tests.support.inprocess import serving
 from tests.support.processes import free_port
+from tests.support.runtimeapps import web_app
 
 
 class SpecTable:

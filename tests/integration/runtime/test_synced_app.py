@@ -27,9 +27,9 @@ from fluxos.sync.controller import AppFolders
 from fluxos.sync.peers import HttpPeers
 from fluxos.sync.service import SyncService
 from tests.integration.runtime.conftest import Images
-from tests.integration.runtime.test_install import HostFacts, web_app
 from tests.support.asyncwait import eventually
 from tests.support.processes import free_port
+from tests.support.runtimeapps import HostFacts, web_app
 from tests.support.syncthing import syncthing_binary
 
 pytestmark = [

@@ -68,6 +68,10 @@ async def test_primary_standby_takeover_return_and_1761(fleet: Fleet) -> None:
     await eventually(lambda: b.folders and b.folders.tracked[APP_ID].promoted, SYNC_WITHIN)
     assert not standby.running
     assert "standby" in b.folders.gate(APP_ID).reason if b.folders else False
+    # both copies are verified, so both are writable, and each node says so to its peers
+    for node in (a, b):
+        assert node.folders is not None
+        assert node.folders.promoted_folders() == {"ready": True, "folders": [APP_ID]}
     assert (primary.volume.mountpoint / ".stfolder").is_dir()
     assert (primary.volume.mountpoint / ".stignore").read_text() == "/backup\n/lost+found\n"
 
@@ -182,3 +186,26 @@ async def only_itself_configured(node: FleetNode) -> bool:
     devices = await node.rest("get", "/rest/config/devices")
     own = await node.rest("get", "/rest/system/status")
     return folders == [] and [d["deviceID"] for d in devices] == [own["myID"]]
+
+
+async def test_no_folder_over_a_volume_not_mounted_yet(fleet: Fleet) -> None:
+    """Syncthing makes a new folder's missing path (and its .stfolder) itself: while the
+    runtime has not mounted the volume, the controller configures no folder for it."""
+    a = fleet.nodes[0]
+    installed = fleet.install(a, APP, COMPONENT, SyncMode.SHARED)
+    installed.volume.unmount()
+    installed.volume.mountpoint.rmdir()  # as before the runtime makes its volume
+    await fleet.start(a, passes=False)
+    assert a.folders is not None
+    await a.folders.monitor_pass()
+    assert await a.rest("get", "/rest/config/folders") == []
+    assert not installed.volume.mountpoint.exists()
+    assert a.folders.may_run(APP_ID) is False
+    assert "not mounted" in a.folders.gate(APP_ID).reason
+
+    installed.volume.mountpoint.mkdir()
+    installed.volume.mount()
+    await a.folders.monitor_pass()
+    folders = await a.rest("get", "/rest/config/folders")
+    assert [f["id"] for f in folders] == [APP_ID]
+    assert (installed.volume.mountpoint / ".stfolder").is_dir()

@@ -1,15 +1,18 @@
-"""`fluxos doctor` against a running node (real devnet, real bench, real HTTP), then the
-same node with its fluxd stopped; `--bundle` writes an archive without the node's keys.
-Also the startup report a node without Docker and Syncthing logs."""
+"""`fluxos status` and `fluxos doctor` against a running node (real devnet, real bench,
+real HTTP), then the same node with its fluxd stopped; `--bundle` writes an archive without
+the node's keys. Also the startup report a node without Docker and Syncthing logs."""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
 from fluxos.chain.fluxconf import FluxConf
+from fluxos.system.supervisor import LoopState
 from tests.integration.conftest import DaemonStack
 from tests.support.processes import NodeProcess, wait_until
 
@@ -31,6 +34,43 @@ def doctor(stack: DaemonStack, *args: str) -> tuple[int, dict[str, tuple[str, st
             findings[check_and_text[:10].strip()] = (level, check_and_text[11:])
     assert findings, result.stdout + result.stderr
     return result.returncode, findings
+
+
+def status(stack: DaemonStack, *args: str) -> str:
+    """What `fluxos status` prints for the stack's running node."""
+    command = [sys.executable, "-m", "fluxos", "status", "--url", stack.node.url, *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def metrics_loops(stack: DaemonStack) -> dict[str, str]:
+    """{loop: state} from the node's Prometheus text, a second view of the supervisor."""
+    found = {}
+    for line in stack.node.get("/metrics").text.splitlines():
+        matched = re.match(r'fluxos_loop_state\{loop="([^"]+)",state="([^"]+)"\} 1\.0', line)
+        if matched:
+            found[matched[1]] = matched[2]
+    return found
+
+
+def test_status_shows_every_loop_of_the_running_node(daemon_stack: DaemonStack) -> None:
+    wait_until(lambda: metrics_loops(daemon_stack).get("explorer") == "running", timeout=60)
+    loops = {row["name"]: row for row in json.loads(status(daemon_stack, "--json"))}
+    expected = metrics_loops(daemon_stack)
+    assert len(expected) >= 10 and set(loops) == set(expected)
+    assert {"explorer", "daemon-liveness", "geolocation", "identity expiry"} <= set(loops)
+    assert {row["state"] for row in loops.values()} <= {str(state) for state in LoopState}
+    assert loops["explorer"]["state"] == "running"
+    for row in loops.values():  # anonymous: an error's type at most, never its text
+        assert row["lastError"] is None or ":" not in row["lastError"]
+    table = status(daemon_stack)
+    for name, row in loops.items():
+        assert re.search(rf"{re.escape(name)}\s.*{re.escape(row['state'])}", table), (name, table)
+    as_admin = status(
+        daemon_stack, "--json", "--zelidauth", daemon_stack.admin_headers["zelidauth"]
+    )
+    assert {row["name"] for row in json.loads(as_admin)} == set(loops)
 
 
 def bench_has_tier(stack: DaemonStack) -> bool:

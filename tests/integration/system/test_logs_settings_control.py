@@ -128,14 +128,17 @@ def test_software_actions_without_hooks_name_the_hook(system_node: SystemNode) -
         ("/flux/softupdateflux", "soft_update_flux"),
         ("/flux/softupdatefluxinstall", "soft_update_flux_install"),
         ("/flux/hardupdateflux", "hard_update_flux"),
-        ("/flux/rebuildhome", "rebuild_ui"),
-        ("/flux/rebuildui", "rebuild_ui"),
         ("/flux/entermaster", "enter_master"),
         ("/flux/enterdevelopment", "enter_development"),
     ):
         status, message = _message(node.get(path, headers=headers))
         assert status == "error", path
         assert "managed by the package/installer" in message and f"[hooks] {hook}" in message
+    # the UI rebuild needs no hook: it installs the latest release, from no source here
+    for path in ("/flux/rebuildhome", "/flux/rebuildui"):
+        status, message = _message(node.get(path, headers=headers))
+        assert status == "error", path
+        assert message.startswith("Error rebuilding Flux UI: no UI release source")
 
 
 def test_daemon_and_bench_updates_restart_the_embedded_children(system_node: SystemNode) -> None:

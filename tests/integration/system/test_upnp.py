@@ -18,6 +18,11 @@ from tests.support.daemons import Admin
 from tests.support.processes import NodeProcess, wait_until
 from tests.support.upnpgateway import WAN_IP, UpnpGateway
 
+UFW_SCRIPT = """#!/bin/sh
+echo "$*" >> {log}
+if [ "$1" = status ]; then echo "Status: active"; else echo "Rule inserted"; fi
+"""
+
 
 @dataclass
 class UpnpNode:
@@ -38,8 +43,14 @@ def upnp_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpnpNode]:
         admin = Admin()
         data_dir = tmp / "node"
         data_dir.mkdir()
+        # behind a home router: routerIP set, and ufw stands in as a script that says it is
+        # active and writes down every rule it is given (the firewall is the host's)
+        ufw = tmp / "ufw"
+        ufw.write_text(UFW_SCRIPT.format(log=tmp / "ufw.log"))
+        ufw.chmod(0o755)
         (data_dir / "fluxos.toml").write_text(
-            f'zelid = "{admin.zelid}"\n[daemon]\nembedded = false\n'
+            f'zelid = "{admin.zelid}"\nrouterIP = "{gateway.gateway_ip}"\n'
+            f'[daemon]\nembedded = false\n[hooks]\nufw = "{ufw}"\n'
         )
         upnp = json.dumps({"enabled": True, "gateway_url": gateway.url})
         node = NodeProcess(data_dir, env={"FLUXOS_UPNP": upnp}).start()
@@ -68,6 +79,26 @@ def test_boot_checks_the_gateway_then_maps_the_node_ports(upnp_node: UpnpNode) -
     wait_until(lambda: "UPnP: mapped ports 16126-16129" in upnp_node.node.output(), timeout=10)
     info = upnp_node.get("/flux/info", admin=False)["data"]
     assert info["flux"]["upnp"] is True  # type: ignore[index]
+
+
+def test_router_ip_opens_the_firewall_to_the_router_before_the_check(upnp_node: UpnpNode) -> None:
+    router = upnp_node.gateway.gateway_ip
+    log = upnp_node.node.data_dir.parent / "ufw.log"
+    wait_until(lambda: log.exists() and "delete deny" in log.read_text(), timeout=60)
+    lines = log.read_text().splitlines()
+    assert lines[0] == "status"
+    assert lines[1] == "insert 1 allow out from any to 239.255.255.250 port 1900 proto udp"
+    assert lines[2] == f"insert 1 allow from {router} port 1900 to any proto udp"
+    assert lines[3] == f"insert 1 allow out from any to {router} proto tcp"
+    assert lines[4] == f"insert 1 allow from {router} to any proto udp"
+    per_port = lines[5:-1]
+    assert len(per_port) == 8 * 4  # tcp and udp, in and out, on each of the 8 API ports
+    assert f"insert 1 allow in proto tcp from any to {router} port 16127" in per_port
+    assert f"insert 1 allow out proto udp to {router} port 16197" in per_port
+    # upstream's quirk: 10.213.x.x is not 10.0.0.0, so the network has no /8 suffix
+    assert lines[-1] == "delete deny out from any to 10.213.0.0"
+    # … and the gateway was asked only after that (the mappings exist: the test above)
+    wait_until(lambda: "UPnP: mapped ports 16126-16129" in upnp_node.node.output(), timeout=60)
 
 
 def test_map_list_and_unmap_a_port(upnp_node: UpnpNode) -> None:

@@ -8,6 +8,8 @@ from tests.unit.apps.spec_samples import component, seed_spec, v3_spec, v8_spec
 from fluxos.apps.errors import AppSpecError, ServiceUnavailable
 from fluxos.apps.formatter import format_spec
 from fluxos.apps.images import (
+    DevnetImageRegistry,
+    DevnetRepositoryLists,
     OfflineImageRegistry,
     OfflineRepositoryLists,
     check_image_architectures,
@@ -99,3 +101,27 @@ async def test_missing_image_and_unreachable_registry() -> None:
         await check_image_architectures(format_spec(v8_spec()), Registry({}))
     with pytest.raises(ServiceUnavailable):
         await check_image_architectures(format_spec(v8_spec()), OfflineImageRegistry())
+
+
+async def test_a_devnet_checks_without_the_internet() -> None:
+    spec = format_spec(v8_spec())
+    # mainnet fails closed (above); a devnet takes unreachable lists as empty...
+    await check_image_compliance(spec, DevnetRepositoryLists(OfflineRepositoryLists()))
+    # ...and an image whose registry cannot be reached as built for every architecture
+    enterprise = format_spec(v8_spec(enterprise="blob"))
+    await check_image_architectures(enterprise, DevnetImageRegistry(OfflineImageRegistry()))
+    assert await DevnetImageRegistry(OfflineImageRegistry()).architectures(
+        "nginx:latest", repoauth="", spec_version=8, app_name="myapp"
+    ) == ["amd64", "arm64"]
+
+
+async def test_a_devnet_still_obeys_what_it_can_fetch() -> None:
+    spec = format_spec(v8_spec())
+    with pytest.raises(AppSpecError, match="Image nginx is blocked"):
+        await check_image_compliance(spec, DevnetRepositoryLists(Lists(["nginx"])))
+    with pytest.raises(AppSpecError, match="not found"):
+        await check_image_architectures(spec, DevnetImageRegistry(Registry({})))
+    arm = format_spec(v8_spec(compose=[component(), component(name="b", repotag="arm/only:1")]))
+    registry = DevnetImageRegistry(Registry({"nginx:latest": ["amd64"], "arm/only:1": ["arm64"]}))
+    with pytest.raises(AppSpecError, match="do not share a common architecture"):
+        await check_image_architectures(arm, registry)

@@ -12,7 +12,7 @@ from fluxos.apps.images import OfflineImageRegistry, OfflineRepositoryLists
 from fluxos.apps.params import MAINNET
 from fluxos.apps.quotes import PriceQuoter
 from fluxos.apps.registration import AppSpecChecker
-from fluxos.apps.service import PREVIOUS_SPEC_KEY, AppsService
+from fluxos.apps.service import AppsService
 from fluxos.apps.specs import AppSpec
 from fluxos.clock import ManualClock
 from fluxos.errors import BadParameter
@@ -57,7 +57,7 @@ def service(
         heights=FixedHeight(height),
         clock=ManualClock(1_750_000_000),
         directory=directory,
-        previous_specs=previous_specs,
+        previous_specs=previous_specs or PaidSpecs(),
         user_blocked_repositories=blocked,
     )
 
@@ -71,36 +71,25 @@ async def test_numbers_are_brought_to_javascript_form() -> None:
     assert canonical_json(formatted) == canonical_json(format_spec(seed_spec()))
 
 
-async def test_update_needs_a_previous_spec_without_registry() -> None:
-    with pytest.raises(BadParameter, match=f"^{PREVIOUS_SPEC_KEY} is required: this node"):
-        await service().verify_update(seed_spec())
-    body = dict(seed_spec(), instances=4, **{PREVIOUS_SPEC_KEY: seed_spec()})
-    formatted = await service().verify_update(body)
-    assert formatted["instances"] == 4
-    assert PREVIOUS_SPEC_KEY not in formatted
-
-
-async def test_the_registry_answers_when_there_is_one() -> None:
+async def test_the_registry_answers_the_previous_spec() -> None:
     registry = PaidSpecs(format_spec(seed_spec()))
     apps = service(previous_specs=registry)
-    other = dict(seed_spec(), name="someoneelse")
-    body = dict(seed_spec(), instances=5, **{PREVIOUS_SPEC_KEY: other})  # ignored
-    assert (await apps.verify_update(body))["instances"] == 5
+    assert (await apps.verify_update(dict(seed_spec(), instances=5)))["instances"] == 5
     assert registry.asked == [("blockbookneurai", 1_750_000_000_000)]
     with pytest.raises(
         AppSpecError, match=r"^Flux App newapp does not exist and cannot be updated"
     ):
         await apps.verify_update(dict(seed_spec(), name="newapp"))
+    # the spec is checked before the registry is asked
+    with pytest.raises(AppSpecError, match=r"^Maximum number of instances is 100"):
+        await apps.verify_update(dict(seed_spec(), name="newapp", instances=101))
 
 
 async def test_update_rules_apply_against_the_previous_spec() -> None:
-    previous = v8_spec()
-    body: dict[str, Any] = dict(seed_spec(), **{PREVIOUS_SPEC_KEY: previous})
-    with pytest.raises(BadParameter, match="must be the current specification of blockbookneurai"):
-        await service().verify_update(body)
-    downgrade = dict(seed_spec(), name="myapp", **{PREVIOUS_SPEC_KEY: previous})
+    previous = format_spec(v8_spec(name="myapp"))
+    downgrade = dict(seed_spec(), name="myapp")
     with pytest.raises(AppSpecError, match=r"^Application update rejected: Version changes are"):
-        await service().verify_update(downgrade)
+        await service(previous_specs=PaidSpecs(previous)).verify_update(downgrade)
 
 
 async def test_quote_of_an_existing_app_credits_its_remaining_time() -> None:

@@ -30,11 +30,7 @@ async def verify_registration(call: Apps) -> dict[str, Any]:
 
 @router.post("/apps/verifyappupdatespecifications")
 async def verify_update(call: Apps) -> dict[str, Any]:
-    """Check a spec as an update; answers the formatted spec.
-
-    Until this node keeps the app registry, send the app's current spec in the body as
-    `previousAppSpecifications`.
-    """
+    """Check a spec as an update of the registered app; answers the formatted spec."""
     return await call.service.verify_update(call.body)
 
 

@@ -4,12 +4,14 @@ from routes.tsv and are checked before any body byte is read."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fluxos.api.envelope import Message
 from fluxos.api.routing import Call, FluxRouter
 from fluxos.api.streams import GIB, MIB, Streamed
+from fluxos.errors import BadParameter, FluxError
+from fluxos.files.backups import decimals_of, in_units, unit_of
 from fluxos.files.fluxshare import Download
 from fluxos.files.multipart import MultipartUpload
 from fluxos.files.service import FilesService
@@ -136,3 +138,153 @@ async def rename(call: Files) -> Message:
 async def download_folder(call: Files) -> Streamed:
     """A FluxShare folder as a zip, streamed."""
     return _sent(await call.service.share.download_folder(call.text("folder")))
+
+
+# -- volume browser (appownerabove: the app's owner, the Flux team, the node owner) ------
+@router.get("/apps/getfolderinfo/:appname?/:component?/:folder?")
+async def folder_info(call: Files) -> list[dict[str, Any]]:
+    """The entries of a folder in an app component's volume."""
+    return await call.service.browser.folder_info(
+        call.text("appname"), call.text("component"), call.text("folder")
+    )
+
+
+@router.get("/apps/createfolder/:appname?/:component?/:folder?")
+async def apps_create_folder(call: Files) -> Message:
+    """Create a folder in an app component's volume."""
+    await call.service.browser.create_folder(
+        call.text("appname"), call.text("component"), call.text("folder")
+    )
+    return Message("Folder Created")
+
+
+@router.get("/apps/renameobject/:appname?/:component?/:oldpath?/:newname?")
+async def rename_object(call: Files) -> Message:
+    """Rename a file or folder within its folder of an app component's volume."""
+    await call.service.browser.rename(
+        call.text("appname"), call.text("component"), call.text("oldpath"), call.text("newname")
+    )
+    return Message("Rename successful")
+
+
+@router.get("/apps/removeobject/:appname?/:component?/:object?")
+async def remove_object(call: Files) -> Message:
+    """Remove a file or folder (a link: the link) from an app component's volume."""
+    await call.service.browser.remove(
+        call.text("appname"), call.text("component"), call.text("object")
+    )
+    return Message("File Removed")
+
+
+@router.get("/apps/downloadfile/:appname?/:component?/:file?", response="stream")
+async def download_file(call: Files) -> Streamed:
+    """Download a file of an app component's volume, streamed."""
+    return _sent(
+        await call.service.browser.download_file(
+            call.text("appname"), call.text("component"), call.text("file")
+        )
+    )
+
+
+@router.get("/apps/downloadfolder/:appname?/:component?/:folder?", response="stream")
+async def apps_download_folder(call: Files) -> Streamed:
+    """A folder of an app component's volume as a zip, streamed."""
+    return _sent(
+        await call.service.browser.download_folder(
+            call.text("appname"), call.text("component"), call.text("folder")
+        )
+    )
+
+
+@router.post(
+    "/ioutils/fileupload/:type?/:appname?/:component?/:folder?/:filename?",
+    body="stream",
+    max_body=10 * GIB + MULTIPART_OVERHEAD,
+    response="stream",
+)
+async def file_upload(call: Files) -> Streamed:
+    """Upload files (multipart) into an app component's volume (`type=backup`: its
+    backup/upload folder), streamed to disk; answers upstream's progress stream."""
+    upload = await call.service.browser.upload(
+        call.text("type"),
+        call.text("appname"),
+        call.text("component"),
+        call.text("folder"),
+        call.text("filename"),
+    )
+    return _progress(call, upload)
+
+
+# -- backups (appownerabove; every path bound to the caller's app) ------------------------
+@router.get(
+    "/backup/getvolumedataofcomponent/:appname?/:component?/:multiplier?/:decimal?/:fields?"
+)
+async def volume_data(call: Files) -> dict[str, Any]:
+    """The component volume's df row: filesystem, size, used, available, capacity, mount."""
+    return await call.service.backups.volume_data(
+        call.text("appname"),
+        call.text("component"),
+        call.text("multiplier"),
+        call.text("decimal"),
+        call.text("fields"),
+    )
+
+
+@router.get("/backup/getremotefilesize/:fileurl?/:multiplier?/:decimal?/:number?/:appname?")
+async def remote_file_size(call: Files) -> float | int:
+    """The size a remote archive's HEAD announces (public addresses only)."""
+    url, app_name = call.text("fileurl"), call.text("appname")
+    if not url or not app_name:
+        raise BadParameter("fileurl and appname parameters are mandatory")
+    unit, decimals = unit_of(call.text("multiplier"), "B"), decimals_of(call.text("decimal"))
+    try:
+        size = await call.service.remote.size(url)
+    except FluxError as error:
+        raise FluxError(f"Error fetching file size: {error.message}") from None
+    return in_units(size, unit, decimals)
+
+
+@router.get("/backup/getlocalbackuplist/:path?/:multiplier?/:decimal?/:number?/:appname?")
+async def local_backups(call: Files) -> list[dict[str, Any]]:
+    """The `.tar.gz` archives of one of the app's backup folders (an absolute path)."""
+    return await call.service.backups.local_list(
+        call.text("appname"), call.text("path"), call.text("multiplier"), call.text("decimal")
+    )
+
+
+@router.get("/backup/removebackupfile/:filepath?/:appname?")
+async def remove_backup(call: Files) -> dict[str, bool]:
+    """Remove one of the app's backup archives: `{message: true|false}`."""
+    return await call.service.backups.remove(call.text("appname"), call.text("filepath"))
+
+
+@router.get("/backup/downloadlocalfile/:filepath?/:appname?", response="stream")
+async def download_backup(call: Files) -> Streamed:
+    """Download one of the app's backup archives, streamed (its mode left as it is)."""
+    return _sent(await call.service.backups.download(call.text("appname"), call.text("filepath")))
+
+
+def _task_lines(start: Callable[[dict[str, Any]], AsyncIterator[str]], call: Files) -> Streamed:
+    try:
+        lines = start(call.object_body())
+    except FluxError as error:  # upstream answers its checks as one text line
+        lines = _one_line(error.message)
+    return Streamed(lines, media_type="text/plain")
+
+
+async def _one_line(text: str) -> AsyncIterator[str]:
+    yield f"{text}\n"
+
+
+@router.post("/apps/appendbackuptask", response="stream")
+async def append_backup_task(call: Files) -> Streamed:
+    """Back up components' appdata to `backup/local` with the app stopped and out of
+    Syncthing; progress lines as they happen."""
+    return _task_lines(call.service.tasks.backup, call)
+
+
+@router.post("/apps/appendrestoretask", response="stream")
+async def append_restore_task(call: Files) -> Streamed:
+    """Wipe components' appdata and unpack their archive (local, remote or upload) with the
+    app stopped and out of Syncthing; progress lines as they happen."""
+    return _task_lines(call.service.tasks.restore, call)

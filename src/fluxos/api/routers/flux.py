@@ -82,6 +82,14 @@ async def router_ip(call: Info) -> str:
     return str(call.service.settings.router_ip)
 
 
+@router.get("/flux/enterpriseappowners")
+async def enterprise_app_owners(call: Info) -> list[str]:
+    """The ZelIDs allowed to own enterprise apps: every owner of Flux's enterprise-nodes
+    list."""
+    enterprise = call.service.enterprise
+    return enterprise.owners() if enterprise is not None else []
+
+
 @router.get("/flux/blockedports")
 async def blocked_ports(call: Info) -> list[int]:
     """Ports the owner refuses for apps."""

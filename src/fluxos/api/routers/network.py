@@ -87,6 +87,19 @@ async def unstable_nodes(call: Network) -> list[dict[str, Any]]:
     return call.service.peers.unstable_nodes()
 
 
+@router.get("/flux/topology")
+async def topology(call: Network) -> dict[str, Any]:
+    """What our peers reported of their own connections (peer exchange)."""
+    return call.service.topology.view()
+
+
+@router.get("/flux/networkhealth")
+async def network_health(call: Network) -> dict[str, Any]:
+    """Whether a burst of disconnects was the network's fault or ours, and the last 50
+    diagnoses."""
+    return call.service.health.view()
+
+
 PEER_EVENTS = ("connected", "disconnected")
 
 

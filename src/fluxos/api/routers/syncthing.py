@@ -16,6 +16,7 @@ from fluxos.api.routing import Call, FluxRouter
 from fluxos.sync.client import RawAnswer
 from fluxos.sync.proxytable import BODY_TEXT, PROXY_ROUTES, ProxyRoute
 from fluxos.sync.service import SyncService
+from fluxos.wire.permissions import Permission
 
 router = FluxRouter("Syncthing", lambda node: node.sync)
 Sync = Call[SyncService]
@@ -87,6 +88,13 @@ async def syncthing_metrics_history(call: Sync) -> dict[str, Any]:
     """The last snapshots (one a minute, at most 100); `limit` keeps the newest N."""
     limit = call.integer("limit", minimum=0, maximum=100000)
     return call.service.metrics_history(limit)
+
+
+@router.get("/apps/promotedfolders", permission=Permission.PUBLIC, params=())
+async def promoted_folders(call: Sync) -> dict[str, Any]:
+    """`{ready, folders}`: the app folders this node holds writable (send-receive), for
+    peers deciding whether they may promote theirs (upstream 8.18)."""
+    return call.service.promoted_folders()
 
 
 @router.get("/syncthing/peer/diagnostics", app_param=None)

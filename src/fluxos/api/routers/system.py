@@ -14,6 +14,7 @@ from fluxos.api.routing import Call, FluxRouter
 from fluxos.api.streams import Streamed
 from fluxos.errors import FluxError
 from fluxos.events import last_event_id
+from fluxos.system.arcane import check_arcane_request
 from fluxos.system.chainstream import Refused
 from fluxos.system.metrics import CONTENT_TYPE
 from fluxos.system.service import SystemService
@@ -81,6 +82,13 @@ async def current_commit(call: SystemCall) -> str:
 async def metrics(call: SystemCall) -> Response:
     """The node's metrics in the Prometheus text format."""
     return Response(call.service.metrics.render(), media_type=CONTENT_TYPE)
+
+
+@router.get("/flux/loops", permission=Permission.PUBLIC, params=(), app_param=None)
+async def loops(call: SystemCall) -> list[dict[str, object]]:
+    """The node's background loops (fluxos only; `fluxos status` prints it): name, state,
+    what it waits for, restarts; the last error's text for admins, its type for others."""
+    return call.service.loops(with_errors=await call.authorized(Permission.ADMIN))
 
 
 @router.get("/flux/eventstream", permission=Permission.PUBLIC, params=(), response="stream")
@@ -305,3 +313,21 @@ async def stream_chain(call: SystemCall) -> Response | Streamed:
         media_type="application/gzip" if chain.compressed else "application/x-tar",
         headers={"approx-content-length": str(chain.approx_length)},
     )
+
+
+# -- ArcaneOS ------------------------------------------------------------------------------
+def _secure(call: SystemCall) -> bool:
+    # as upstream's req.secure without 'trust proxy': X-Forwarded-Proto is not believed
+    return call.request.url.scheme == "https"
+
+
+@router.get("/arcane/authchallenge")
+async def arcane_auth_challenge(call: SystemCall) -> None:
+    """ArcaneOS only, over HTTPS: a challenge from flux-configd."""
+    check_arcane_request(_secure(call))
+
+
+@router.post("/arcane/configsync")
+async def arcane_config_sync(call: SystemCall) -> None:
+    """ArcaneOS only, over HTTPS: a signed config handed to flux-configd."""
+    check_arcane_request(_secure(call))

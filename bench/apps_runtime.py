@@ -1,0 +1,127 @@
+"""The apps runtime on a real dockerd (private, started here) with images from a real
+registry: install time per component, the node side's CPU and RSS while N idle apps run
+(reconciler passes), and apps reconciled per second after a restart (every container
+stopped, a fresh reconciler brings them all back).
+
+    sudo .venv/bin/python bench/apps_runtime.py [--apps 10] [--idle-seconds 20]
+
+Needs root (loop-mounted volumes, its own dockerd). The payment-to-answering figure
+needs the spawner, which is not built yet; it is printed as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.dockerd import DockerDaemon, httpd_image
+from tests.support.processes import free_port
+from tests.support.registry import ImagePusher, running_registry
+from tests.support.runtimeapps import HostFacts, web_app
+
+from fluxos.clock import SystemClock
+from fluxos.runtime.engine import DockerEngine
+from fluxos.runtime.installer import Installer
+from fluxos.runtime.reconciler import Reconciler
+from fluxos.runtime.volumes import Volumes
+from fluxos.storage.areas import ALL_AREAS
+from fluxos.storage.database import Database
+from fluxos.storage.localapps import LocalApps
+
+
+async def measure(work: Path, docker_url: str, image: str, count: int, idle: float) -> None:
+    database = Database(f"sqlite+aiosqlite:///{work / 'node.db'}", ALL_AREAS)
+    await database.open()
+    engine = DockerEngine(docker_url)
+    clock = SystemClock()
+    apps = LocalApps(database)
+    volumes = Volumes(work / "apps", work / "volumes")
+    reconciler = Reconciler(engine, apps, clock, volumes=volumes)
+    installer = Installer(engine, apps, volumes, HostFacts(work), clock)
+    try:
+        await engine.pull(image)  # the first pull is the registry's, not the install's
+        installs = []
+        for index in range(count):
+            spec = web_app(f"bench{index}", image, free_port(), ram=32, cpu=0.05)
+            started = time.perf_counter()
+            await installer.install(spec)
+            installs.append(time.perf_counter() - started)
+        print(
+            f"install per component: median {statistics.median(installs) * 1000:.0f} ms,"
+            f" max {max(installs) * 1000:.0f} ms ({count} apps, image already pulled)"
+        )
+
+        me = psutil.Process()
+        cpu_before = me.cpu_times()
+        passes, started = 0, time.perf_counter()
+        while time.perf_counter() - started < idle:
+            await reconciler.reconcile_once()
+            passes += 1
+            await asyncio.sleep(1.0)
+        cpu_after = me.cpu_times()
+        used = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
+        elapsed = time.perf_counter() - started
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"{count} idle apps, one reconciler pass a second: node CPU"
+            f" {used / elapsed * 100:.1f} % of a core, {used / passes * 1000:.1f} ms per pass;"
+            f" peak RSS {rss:.0f} MiB"
+        )
+
+        for spec in await apps.all():
+            await engine.kill(f"fluxweb_{spec['name']}")
+        fresh = Reconciler(engine, apps, clock, volumes=volumes)
+        started = time.perf_counter()
+        report = await fresh.reconcile_once()
+        seconds = time.perf_counter() - started
+        print(
+            f"after a restart: {len(report.started)} apps started in {seconds:.2f} s"
+            f" ({len(report.started) / seconds:.1f} apps/s)"
+        )
+        print("payment block to all instances answering: n/a (the spawner is not built yet)")
+    finally:
+        for spec in await apps.all():
+            await installer.remove(spec["name"], force=True)
+        engine.close()
+        await database.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--apps", type=int, default=10)
+    parser.add_argument("--idle-seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("apps_runtime: skipped (needs root: its own dockerd and loop volumes)")
+        return
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="fluxos-bench-") as directory:
+        work = Path(directory)
+        daemon = DockerDaemon(work / "dockerd").start()
+        try:
+            with running_registry(work / "registry") as registry:
+                pusher = ImagePusher(registry.url)
+                try:
+                    httpd_image(pusher, "flux/httpd", "bench")
+                finally:
+                    pusher.close()
+                image = f"{registry.host}/flux/httpd:bench"
+                asyncio.run(measure(work, daemon.url, image, args.apps, args.idle_seconds))
+        finally:
+            daemon.stop()
+
+
+if __name__ == "__main__":
+    main()

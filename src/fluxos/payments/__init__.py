@@ -1,0 +1,1 @@
+"""Payments a wallet reports to the node (upstream's paymentService)."""

@@ -1,0 +1,67 @@
+"""App specs and node facts for the runtime tests and benchmark: a one-component v8 app
+serving HTTP from the test image, and this machine's real hardware as a devnet node's."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from fluxos.runtime.requirements import NodeFacts, host_cores, host_ram_mb
+
+OWNER = "1CbErtneaX2QVyUfwU7JGB7VzvPgrgc3uC"
+
+
+class HostFacts:
+    """This machine's real RAM, cores and disk; a devnet node's identity."""
+
+    def __init__(self, disk: Path) -> None:
+        self.disk = disk
+
+    async def facts(self) -> NodeFacts:
+        return NodeFacts(
+            tier="basic",
+            cores=host_cores(),
+            ram_mb=host_ram_mb(),
+            ssd_gb=shutil.disk_usage(self.disk).total / 1024**3,
+            ip="127.0.0.1:16127",
+            static_ip=False,
+            datacenter=False,
+            collateral="",
+        )
+
+
+def web_app(
+    name: str, image: str, port: int, *, owner: str = OWNER, **component: Any
+) -> dict[str, Any]:
+    return {
+        "version": 8,
+        "name": name,
+        "description": "test app",
+        "owner": owner,
+        "compose": [
+            {
+                "name": "web",
+                "description": "web",
+                "repotag": image,
+                "ports": [port],
+                "containerPorts": [80],
+                "environmentParameters": ["GREETING=hi"],
+                "commands": [],
+                "containerData": "/data|m:conf:/etc/conf",
+                "domains": [""],
+                "cpu": 0.2,
+                "ram": 64,
+                "hdd": 1,
+                **component,
+            }
+        ],
+        "instances": 3,
+        "contacts": [],
+        "geolocation": [],
+        "expire": 22000,
+        "nodes": [],
+        "staticip": False,
+        "enterprise": "",
+        "datacenter": False,
+    }
