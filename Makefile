@@ -6,7 +6,7 @@ PYTHON ?= python3
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: run test test-fast prepare-run prepare-test lint format bench clean
+.PHONY: run test test-fast prepare-run prepare-test prepare-bench lint format bench clean
 
 # when `make test` began, for its closing line (how long the set-up and the tests took)
 export FLUXOS_SETUP_BEGAN := $(shell date +%s)
@@ -16,6 +16,9 @@ prepare-run:
 
 prepare-test:
 	@bash setup/prepare test
+
+prepare-bench:
+	@bash setup/prepare bench
 
 $(STAMP): pyproject.toml | prepare-run
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +45,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix src tests bench
 	$(VENV)/bin/ruff format src tests bench
 
-bench: $(STAMP)
+bench: prepare-bench $(STAMP)
 	@for script in bench/[!_]*.py; do \
 		echo "== $$script"; \
 		$(VENV)/bin/python $$script || exit 1; \

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import statistics
@@ -26,20 +25,14 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
 
 
 def ensure_wrk() -> str:
-    """Path of Debian's wrk, installing it when running as root and it is missing."""
+    """Path of Debian's wrk (`make bench` installs it: group `bench` of setup/packages)."""
     found = shutil.which("wrk")
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "wrk"], check=False, stdout=subprocess.DEVNULL
-        )
-        found = shutil.which("wrk")
     if not found:
-        raise SystemExit("wrk is not installed: apt-get install wrk")
+        raise SystemExit("wrk is not installed: bash setup/prepare bench (or apt-get install wrk)")
     return found
 
 
@@ -57,7 +50,7 @@ def run_wrk(
             ensure_wrk(),
             f"-t{threads}",
             f"-c{connections}",
-            f"-d{seconds}s",
+            f"-d{seconds:g}s",
             "--latency",
             *extra,
             url,
@@ -73,7 +66,9 @@ def run_wrk(
     count = int(errors.group(1)) if errors else 0
     if socket_errors:
         count += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
-    return WrkResult(rps, _to_ms(latency["50"]), _to_ms(latency["99"]), count)
+    done = re.search(r"(\d+) requests in", output)
+    requests = int(done.group(1)) if done else 0
+    return WrkResult(rps, _to_ms(latency["50"]), _to_ms(latency["99"]), count, requests)
 
 
 def _to_ms(text: str) -> float:
@@ -95,22 +90,35 @@ def wait_for(url: str, timeout: float = 30.0) -> float:
 
 
 def npm_install(package_dir: Path) -> Path | None:
-    """Install a bench's npm dependencies under bench/.node; None when npm is unavailable."""
+    """Install a bench's npm dependencies under bench/.node (`npm ci` from the committed
+    lockfile, again whenever the lockfile changes); None when npm is unavailable."""
     if not shutil.which("npm") or not shutil.which("node"):
         return None
     target = NODE_MODULES_DIR / package_dir.name
     target.mkdir(parents=True, exist_ok=True)
+    lockfile = package_dir / "package-lock.json"
+    installed_lock = target / "node_modules" / ".fluxos-lock.json"
+    wanted = lockfile.read_bytes() if lockfile.exists() else None
+    if wanted is not None and installed_lock.exists() and installed_lock.read_bytes() == wanted:
+        return target
+    if wanted is None and (target / "node_modules").exists():
+        return target
     shutil.copy(package_dir / "package.json", target / "package.json")
-    if not (target / "node_modules").exists():
-        result = subprocess.run(
-            ["npm", "install", "--silent", "--no-audit", "--no-fund"],
-            cwd=target,
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
-            print(f"npm install failed: {result.stderr.strip()[:300]}")
-            return None
+    command = ["npm", "install"]
+    if wanted is not None:
+        shutil.copy(lockfile, target / "package-lock.json")
+        command = ["npm", "ci"]
+    result = subprocess.run(
+        [*command, "--silent", "--no-audit", "--no-fund"],
+        cwd=target,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        print(f"{' '.join(command)} failed: {result.stderr.strip()[:300]}")
+        return None
+    if wanted is not None:
+        installed_lock.write_bytes(wanted)
     return target
 
 

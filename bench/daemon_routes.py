@@ -1,12 +1,18 @@
-"""Requests/s of the daemon passthrough under wrk (32 connections, median of 3 runs):
+"""The daemon passthrough beside upstream's stack, in one run on one devnet with one load:
+wrk, 32 connections, a random height and a new URL every request (`?n=<counter>`), so the
+route cache never answers and the 150-entry block cache only now and then (~1,250 heights).
 
-* `/daemon/getinfo` — answered from the route cache after the first call;
-* `/daemon/getblock/<height>/1?n=<counter>` — a new URL and a random height of ~1,300 every
-  request, so neither the route cache nor (mostly) the 150-entry block cache answers;
-* the same two calls made to the devnet's JSON-RPC directly, so the node's overhead shows
-  as a ratio (node req/s ÷ devnet req/s).
+* fluxos: `/daemon/getblock/<h>/1` and `/daemon/getblockhash/<h>`;
+* Express (bench/express/daemon.js: Node's http client with keep-alive, 5 calls in flight,
+  the same cache sizes and envelope) serving the same two routes;
+* `/daemon/getinfo` through fluxos (route cache) and getblock straight to the devnet's
+  JSON-RPC, the ceiling of any passthrough.
 
-    .venv/bin/python bench/daemon_routes.py
+Each round runs every case once, in turn; the figures are medians over the rounds. CPU per
+call is the server process's user+system time (its children included) over the requests
+answered in that run.
+
+    .venv/bin/python bench/daemon_routes.py            # FLUXOS_BENCH_ROUNDS=5 by default
 """
 
 from __future__ import annotations
@@ -14,27 +20,32 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 
-from _loadgen import median, run_wrk, start_node, wait_for
+from _loadgen import BENCH_DIR, WrkResult, median, npm_install, run_wrk, start_node, wait_for
 
 HOST = "127.0.0.1"
-NODE_PORT = 16177
-ROUNDS = 3
+ROUNDS = int(os.environ.get("FLUXOS_BENCH_ROUNDS", "5"))
+SECONDS = float(os.environ.get("FLUXOS_BENCH_SECONDS", "8"))
 EXTRA_BLOCKS = 1000
 
-NODE_GETBLOCK = """
+ROUTE_SCRIPT = """
 counter = 0
 request = function()
   counter = counter + 1
   local height = math.random({low}, {high})
-  return wrk.format("GET", "/daemon/getblock/" .. height .. "/1?n=" .. counter)
+  return wrk.format("GET", "{path}" .. height .. "{suffix}?n=" .. counter)
 end
 """
 
@@ -44,18 +55,43 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Basic {token}"
 request = function()
   local height = math.random({low}, {high})
-  local body = '{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}'
+  local body = '{{"jsonrpc":"2.0","id":1,"method":"getblock","params":["' .. height .. '",1]}}'
   return wrk.format(nil, "/", nil, body)
 end
 """
 
 
-def free_port() -> int:
-    import socket
+@dataclass(frozen=True)
+class Run:
+    wrk: WrkResult
+    cpu_ms_per_call: float | None
 
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    url: str
+    script: Path | None
+    process: psutil.Process | None  # whose CPU is counted
+
+
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         return int(probe.getsockname()[1])
+
+
+def free_api_port() -> int:
+    """A Flux API port (16127 … 16197) free on this machine, with the ones beside it."""
+    for port in range(16177, 16127 - 1, -10):
+        try:
+            for offset in range(3):
+                with socket.socket() as probe:
+                    probe.bind((HOST, port + offset))
+        except OSError:
+            continue
+        return port
+    raise SystemExit("no Flux API port (16127 … 16197) is free")
 
 
 def read_conf(path: Path) -> dict[str, str]:
@@ -72,16 +108,9 @@ def rpc(url: str, auth: tuple[str, str], method: str, *params: object) -> object
 
 
 def start_devnet(data_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], tuple[str, str]]:
+    command = [sys.executable, "-m", "fluxos.devnet", "--data-dir", str(data_dir)]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "fluxos.devnet",
-            "--data-dir",
-            str(data_dir),
-            "--rpc-port",
-            str(port),
-        ],
+        [*command, "--rpc-port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -101,94 +130,157 @@ def start_devnet(data_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], tu
     raise SystemExit("the devnet did not start")
 
 
-def start_fluxos(data_dir: Path, conf: Path) -> subprocess.Popen[bytes]:
+def start_fluxos(data_dir: Path, conf: Path, port: int) -> subprocess.Popen[bytes]:
     data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / "fluxos.toml").write_text(f'fluxd_conf = "{conf}"\n')
-    return start_node(data_dir, HOST, NODE_PORT, {**os.environ, "HOME": str(data_dir)})
-
-
-def summarise(name: str, runs: list) -> float:
-    rps = median([r.requests_per_second for r in runs])
-    p50 = median([r.p50_ms for r in runs])
-    p99 = median([r.p99_ms for r in runs])
-    errors = sum(r.errors for r in runs)
-    print(
-        f"{name:<34} {rps:>9,.0f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   errors {errors}"
+    # no Syncthing: only the API and its fluxd client are measured
+    (data_dir / "fluxos.toml").write_text(
+        f'fluxd_conf = "{conf}"\n\n[syncthing]\nenabled = false\n'
     )
-    return rps
+    return start_node(data_dir, HOST, port, {**os.environ, "HOME": str(data_dir)})
+
+
+def start_express(rpc_port: int, auth: tuple[str, str], port: int) -> subprocess.Popen[bytes]:
+    installed = npm_install(BENCH_DIR / "express")
+    if installed is None:
+        raise SystemExit("express: node/npm unavailable, the baseline cannot run")
+    shutil.copy(BENCH_DIR / "express" / "daemon.js", installed / "daemon.js")
+    node = shutil.which("node")
+    assert node is not None
+    return subprocess.Popen(
+        [node, "daemon.js", str(port), str(rpc_port), *auth],
+        cwd=installed,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    """User + system CPU of `process` and its living children (fluxos workers)."""
+    total = 0.0
+    for each in [process, *process.children(recursive=True)]:
+        try:
+            times = each.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def measure(case: Case) -> Run:
+    before = cpu_seconds(case.process) if case.process else 0.0
+    result = run_wrk(case.url, seconds=SECONDS, script=case.script)
+    if case.process is None or result.requests == 0:
+        return Run(result, None)
+    spent = cpu_seconds(case.process) - before
+    return Run(result, spent * 1000 / result.requests)
+
+
+def summarise(name: str, runs: list[Run]) -> dict[str, float]:
+    rps = median([r.wrk.requests_per_second for r in runs])
+    p50 = median([r.wrk.p50_ms for r in runs])
+    p99 = median([r.wrk.p99_ms for r in runs])
+    errors = sum(r.wrk.errors for r in runs)
+    cpus = [r.cpu_ms_per_call for r in runs if r.cpu_ms_per_call is not None]
+    cpu = median(cpus) if cpus else float("nan")
+    cpu_text = f"   cpu {cpu:5.3f} ms/call" if cpus else ""
+    print(
+        f"{name:<36} {rps:>8,.0f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms"
+        f"{cpu_text}   errors {errors}"
+    )
+    return {"rps": rps, "p99": p99, "cpu": cpu}
+
+
+def ratios(figures: dict[str, dict[str, float]], ours: str, theirs: str, label: str) -> None:
+    mine, other = figures[ours], figures[theirs]
+    print(
+        f"ratio fluxos/express {label}: req/s {mine['rps'] / other['rps']:.2f}   "
+        f"p99 {mine['p99']:.2f} vs {other['p99']:.2f} ms   "
+        f"cpu/call {mine['cpu']:.3f} vs {other['cpu']:.3f} ms"
+    )
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        port = free_port()
-        devnet, auth = start_devnet(tmp / "devnet", port)
-        node = None
+        rpc_port, node_port, express_port = free_port(), free_api_port(), free_port()
+        devnet, auth = start_devnet(tmp / "devnet", rpc_port)
+        children: list[subprocess.Popen[bytes]] = [devnet]
         try:
-            devnet_url = f"http://{HOST}:{port}/"
+            devnet_url = f"http://{HOST}:{rpc_port}/"
             rpc(devnet_url, auth, "generate", EXTRA_BLOCKS)
             count = rpc(devnet_url, auth, "getblockcount")
             assert isinstance(count, int), count
             high = count - 2  # buried: block-cacheable
             low = high - EXTRA_BLOCKS - 250
-            node = start_fluxos(tmp / "node", tmp / "devnet" / "flux.conf")
-            node_url = f"http://{HOST}:{NODE_PORT}"
+            node = start_fluxos(tmp / "node", tmp / "devnet" / "flux.conf", node_port)
+            children.append(node)
+            express = start_express(rpc_port, auth, express_port)
+            children.append(express)
+            node_url = f"http://{HOST}:{node_port}"
+            express_url = f"http://{HOST}:{express_port}"
             wait_for(f"{node_url}/daemon/getinfo")
+            wait_for(f"{express_url}/daemon/getblockhash/1")
+            check(node_url, express_url, high)
+
+            def script(name: str, text: str) -> Path:
+                path = tmp / f"{name}.lua"
+                path.write_text(text)
+                return path
+
+            block = script(
+                "block",
+                ROUTE_SCRIPT.format(low=low, high=high, path="/daemon/getblock/", suffix="/1"),
+            )
+            block_hash = script(
+                "hash",
+                ROUTE_SCRIPT.format(low=low, high=high, path="/daemon/getblockhash/", suffix=""),
+            )
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-            scripts = {
-                "node_getblock": NODE_GETBLOCK.format(low=low, high=high),
-                "devnet_getblock": DEVNET_CALL.format(
-                    token=token,
-                    low=low,
-                    high=high,
-                    method="getblock",
-                    params="[\"' .. height .. '\",1]",
+            direct = script("direct", DEVNET_CALL.format(token=token, low=low, high=high))
+            fluxos_process, express_process = psutil.Process(node.pid), psutil.Process(express.pid)
+            cases = [
+                Case("fluxos getblock/<h>/1 (uncached)", node_url, block, fluxos_process),
+                Case("express getblock/<h>/1 (uncached)", express_url, block, express_process),
+                Case("fluxos getblockhash/<h> (uncached)", node_url, block_hash, fluxos_process),
+                Case(
+                    "express getblockhash/<h> (uncached)", express_url, block_hash, express_process
                 ),
-                "devnet_getinfo": DEVNET_CALL.format(
-                    token=token, low=low, high=high, method="getinfo", params="[]"
+                Case(
+                    "fluxos getinfo (route cache)",
+                    f"{node_url}/daemon/getinfo",
+                    None,
+                    fluxos_process,
                 ),
-            }
-            paths = {}
-            for name, text in scripts.items():
-                paths[name] = tmp / f"{name}.lua"
-                paths[name].write_text(text)
-            results: dict[str, list] = {
-                "node /daemon/getinfo (route cache)": [],
-                "devnet getinfo (direct RPC)": [],
-                "node /daemon/getblock (uncached)": [],
-                "devnet getblock (direct RPC)": [],
-            }
+                Case("devnet getblock (direct RPC)", devnet_url, direct, None),
+            ]
+            runs: dict[str, list[Run]] = {case.name: [] for case in cases}
             for _ in range(ROUNDS):
-                results["node /daemon/getinfo (route cache)"].append(
-                    run_wrk(f"{node_url}/daemon/getinfo")
-                )
-                results["devnet getinfo (direct RPC)"].append(
-                    run_wrk(devnet_url, script=paths["devnet_getinfo"])
-                )
-                results["node /daemon/getblock (uncached)"].append(
-                    run_wrk(node_url, script=paths["node_getblock"])
-                )
-                results["devnet getblock (direct RPC)"].append(
-                    run_wrk(devnet_url, script=paths["devnet_getblock"])
-                )
+                for case in cases:
+                    runs[case.name].append(measure(case))
             print(
-                f"wrk -t1 -c32 -d8s, median of {ROUNDS} runs; devnet chain of "
+                f"wrk -t1 -c32 -d{SECONDS:g}s, median of {ROUNDS} rounds; devnet chain of "
                 f"{high - low + 2} blocks sampled at random; {os.cpu_count()} CPUs"
             )
-            rps = {name: summarise(name, runs) for name, runs in results.items()}
-            cached = rps["node /daemon/getinfo (route cache)"] / rps["devnet getinfo (direct RPC)"]
-            uncached = rps["node /daemon/getblock (uncached)"] / rps["devnet getblock (direct RPC)"]
-            print(f"ratio node/devnet getinfo (cached route vs direct RPC): {cached:.2f}")
-            print(
-                f"ratio node/devnet getblock (uncached passthrough vs direct RPC): {uncached:.2f}"
-            )
-            sample = httpx.get(f"{node_url}/daemon/getblock/{high}/1").json()
-            assert sample["status"] == "success", json.dumps(sample)[:200]
+            figures = {name: summarise(name, each) for name, each in runs.items()}
+            ratios(figures, cases[0].name, cases[1].name, "getblock/<h>/1")
+            ratios(figures, cases[2].name, cases[3].name, "getblockhash/<h>")
         finally:
-            for process in (node, devnet):
-                if process is not None:
-                    process.terminate()
-                    process.wait()
+            for process in reversed(children):
+                process.terminate()
+                process.wait()
+
+
+def check(node_url: str, express_url: str, height: int) -> None:
+    """Both servers answer the same envelope for the same block (and the same error)."""
+    get: Callable[[str], object] = lambda url: httpx.get(url, timeout=30).json()  # noqa: E731
+    for path in (f"/daemon/getblock/{height}/1", f"/daemon/getblockhash/{height}"):
+        ours, theirs = get(node_url + path), get(express_url + path)
+        assert ours == theirs, (path, json.dumps(ours)[:200], json.dumps(theirs)[:200])
+    ours = get(f"{node_url}/daemon/getblock/{10**9}/1")
+    theirs = get(f"{express_url}/daemon/getblock/{10**9}/1")
+    assert isinstance(ours, dict) and isinstance(theirs, dict)
+    assert ours["status"] == theirs["status"] == "error", (ours, theirs)
+    assert ours["data"]["code"] == theirs["data"]["code"], (ours, theirs)
 
 
 if __name__ == "__main__":
