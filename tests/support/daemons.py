@@ -17,7 +17,7 @@ import httpx
 
 from fluxos.chain.fluxconf import FluxConf
 from fluxos.identity.client import bitcoin_signer, login, new_bitcoin_key
-from tests.support.processes import NodeProcess, free_port, wait_until
+from tests.support.processes import NodeProcess, free_port, free_port_run, wait_until
 
 BENCH_USER = "fluxbenchuser"
 BENCH_PASSWORD = "fluxbenchpassword"
@@ -28,9 +28,12 @@ class RpcProcess:
 
     name = "rpc"
 
+    ports = 1  # consecutive ports the child binds from `port`
+
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self.data_dir = data_dir
-        self.port = port or free_port()
+        self._chosen = port is None  # ours to pick again if another process takes it
+        self.port = port or self._pick_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}.{self.name}.log"
 
@@ -44,13 +47,25 @@ class RpcProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
 
+    def _pick_port(self) -> int:
+        return free_port_run(self.ports) if self.ports > 1 else free_port()
+
     def start(self, timeout: float = 60.0) -> RpcProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
-        wait_until(self._answers, timeout=timeout, interval=0.2)
+        for attempt in range(3):
+            with self.log_path.open("ab") as log:
+                self.process = subprocess.Popen(
+                    self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                )
+            try:
+                wait_until(self._answers, timeout=timeout, interval=0.2)
+                return self
+            except AssertionError as error:
+                # a port probed free was bound by a parallel test before the child's bind
+                taken = "is not available" in str(error) and self.process.poll() is not None
+                if not (taken and self._chosen and attempt < 2):
+                    raise
+                self.port = self._pick_port()
         return self
 
     def _answers(self) -> bool:
@@ -97,8 +112,8 @@ class DevnetProcess(RpcProcess):
     probe_method = "getblockcount"
 
     def __init__(self, data_dir: Path, port: int | None = None, nodes: int = 1) -> None:
+        self.nodes = self.ports = nodes  # endpoint k answers on port + k - 1
         super().__init__(data_dir, port)
-        self.nodes = nodes
 
     @property
     def conf_path(self) -> Path:
