@@ -65,6 +65,7 @@ from fluxos.network.service import NetworkService
 from fluxos.payments.service import PaymentService
 from fluxos.runtime.announcer import NetworkAnnouncer
 from fluxos.runtime.engine import DockerEngine
+from fluxos.runtime.globalcommands import GlobalCommands
 from fluxos.runtime.installer import Installer
 from fluxos.runtime.nodefacts import NodeFactsSource
 from fluxos.runtime.owners import InstalledAppOwners, RegistryThenInstalled
@@ -284,7 +285,7 @@ class Node:
         )
         self._build_system()
         registry_view = RegistryGlobalApps(self.apps_store, self.clock)
-        self._build_runtime(install_specs or registry_view)
+        self._build_runtime(install_specs or registry_view, registry_view)
         self._build_spawner(global_apps or registry_view)
         self._build_app_folders()
 
@@ -538,7 +539,11 @@ class Node:
             minimums=PeerMinimums(settings.min_outgoing_peers, settings.min_incoming_peers),
         )
         self.app_registry.subscribe()
-        self.app_locations = LocationBook(self.apps_store, self.clock)
+        self.app_locations = LocationBook(
+            self.apps_store,
+            self.clock,
+            running_lifetime_ms=int(self.settings.runtime.location_seconds * 1000),
+        )
         self.app_locations.subscribe(self.network)
         self.payment_follower = PaymentFollower(
             self.app_registry, explorer.events, self.network, self.clock, self.network.http
@@ -548,7 +553,9 @@ class Node:
             self.app_registry, self.app_locations, self.payment_follower, explorer, self.clock
         )
 
-    def _build_runtime(self, install_specs: InstallableSpecs | None) -> None:
+    def _build_runtime(
+        self, install_specs: InstallableSpecs | None, registry: RegistryGlobalApps
+    ) -> None:
         """Apps on Docker: installer, the reconciler (the one thing that starts and stops
         containers by itself) and the routes' service. Without dockerd the node serves on
         and these routes say Docker is unavailable."""
@@ -575,6 +582,7 @@ class Node:
             os_uptime=self.host.system_uptime,
             static_ip=lambda: geolocation.static_ip,
             engine=self.docker,
+            interval=runtime.broadcast_seconds,
             record=self._record_own,
         )
         self.installer = Installer(
@@ -602,6 +610,9 @@ class Node:
             self.clock,
             # the global apps registry answers which spec an install means
             specs=install_specs,
+            catalogue=registry,
+            # global=true: the registry's locations hear the command with the caller's auth
+            commands=GlobalCommands(registry, lambda: network.http),
             settle_seconds=runtime.settle_seconds,
         )
         if self.apps_enabled:
