@@ -120,3 +120,53 @@ def test_a_global_app_runs_on_its_instances_and_keeps_running(apps_cluster: Apps
     assert "was successfuly removed" in removed.text, removed.text
     wait_until(lambda: len(hosts_running(apps_cluster, container)) == 2, timeout=WAIT, interval=1)
     assert len(hosts_running(apps_cluster, container)) == 2
+
+
+def test_a_dead_nodes_copy_moves_to_another_node(apps_cluster: AppsCluster) -> None:
+    net, owner, port = apps_cluster.net, Owner(), free_port()
+    web = component(
+        name="web", repotag=apps_cluster.image, ports=[port], containerPorts=[80],
+        domains=[""], cpu=0.1, ram=100, hdd=1,
+    )  # fmt: skip
+    spec = v8_spec(name="movingweb", owner=owner.zelid, instances=2, compose=[web])
+    register_and_pay(apps_cluster, owner, spec)
+    container = "fluxweb_movingweb"
+    hosts = wait_until(
+        lambda: (found := hosts_running(apps_cluster, container)) and len(found) >= 2 and found,
+        timeout=WAIT,
+        interval=1,
+    )
+    assert len(hosts) == 2, hosts
+    spare = next(n.index for n in net.nodes if n.index not in hosts)
+
+    # one host's machine dies: its node is killed, its container goes with it
+    dead, survivor = hosts
+    net.cluster.kill_node(net.node(dead))
+    engine = docker.DockerClient(base_url=apps_cluster.engines[dead - 1].url, version="1.41")
+    try:
+        engine.containers.get(container).kill()
+    finally:
+        engine.close()
+    # once its location expires (nobody renews it), the spare node's spawner takes its place
+    wait_until(
+        lambda: sorted(hosts_running(apps_cluster, container)) == sorted([survivor, spare]),
+        timeout=2 * WAIT,
+        interval=1,
+    )
+    address = apps_cluster.engines[spare - 1].address
+    wait_until(lambda: answers(address, port), timeout=60)
+    wait_until(
+        lambda: (
+            {loc["ip"].split(":")[0] for loc in fresh(net, survivor, "/apps/location/movingweb")}
+            == {net.node(survivor).host, net.node(spare).host}
+        ),
+        timeout=WAIT,
+        interval=1,
+    )
+
+    # the machine comes back with its copy: three run, and the surplus cleanup brings the
+    # network back to exactly two
+    net.cluster.start_node(net.node(dead))
+    wait_until(
+        lambda: len(hosts_running(apps_cluster, container)) == 2, timeout=2 * WAIT, interval=1
+    )

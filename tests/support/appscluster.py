@@ -34,6 +34,9 @@ RUNTIME = {  # a devnet cluster converges in seconds (claim wait 2 s, tried cach
     "spawn_time_scale": 0.002,
     "reconcile_seconds": 1.0,
     "settle_seconds": 5.0,
+    # a dead node's locations are gone 45 s after its last fluxapprunning (every 10 s)
+    "broadcast_seconds": 10.0,
+    "location_seconds": 45.0,
 }
 
 
@@ -137,6 +140,8 @@ def hosts_running(cluster: AppsCluster, container: str) -> list[int]:
     net = cluster.net
     found = []
     for node in net.nodes:
+        if not node.running:
+            continue
         running = fresh(net, node.index, "/apps/listrunningapps")
         if any(f"/{container}" in c["Names"] for c in running):
             found.append(node.index)
