@@ -373,6 +373,7 @@ class RuntimeSettings(BaseModel):
     # how the network notices a dead node and its spawners take its place
     broadcast_seconds: float = 3600.0
     location_seconds: float = 7500.0
+    monitor_seconds: float = 60.0  # app monitoring's sample period (upstream: a minute)
 
     @field_validator("reconcile_seconds", "settle_seconds")
     @classmethod
@@ -388,7 +389,7 @@ class RuntimeSettings(BaseModel):
             raise ValueError("must be more than 0 and at most 1")
         return value
 
-    @field_validator("broadcast_seconds", "location_seconds")
+    @field_validator("broadcast_seconds", "location_seconds", "monitor_seconds")
     @classmethod
     def _gossip_seconds(cls, value: float) -> float:
         if not 1 <= value <= 86_400:

@@ -67,6 +67,7 @@ from fluxos.runtime.announcer import NetworkAnnouncer
 from fluxos.runtime.engine import DockerEngine
 from fluxos.runtime.globalcommands import GlobalCommands
 from fluxos.runtime.installer import Installer
+from fluxos.runtime.monitoring import AppMonitor
 from fluxos.runtime.nodefacts import NodeFactsSource
 from fluxos.runtime.owners import InstalledAppOwners, RegistryThenInstalled
 from fluxos.runtime.reconciler import Reconciler
@@ -602,6 +603,9 @@ class Node:
             blocked_ports=settings.blocked_ports,
             on_operator_action=self.reconciler.operator_acted,
         )
+        self.app_monitor = AppMonitor(
+            self.docker, self.local_apps, self.clock, interval=runtime.monitor_seconds
+        )
         self.runtime: RuntimeService = RuntimeService(
             self.docker,
             self.local_apps,
@@ -613,11 +617,13 @@ class Node:
             catalogue=registry,
             # global=true: the registry's locations hear the command with the caller's auth
             commands=GlobalCommands(registry, lambda: network.http),
+            monitor=self.app_monitor,
             settle_seconds=runtime.settle_seconds,
         )
         if self.apps_enabled:
             self.add_background("apps reconciler", self.reconciler.run)
             self.add_background("apps running broadcast", self.app_announcer.run)
+            self.add_background("apps monitoring", self.app_monitor.run)
 
     async def _record_own(self, envelope: Envelope) -> None:
         """This node's own running/installing/error/removed messages go into its own

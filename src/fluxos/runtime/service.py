@@ -24,6 +24,7 @@ from fluxos.runtime.errors import Settling
 from fluxos.runtime.globalcommands import GlobalCommands
 from fluxos.runtime.installer import Installer
 from fluxos.runtime.logpolling import LogPage, page, since_seconds
+from fluxos.runtime.monitoring import AppMonitor
 from fluxos.runtime.reconciler import Reconciler
 from fluxos.runtime.requirements import host_cores, host_ram_mb, locked
 from fluxos.storage.localapps import RUNNING, STOPPED, LocalApps
@@ -77,6 +78,7 @@ class RuntimeService:
         specs: InstallableSpecs | None = None,
         catalogue: GlobalSpecs | None = None,
         commands: GlobalCommands | None = None,
+        monitor: AppMonitor | None = None,
         settle_seconds: float = 60.0,
     ) -> None:
         self.engine = engine
@@ -87,6 +89,7 @@ class RuntimeService:
         self.specs: InstallableSpecs = specs or NoRegistry()
         self.catalogue: GlobalSpecs = catalogue or NoGlobalSpecs()
         self.commands = commands
+        self.monitor = monitor
         self.settle_seconds = settle_seconds
         self._started_at = clock.monotonic()
 
@@ -437,6 +440,57 @@ class RuntimeService:
         container = await self.container_of(name)
         await self.engine.inspect(container)
         return self.engine.exec_stream(container, command, env)
+
+    # -- monitoring (§11.9) ----------------------------------------------------------------
+    def _monitor(self) -> AppMonitor:
+        if self.monitor is None:
+            raise FluxError("app monitoring does not run on this node")
+        return self.monitor
+
+    async def _monitored(self, name: str | None) -> tuple[str, list[str]]:
+        """(the app's name, its component ids) of `app` or `component_app`."""
+        spec, containers, _single = await self.target(name or "")
+        return str(spec["name"]), [c.removeprefix("flux") for c in containers]
+
+    async def monitor_samples(self, name: str, range_ms: int | None) -> list[dict[str, Any]]:
+        container = await self.container_of(name)
+        return self._monitor().samples(container.removeprefix("flux"), range_ms)
+
+    async def monitor_stream(self, name: str) -> AsyncIterator[str]:
+        container = await self.container_of(name)
+        await self.engine.inspect(container)
+        return self._stats_chunks(container)
+
+    async def _stats_chunks(self, container: str) -> AsyncIterator[str]:
+        async for sample in self.engine.stats_stream(container):
+            yield json.dumps(sample)
+
+    async def start_monitoring(self, name: str | None) -> str:
+        monitor = self._monitor()
+        if name is None:
+            monitor.stopped.clear()
+            return "Application monitoring started for all apps"
+        app, ids = await self._monitored(name)
+        monitor.start(ids)
+        return f"Application monitoring started for {app}"
+
+    async def stop_monitoring(self, name: str | None, *, delete: bool) -> str:
+        monitor = self._monitor()
+        if name is None:
+            monitor.stop(await monitor.watched() + list(monitor.stores), delete=delete)
+            if delete:
+                return (
+                    "Application monitoring stopped for all apps. Monitoring data deleted for"
+                    " all apps."
+                )
+            return (
+                "Application monitoring stopped for all apps. Existing monitoring data maintained."
+            )
+        _app, ids = await self._monitored(name)
+        monitor.stop(ids, delete=delete)
+        if delete:
+            return f"Application monitoring stopped and monitoring data deleted for {name}."
+        return f"Application monitoring stopped for {name}. Existing monitoring data maintained."
 
     # -- inventory (§9) --------------------------------------------------------------------
     async def containers(self, *, all: bool) -> list[dict[str, Any]]:

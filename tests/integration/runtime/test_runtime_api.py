@@ -87,7 +87,11 @@ async def world(tmp_path: Path, devnet: DevnetProcess, docker_url: str) -> Async
             "zelid": admin.zelid,
             "fluxd_conf": str(devnet.conf_path),
             "development": True,
-            "runtime": {"docker_host": docker_url, "reconcile_seconds": 3600},
+            "runtime": {
+                "docker_host": docker_url,
+                "reconcile_seconds": 3600,
+                "monitor_seconds": 3600,  # the test takes the samples itself
+            },
         },
         environ={},
     )
@@ -345,3 +349,85 @@ async def test_create_flux_network(world: World) -> None:
     finally:
         await world.node.docker.remove_network("fluxDockerNetwork")
     assert (await world.get("/apps/createfluxnetwork", auth=False)).json()["data"]["code"] == 401
+
+
+async def test_monitoring_samples_and_streams(
+    world: World, images: Images, docker_url: str
+) -> None:
+    monitor = world.node.app_monitor
+    world.specs.specs["watched"] = web_app("watched", images.httpd, free_port())
+    streamed = objects((await world.get("/apps/installapplocally/watched")).text)
+    assert streamed[-1]["status"] == "success", streamed
+    missing = (await world.get("/apps/appmonitor/web_watched")).json()
+    assert missing["status"] == "error" and missing["data"]["message"] == "No data available"
+
+    async def minutes(count: int) -> None:
+        for _ in range(count):
+            assert await monitor.sample_all() == 1
+
+    # every minute a sample into the hour's store, every third one into the week's
+    await minutes(3)
+    first = (await world.get("/apps/appmonitor/web_watched")).json()["data"]
+    assert len(first) == 1 and len(monitor.stores["web_watched"].last_hour) == 3
+    assert first[0]["timestamp"] == world.clock.millis()
+    data = first[0]["data"]
+    assert data["nanoCpus"] == 200_000_000 and "memory_stats" in data and "cpu_stats" in data
+    assert data["disk_stats"]["status"] == "success"
+    engine = docker.DockerClient(base_url=docker_url, version="1.41")
+    try:
+        write = "busybox dd if=/dev/zero of=/data/blob bs=1024 count=2048"
+        engine.containers.get("fluxweb_watched").exec_run(["/bin/busybox", "sh", "-c", write])
+    finally:
+        engine.close()
+    world.clock.advance(600)
+    await minutes(3)
+    samples = (await world.get("/apps/appmonitor/watched")).json()["data"]  # one component
+    assert len(samples) == 2
+    grown = samples[1]["data"]["disk_stats"]["bind"] - samples[0]["data"]["disk_stats"]["bind"]
+    assert grown >= 2048 * 1024
+    # `range` (ms back from now) keeps the recent ones only
+    recent = (await world.get("/apps/appmonitor/web_watched/300000")).json()["data"]
+    assert [s["timestamp"] for s in recent] == [samples[1]["timestamp"]]
+    bad = (await world.get("/apps/appmonitor/web_watched/0")).json()
+    assert bad["status"] == "error" and "range must be at least 1" in bad["data"]["message"]
+    assert (await world.get("/apps/appmonitor/web_watched", auth=False)).json()["data"][
+        "code"
+    ] == 401
+
+    # stopped, it takes no samples (and keeps its data); started again, it does
+    stopped = (await world.get("/apps/stopmonitoring/web_watched")).json()
+    assert stopped["data"]["message"] == (
+        "Application monitoring stopped for web_watched. Existing monitoring data maintained."
+    )
+    assert await monitor.sample_all() == 0
+    assert len((await world.get("/apps/appmonitor/web_watched")).json()["data"]) == 2
+    started = (await world.get("/apps/startmonitoring/watched")).json()
+    assert started["data"]["message"] == "Application monitoring started for watched"
+    await minutes(3)
+    assert len((await world.get("/apps/appmonitor/web_watched")).json()["data"]) == 3
+    everything = (await world.get("/apps/startmonitoring")).json()
+    assert everything["data"]["message"] == "Application monitoring started for all apps"
+    assert (await world.get("/apps/startmonitoring", auth=False)).json()["data"]["code"] == 401
+
+    # the week's store keeps seven days
+    world.clock.advance(8 * 24 * 3600)
+    await minutes(3)
+    kept = (await world.get("/apps/appmonitor/web_watched")).json()["data"]
+    oldest = world.clock.millis() - 7 * 24 * 3_600_000
+    assert kept and all(sample["timestamp"] >= oldest for sample in kept)
+
+    # the live stream: Docker's stats objects as they come
+    headers = {"zelidauth": world.admin.header_qs()}
+    async with world.http.stream(
+        "GET", "/apps/appmonitorstream/web_watched", headers=headers
+    ) as live:
+        assert live.status_code == 200
+        chunk = await anext(live.aiter_text())
+    assert "memory_stats" in chunk
+
+    deleted = (await world.get("/apps/stopmonitoring/watched/true")).json()
+    assert deleted["data"]["message"] == (
+        "Application monitoring stopped and monitoring data deleted for watched."
+    )
+    gone = (await world.get("/apps/appmonitor/web_watched")).json()
+    assert gone["data"]["message"] == "No data available"

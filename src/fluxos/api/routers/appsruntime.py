@@ -257,6 +257,42 @@ async def app_changes(call: Runtime) -> list[dict[str, Any]] | None:
     return await call.service.changes(_appname(call))
 
 
+@router.get("/apps/appmonitor/:appname?/:range?", permission=Permission.APPOWNERABOVE)
+async def app_monitor(call: Runtime) -> list[dict[str, Any]]:
+    """A component's samples of the last 7 days (every 3 min); `range` ms back only."""
+    return await call.service.monitor_samples(_appname(call), call.integer("range", minimum=1))
+
+
+@router.get("/apps/appmonitorstream/:appname?", response="stream")
+async def app_monitor_stream(call: Runtime) -> Streamed:
+    """Docker's stats of a component, one object a second, while the caller listens."""
+    chunks = await call.service.monitor_stream(_appname(call))
+    return Streamed(chunks, media_type="application/json")
+
+
+async def _monitoring_target(call: Runtime) -> str | None:
+    """The app or component named, or None (every app: the admin's or Flux team's)."""
+    if call.text("appname") is None:
+        if not await call.authorized(Permission.ADMINANDFLUXTEAM):
+            raise Unauthorized()
+        return None
+    return _appname(call)
+
+
+@router.get("/apps/startmonitoring/:appname?")
+async def start_monitoring(call: Runtime) -> Message:
+    """Monitor an app or component again (without a name: every app)."""
+    return Message(await call.service.start_monitoring(await _monitoring_target(call)))
+
+
+@router.get("/apps/stopmonitoring/:appname?/:deletedata?")
+async def stop_monitoring(call: Runtime) -> Message:
+    """Stop monitoring (without a name: every app); `deletedata` drops the samples."""
+    target = await _monitoring_target(call)
+    delete = bool(call.boolean("deletedata", default=False))
+    return Message(await call.service.stop_monitoring(target, delete=delete))
+
+
 @router.post("/apps/appexec", response="stream", max_response=MAX_EXEC_OUTPUT)
 async def app_exec(call: Runtime) -> Streamed:
     """Run a command in a component (`appname`, `cmd` array, `env` array): raw output."""
