@@ -300,8 +300,11 @@ class Node:
         geo = settings.geolocation
         self.live_settings.on_change(self._settings_changed)
         self.system_http = httpx.AsyncClient(timeout=10)
-        own_address = self.own_address = OwnAddress(self.fluxbench)
-        lookup = geo.lookup if geo.lookup is not None else self.daemon.embedded is None
+        # a devnet (embedded, or a `fluxos cluster` node: development) works offline
+        devnet = self.daemon.embedded is not None or settings.development
+        fallback = f"{settings.ipaddress}:{settings.apiport}" if settings.development else None
+        own_address = self.own_address = OwnAddress(self.fluxbench, fallback)
+        lookup = geo.lookup if geo.lookup is not None else not devnet
         lookups: list[LocationLookup] = (
             [
                 IpApiLookup(self.system_http, geo.ip_api_url),
