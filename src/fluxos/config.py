@@ -233,7 +233,7 @@ class GeolocationSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    lookup: bool | None = None  # None: on unless the node runs the embedded devnet
+    lookup: bool | None = None  # None: on unless the node is a devnet (embedded or development)
     ip_api_url: str = "http://ip-api.com"
     stats_url: str = "https://stats.runonflux.io"
     continent: str = "Europe"

@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,9 @@ from fluxos.apps.formatter import format_spec
 from fluxos.apps.messages import message_hash, sign_spec
 from fluxos.apps.params import DEVELOPMENT
 from fluxos.crypto import PrivateKey, bitcoin_address, sign_message
-from fluxos.explorer.payments import MULTISIG_ADDRESS_B
 from fluxos.identity.client import Signer, login
 from fluxos.network.cluster import PeerTargets
+from tests.support.apppayments import pay_for_message
 from tests.support.cluster import ClusterHarness, wait_until
 from tests.support.devnetprocess import SyncRpc
 from tests.support.dockerd import INDEX_TEXT, httpd_image
@@ -146,22 +145,6 @@ def hosts_running(cluster: AppsCluster, container: str) -> list[int]:
         if any(f"/{container}" in c["Names"] for c in running):
             found.append(node.index)
     return found
-
-
-def pay_for_message(rpc: SyncRpc, message_hash: str, flux: str) -> str:
-    """A devnet wallet's payment: `flux` to the app-payment address, the message hash in
-    an OP_RETURN (apps.md §7.2)."""
-    amount, fee = Decimal(flux), Decimal("0.0001")
-    coin = next(c for c in rpc.call("listunspent") if Decimal(str(c["amount"])) >= amount + 2 * fee)
-    outputs = {
-        rpc.call("getnewaddress"): float(Decimal(str(coin["amount"])) - amount - fee),
-        MULTISIG_ADDRESS_B: float(amount),
-        "data": message_hash.encode().hex(),
-    }
-    raw = rpc.call("createrawtransaction", [{"txid": coin["txid"], "vout": coin["vout"]}], outputs)
-    signed = rpc.call("signrawtransaction", raw)
-    assert signed["complete"], signed
-    return str(rpc.call("sendrawtransaction", signed["hex"]))
 
 
 def register_and_pay(cluster: AppsCluster, owner: Owner, spec: dict[str, Any]) -> str:
