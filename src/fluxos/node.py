@@ -43,6 +43,7 @@ from fluxos.daemon.service import DaemonService
 from fluxos.events import EventBus
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
+from fluxos.files.backups import CLEAN_EVERY_SECONDS
 from fluxos.files.backuptasks import AppHolds
 from fluxos.files.service import FilesService
 from fluxos.files.volumes import AppVolumes, InstalledAppVolumes
@@ -282,6 +283,7 @@ class Node:
             share_max_upload=settings.files.share_max_upload,
             upload_max=settings.files.upload_max,
         )
+        self.add_background("local backups housekeeping", self._clean_local_backups)
         self._build_system()
         registry_view = RegistryGlobalApps(self.apps_store, self.clock)
         self._build_runtime(install_specs or registry_view)
@@ -720,6 +722,19 @@ class Node:
         self.add_background("syncthing app folders", self.app_folders.run)
         events = FolderEvents(self.sync.client, self.app_folders, self.clock)
         self.add_background("syncthing app events", events.run)
+
+    async def _clean_local_backups(self) -> None:
+        """Every 25 min, the apps' `backup/local` files older than a day go (upstream)."""
+        while True:
+            # An app under a backup or restore keeps its archives until the task ends.
+            names = [
+                str(spec["name"])
+                for spec in await self.local_apps.all()
+                if not self.app_holds.holds(str(spec["name"]))
+            ]
+            for path in await self.files.backups.clean_local(names, self.clock.time()):
+                log.info("local backup %s is older than a day: removed", path)
+            await self.clock.sleep(CLEAN_EVERY_SECONDS)
 
     def add_background(
         self,
