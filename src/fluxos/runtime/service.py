@@ -15,6 +15,7 @@ import shutil
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
+from fluxos.apps.locations import iso
 from fluxos.apps.specs import AppSpec, components, is_compose
 from fluxos.clock import Clock
 from fluxos.errors import BadParameter, FluxError, NotFound
@@ -27,7 +28,9 @@ from fluxos.runtime.logpolling import LogPage, page, since_seconds
 from fluxos.runtime.monitoring import AppMonitor
 from fluxos.runtime.reconciler import Reconciler
 from fluxos.runtime.requirements import host_cores, host_ram_mb, locked
+from fluxos.runtime.tampering import TamperWatch
 from fluxos.storage.localapps import RUNNING, STOPPED, LocalApps
+from fluxos.storage.tampering import incident_view
 from fluxos.sync.apps import sync_mode
 
 log = logging.getLogger(__name__)
@@ -79,6 +82,7 @@ class RuntimeService:
         catalogue: GlobalSpecs | None = None,
         commands: GlobalCommands | None = None,
         monitor: AppMonitor | None = None,
+        tampering: TamperWatch | None = None,
         settle_seconds: float = 60.0,
     ) -> None:
         self.engine = engine
@@ -90,6 +94,7 @@ class RuntimeService:
         self.catalogue: GlobalSpecs = catalogue or NoGlobalSpecs()
         self.commands = commands
         self.monitor = monitor
+        self.tampering = tampering
         self.settle_seconds = settle_seconds
         self._started_at = clock.monotonic()
 
@@ -491,6 +496,12 @@ class RuntimeService:
         if delete:
             return f"Application monitoring stopped and monitoring data deleted for {name}."
         return f"Application monitoring stopped for {name}. Existing monitoring data maintained."
+
+    async def tampering_events(self, name: str | None, limit: int) -> list[dict[str, Any]]:
+        if self.tampering is None:
+            return []
+        incidents = await self.tampering.store.incidents(name, limit)
+        return [incident_view(incident, iso) for incident in incidents]
 
     # -- inventory (§9) --------------------------------------------------------------------
     async def containers(self, *, all: bool) -> list[dict[str, Any]]:
