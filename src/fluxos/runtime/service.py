@@ -280,7 +280,10 @@ class RuntimeService:
         await self.check_settled()
         spec, containers, single = await self.target(name)
         await self._wish(spec, containers, RUNNING)
+        gated = self._gated(spec)
         for container in containers:
+            if container in gated:  # its copy may not be the one to run: the gate decides
+                continue
             if (await self.engine.inspect(container))["State"]["Status"] != "running":
                 await self.engine.start(container)
         return (
@@ -288,6 +291,19 @@ class RuntimeService:
             if single
             else f"Application {spec['name']} started"
         )
+
+    def _gated(self, spec: AppSpec) -> set[str]:
+        """Containers of `spec` that start only when the Syncthing controller's gate opens
+        (r: and g: volumes on a node whose app folders sync): control leaves a stopped one
+        to the reconciler, so a g: standby never runs, not even briefly (apps.md §11.7)."""
+        if self.reconciler.gate is None:
+            return set()
+        return {
+            container
+            for container, component in zip(container_names(spec), components(spec), strict=True)
+            if (mode := sync_mode(str(component.get("containerData") or ""))) is not None
+            and mode.gated
+        }
 
     async def stop(self, name: str) -> str:
         await self.check_settled()
@@ -344,12 +360,14 @@ class RuntimeService:
         spec, containers, single = await self.target(name)
         await self._wish(spec, containers, RUNNING)
         was_stopped = False
+        gated = self._gated(spec)
         for container in containers:
             if (await self.engine.inspect(container))["State"]["Running"]:
                 await self.engine.restart(container)
             else:
                 was_stopped = True
-                await self.engine.start(container)
+                if container not in gated:
+                    await self.engine.start(container)
         if single:
             if was_stopped:
                 return f"Flux App {name} was stopped, successfully started."
