@@ -69,7 +69,9 @@ def schemathesis(node: NodeProcess, tmp_path: Path, *headers: str) -> None:
         "PYTHONPATH": str(Path(__file__).parents[3]),
         "NO_COLOR": "1",
     }
-    run = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    run = subprocess.run(  # in tmp_path: schemathesis keeps its cache in the working dir
+        command, capture_output=True, text=True, env=env, cwd=tmp_path, check=False
+    )
     summary = run.stdout[-6000:]
     assert run.returncode == 0, f"{summary}\n{run.stderr[-2000:]}"
     assert " passed" in summary, summary
