@@ -38,6 +38,17 @@ def test_five_nodes_form_a_connected_mesh(five: ClusterHarness) -> None:
     assert out == NODES * (NODES - 1) // 2  # one connection per pair
 
 
+def test_cluster_nodes_ask_no_internet_service_where_they_are(five: ClusterHarness) -> None:
+    # a `fluxos cluster` node is a devnet with its own external devnet daemon: it reports
+    # the configured location, as the embedded devnet does, instead of asking ip-api.com
+    for node in five.nodes:
+        location = wait_until(
+            lambda node=node: five.get(node.index, "/flux/geolocation").get("data"), timeout=20
+        )
+        assert location["country"] == "Local devnet", location
+        assert location["ip"] == node.address.rpartition(":")[0]
+
+
 def test_broadcast_reaches_every_other_node_exactly_once(five: ClusterHarness) -> None:
     data = {"type": "e2enote", "nonce": time.time_ns()}
     message_hash = object_hash(data)

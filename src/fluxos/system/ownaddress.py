@@ -1,5 +1,7 @@
 """The node's own socket address as the benchmark daemon sees it (`/flux/ip`, system.md §2):
-`getbenchmarks.ipaddress`, with `:16127` added to a bare IP; None when unknown."""
+`getbenchmarks.ipaddress`, with `:16127` added to a bare IP; None when unknown. A devnet node
+without a benchmark daemon (a `fluxos cluster` node) is given its configured address as the
+fallback, so its location and its peers' view of it do not wait for a bench that never runs."""
 
 from __future__ import annotations
 
@@ -40,10 +42,14 @@ def socket_address(raw: Any) -> str | None:
 
 
 class OwnAddress:
-    def __init__(self, fluxbench: _Rpc) -> None:
+    def __init__(self, fluxbench: _Rpc, fallback: str | None = None) -> None:
         self.fluxbench = fluxbench
+        self.fallback = socket_address(fallback)
 
     async def get(self) -> str | None:
+        return await self._from_bench() or self.fallback
+
+    async def _from_bench(self) -> str | None:
         try:
             benchmarks = await self.fluxbench.call("getbenchmarks")
         except FluxError as error:
