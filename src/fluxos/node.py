@@ -44,6 +44,7 @@ from fluxos.daemon.service import DaemonService
 from fluxos.events import EventBus
 from fluxos.explorer.scanner import ScannerOptions
 from fluxos.explorer.service import Explorer
+from fluxos.files.backups import CLEAN_EVERY_SECONDS
 from fluxos.files.backuptasks import AppHolds
 from fluxos.files.service import FilesService
 from fluxos.files.volumes import AppVolumes, InstalledAppVolumes
@@ -66,7 +67,9 @@ from fluxos.network.service import NetworkService
 from fluxos.payments.service import PaymentService
 from fluxos.runtime.announcer import NetworkAnnouncer
 from fluxos.runtime.engine import DockerEngine
+from fluxos.runtime.globalcommands import GlobalCommands
 from fluxos.runtime.installer import Installer
+from fluxos.runtime.monitoring import AppMonitor
 from fluxos.runtime.nodefacts import NodeFactsSource
 from fluxos.runtime.owners import InstalledAppOwners, RegistryThenInstalled
 from fluxos.runtime.reconciler import Reconciler
@@ -283,9 +286,10 @@ class Node:
             share_max_upload=settings.files.share_max_upload,
             upload_max=settings.files.upload_max,
         )
+        self.add_background("local backups housekeeping", self._clean_local_backups)
         self._build_system()
         registry_view = RegistryGlobalApps(self.apps_store, self.clock)
-        self._build_runtime(install_specs or registry_view)
+        self._build_runtime(install_specs or registry_view, registry_view)
         self._build_spawner(global_apps or registry_view)
         self._build_app_folders()
 
@@ -542,7 +546,11 @@ class Node:
             minimums=PeerMinimums(settings.min_outgoing_peers, settings.min_incoming_peers),
         )
         self.app_registry.subscribe()
-        self.app_locations = LocationBook(self.apps_store, self.clock)
+        self.app_locations = LocationBook(
+            self.apps_store,
+            self.clock,
+            running_lifetime_ms=int(self.settings.runtime.location_seconds * 1000),
+        )
         self.app_locations.subscribe(self.network)
         self.payment_follower = PaymentFollower(
             self.app_registry, explorer.events, self.network, self.clock, self.network.http
@@ -558,7 +566,9 @@ class Node:
             enterprise_nodes=enterprise,
         )
 
-    def _build_runtime(self, install_specs: InstallableSpecs | None) -> None:
+    def _build_runtime(
+        self, install_specs: InstallableSpecs | None, registry: RegistryGlobalApps
+    ) -> None:
         """Apps on Docker: installer, the reconciler (the one thing that starts and stops
         containers by itself) and the routes' service. Without dockerd the node serves on
         and these routes say Docker is unavailable."""
@@ -585,6 +595,7 @@ class Node:
             os_uptime=self.host.system_uptime,
             static_ip=lambda: geolocation.static_ip,
             engine=self.docker,
+            interval=runtime.broadcast_seconds,
             record=self._record_own,
         )
         self.installer = Installer(
@@ -604,6 +615,9 @@ class Node:
             blocked_ports=settings.blocked_ports,
             on_operator_action=self.reconciler.operator_acted,
         )
+        self.app_monitor = AppMonitor(
+            self.docker, self.local_apps, self.clock, interval=runtime.monitor_seconds
+        )
         self.runtime: RuntimeService = RuntimeService(
             self.docker,
             self.local_apps,
@@ -612,11 +626,16 @@ class Node:
             self.clock,
             # the global apps registry answers which spec an install means
             specs=install_specs,
+            catalogue=registry,
+            # global=true: the registry's locations hear the command with the caller's auth
+            commands=GlobalCommands(registry, lambda: network.http),
+            monitor=self.app_monitor,
             settle_seconds=runtime.settle_seconds,
         )
         if self.apps_enabled:
             self.add_background("apps reconciler", self.reconciler.run)
             self.add_background("apps running broadcast", self.app_announcer.run)
+            self.add_background("apps monitoring", self.app_monitor.run)
 
     async def _record_own(self, envelope: Envelope) -> None:
         """This node's own running/installing/error/removed messages go into its own
@@ -727,6 +746,19 @@ class Node:
         self.add_background("syncthing app folders", self.app_folders.run)
         events = FolderEvents(self.sync.client, self.app_folders, self.clock)
         self.add_background("syncthing app events", events.run)
+
+    async def _clean_local_backups(self) -> None:
+        """Every 25 min, the apps' `backup/local` files older than a day go (upstream)."""
+        while True:
+            # An app under a backup or restore keeps its archives until the task ends.
+            names = [
+                str(spec["name"])
+                for spec in await self.local_apps.all()
+                if not self.app_holds.holds(str(spec["name"]))
+            ]
+            for path in await self.files.backups.clean_local(names, self.clock.time()):
+                log.info("local backup %s is older than a day: removed", path)
+            await self.clock.sleep(CLEAN_EVERY_SECONDS)
 
     def add_background(
         self,

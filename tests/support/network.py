@@ -134,14 +134,16 @@ class InProcessNode:
         await eventually(lambda: self._server is not None and self._server.started, within=15)
         return self
 
-    async def stop(self) -> None:
+    async def stop(self, *, keep_syncthing: bool = False) -> None:
+        """Stop the node, and its Syncthing unless `keep_syncthing` (only the node process
+        restarts, as `systemctl restart` of the node would: upstream #1238)."""
         if self._server is None or self._task is None:
             return
         self._server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(self._task, timeout=15)
         self._server = None
-        if self.syncthing:
+        if self.syncthing and not keep_syncthing:
             await stop_syncthing(self.settings.syncthing_home, SystemClock())
 
     async def get(self, path: str, **kwargs: Any) -> Any:

@@ -28,6 +28,8 @@ BACKUP_TYPES = ("local", "remote", "upload")
 PATH_FAILED = "Path validation failed.."
 NO_MOUNT = "No matching mount found"
 UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
+LOCAL_KEEP_SECONDS = 24 * 3600
+CLEAN_EVERY_SECONDS = 25 * 60
 _DF_FIELDS = ("filesystem", "size", "used", "available", "capacity", "mount")
 
 
@@ -152,6 +154,20 @@ class BackupFiles:
             for name, created, size in entries
         ]
 
+    async def clean_local(self, app_names: list[str], now: float) -> list[str]:
+        """Upstream's housekeeping (every 25 min): files of the apps' `backup/local`
+        older than a day go. The removed paths, relative to the apps' volumes."""
+        removed = []
+        for app_name in app_names:
+            try:
+                volumes = await self.volumes.app_volumes(app_name)
+            except (BadParameter, NotFound):
+                continue
+            for volume in volumes.values():
+                names = await self.runner.run(_clean_folder, Root(volume), now - LOCAL_KEEP_SECONDS)
+                removed += [f"{volume.name}/backup/local/{name}" for name in names]
+        return removed
+
     async def remove(self, app_name: str | None, user_path: str | None) -> dict[str, bool]:
         if not user_path or not app_name:
             raise BadParameter("filepath and appname parameters are mandatory")
@@ -169,6 +185,25 @@ class BackupFiles:
         return Download(
             file_chunks(opened, self.runner), opened.name, "application/octet-stream", opened.size
         )
+
+
+def _clean_folder(root: Root, before: float) -> list[str]:
+    """Remove the files of `backup/local` made before `before` (s); their names."""
+    try:
+        fd = root.open_directory(root.existing("backup/local"))
+    except (OSError, BadParameter):
+        return []
+    removed = []
+    try:
+        for name in os.listdir(fd):
+            info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode) or min(info.st_ctime, info.st_mtime) >= before:
+                continue
+            os.unlink(name, dir_fd=fd)
+            removed.append(name)
+    finally:
+        os.close(fd)
+    return removed
 
 
 def _archives(root: Root, directory: Path) -> list[tuple[str, float, int]]:

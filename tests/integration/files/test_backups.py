@@ -18,8 +18,10 @@ from urllib.parse import quote
 
 import httpx
 
+from fluxos.files.backups import CLEAN_EVERY_SECONDS
 from tests.integration.files.conftest import VolumeNode
 from tests.integration.files.test_volume_browser import UNAUTHORIZED, snapshot
+from tests.support.asyncwait import eventually
 
 
 def tree(root: Path) -> dict[str, tuple[str, int, int, int]]:
@@ -441,3 +443,26 @@ class serving_bytes:
     def __exit__(self, *_exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+async def test_local_backups_older_than_a_day_go(volume_node: VolumeNode) -> None:
+    """The node's housekeeping loop (every 25 min): `backup/local` files made over a day
+    ago go, in every installed app; newer ones and uploaded/remote archives stay."""
+    v = volume_node
+    now = v.clock.time()
+    for volume in (v.mine, v.theirs):
+        for kind in ("local", "upload", "remote"):
+            (volume / "backup" / kind).mkdir(parents=True)
+            old = volume / "backup" / kind / "backup_web.tar.gz"
+            old.write_bytes(b"archive")
+            os.utime(old, (now - 25 * 3600, now - 25 * 3600))
+        fresh = volume / "backup" / "local" / "backup_conf.tar.gz"
+        fresh.write_bytes(b"archive")
+        os.utime(fresh, (now - 3600, now - 3600))
+    await v.clock.advance_async(CLEAN_EVERY_SECONDS)
+    await eventually(lambda: not (v.theirs / "backup" / "local" / "backup_web.tar.gz").exists())
+    await eventually(lambda: not (v.mine / "backup" / "local" / "backup_web.tar.gz").exists())
+    for volume in (v.mine, v.theirs):
+        assert (volume / "backup" / "local" / "backup_conf.tar.gz").exists()
+        assert (volume / "backup" / "upload" / "backup_web.tar.gz").exists()
+        assert (volume / "backup" / "remote" / "backup_web.tar.gz").exists()
