@@ -266,6 +266,17 @@ class DockerEngine:
     async def inspect(self, name: str) -> dict[str, Any]:
         return await self._call(lambda api: api.inspect_container(name))
 
+    async def inspect_size(self, name: str) -> dict[str, Any]:
+        """Inspect with `SizeRw` and `SizeRootFs` (the engine sums the container's layers,
+        which takes longer: monitoring asks it once a minute)."""
+
+        def inspect(api: docker.APIClient) -> dict[str, Any]:
+            # docker-py's inspect_container has no `size`; the same call with it
+            url = api._url("/containers/{0}/json", name)
+            return cast(dict[str, Any], api._result(api._get(url, params={"size": 1}), True))
+
+        return await self._call(inspect)
+
     async def exists(self, name: str) -> bool:
         try:
             await self.inspect(name)
