@@ -17,6 +17,7 @@ from fluxos.apps.appmessages import MessageChecks
 from fluxos.apps.directory import RegistryDirectory
 from fluxos.apps.dockerregistry import DockerRegistryClient
 from fluxos.apps.enterprisenodes import EnterpriseNodes
+from fluxos.apps.enterprisescores import EnterpriseScores
 from fluxos.apps.fluxservices import FluxServices, FluxServiceUrls
 from fluxos.apps.hashsync import PaymentFollower
 from fluxos.apps.heights import LatestForkHeight, SyncedDaemonHeight
@@ -557,8 +558,14 @@ class Node:
             self.app_registry, explorer.events, self.network, self.clock, self.network.http
         )
         self.add_background("apps registry", self.payment_follower.run)
+        enterprise = EnterpriseScores(self.network.state.source, self.apps_store, self.clock)
         self.registry: RegistryService = RegistryService(
-            self.app_registry, self.app_locations, self.payment_follower, explorer, self.clock
+            self.app_registry,
+            self.app_locations,
+            self.payment_follower,
+            explorer,
+            self.clock,
+            enterprise_nodes=enterprise,
         )
 
     def _build_runtime(

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from fluxos.apps.directory import global_document
+from fluxos.apps.enterprisescores import EnterpriseScores
 from fluxos.apps.hashsync import PaymentFollower
 from fluxos.apps.locations import LocationBook, iso
 from fluxos.apps.messages import REGISTER_TYPES
@@ -74,8 +75,10 @@ class RegistryService:
         follower: PaymentFollower,
         explorer: Explorer,
         clock: Clock,
+        enterprise_nodes: EnterpriseScores | None = None,
     ) -> None:
         self.registry = registry
+        self.enterprise_nodes = enterprise_nodes
         self.store = registry.store
         self.locations_book = locations
         self.follower = follower
@@ -88,6 +91,9 @@ class RegistryService:
 
     async def update(self, body: Any) -> str:
         return await self.registry.update(body)
+
+    async def enterprise_list(self) -> list[dict[str, Any]]:
+        return [] if self.enterprise_nodes is None else await self.enterprise_nodes.scored()
 
     # -- messages -------------------------------------------------------------------------
     async def temporary_messages(self, message_hash: str | None) -> list[dict[str, Any]]:
