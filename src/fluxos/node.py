@@ -77,6 +77,7 @@ from fluxos.runtime.registryapps import RegistryGlobalApps
 from fluxos.runtime.service import InstallableSpecs, RuntimeService
 from fluxos.runtime.spawner import GlobalApps, Spawner, watch_engine
 from fluxos.runtime.syncedapps import RuntimeSyncedApps
+from fluxos.runtime.tampering import TamperWatch
 from fluxos.runtime.volumes import Volumes
 from fluxos.storage.apps import AppsStore
 from fluxos.storage.areas import ALL_AREAS
@@ -85,6 +86,7 @@ from fluxos.storage.identity import IdentityStore
 from fluxos.storage.localapps import LocalApps
 from fluxos.storage.nodestate import NodeState
 from fluxos.storage.payments import PaymentStore
+from fluxos.storage.tampering import TamperingStore
 from fluxos.sync.apps import RegistryLocations
 from fluxos.sync.controller import AppFolders
 from fluxos.sync.events import FolderEvents
@@ -553,7 +555,12 @@ class Node:
         )
         self.app_locations.subscribe(self.network)
         self.payment_follower = PaymentFollower(
-            self.app_registry, explorer.events, self.network, self.clock, self.network.http
+            self.app_registry,
+            explorer.events,
+            self.network,
+            self.clock,
+            self.network.http,
+            report=lambda detail: self.supervisor.report("apps registry", detail),
         )
         self.add_background("apps registry", self.payment_follower.run)
         enterprise = EnterpriseScores(self.network.state.source, self.apps_store, self.clock)
@@ -578,12 +585,22 @@ class Node:
             runtime.apps_dir or settings.data_dir / "apps",
             runtime.volumes_dir or settings.data_dir / "appvolumes",
         )
+        # what happens to the containers outside the runtime (/apps/tamperingevents)
+        self.tampering = TamperWatch(
+            self.docker,
+            TamperingStore(self.database),
+            self.local_apps,
+            self.clock,
+            interval=runtime.reconcile_seconds,
+            uptime=self.host.system_uptime,
+        )
         self.reconciler = Reconciler(
             self.docker,
             self.local_apps,
             self.clock,
             interval=runtime.reconcile_seconds,
             volumes=self.app_volumes,
+            observer=self.tampering.observe,
         )
         geolocation = self.geolocation
         network = self.network
@@ -618,6 +635,7 @@ class Node:
         self.app_monitor = AppMonitor(
             self.docker, self.local_apps, self.clock, interval=runtime.monitor_seconds
         )
+        self.tampering.busy = lambda: self.installer.installing
         self.runtime: RuntimeService = RuntimeService(
             self.docker,
             self.local_apps,
@@ -630,12 +648,14 @@ class Node:
             # global=true: the registry's locations hear the command with the caller's auth
             commands=GlobalCommands(registry, lambda: network.http),
             monitor=self.app_monitor,
+            tampering=self.tampering,
             settle_seconds=runtime.settle_seconds,
         )
         if self.apps_enabled:
             self.add_background("apps reconciler", self.reconciler.run)
             self.add_background("apps running broadcast", self.app_announcer.run)
             self.add_background("apps monitoring", self.app_monitor.run)
+            self.add_background("apps tampering watch", self.tampering.run)
 
     async def _record_own(self, envelope: Envelope) -> None:
         """This node's own running/installing/error/removed messages go into its own

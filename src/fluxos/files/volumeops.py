@@ -38,7 +38,7 @@ from typing import IO, Any
 from fluxos.errors import BadParameter
 from fluxos.files.fluxshare import remove_at
 from fluxos.files.jobs import Job
-from fluxos.files.paths import Root
+from fluxos.files.paths import Root, open_regular
 
 CHUNK = 1024 * 1024
 RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
@@ -200,7 +200,7 @@ def _copy_entry(src_fd: int, name: str, dst_fd: int, target: str, budget: Budget
         finally:
             os.close(inner_src)
     elif stat.S_ISREG(info.st_mode):
-        reader = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=src_fd)
+        reader = open_regular(name, src_fd)
         try:
             writer = os.open(
                 target,
@@ -312,7 +312,7 @@ def _add_to_tar(tar: tarfile.TarFile, arcname: str, fd: int, name: str, mode: in
         member.type = tarfile.DIRTYPE
         tar.addfile(member)
     elif stat.S_ISREG(mode):
-        reader = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+        reader = open_regular(name, fd)
         with os.fdopen(reader, "rb") as content:
             member.size = os.fstat(reader).st_size
             tar.addfile(member, content)
@@ -332,7 +332,7 @@ def _add_to_zip(archive: zipfile.ZipFile, arcname: str, fd: int, name: str, mode
     elif stat.S_ISREG(mode):
         entry.compress_type = zipfile.ZIP_DEFLATED
         entry.file_size = info.st_size
-        reader = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+        reader = open_regular(name, fd)
         try:
             with archive.open(entry, "w", force_zip64=True) as member:
                 while data := os.read(reader, CHUNK):
@@ -491,7 +491,7 @@ def extract(
     budget = Budget(job, ceiling)
     src_fd = root.open_directory(root.verify_real(source.parent))
     try:
-        reader = os.open(source.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=src_fd)
+        reader = open_regular(source.name, src_fd)
     finally:
         os.close(src_fd)
     with os.fdopen(reader, "rb") as archive_file:

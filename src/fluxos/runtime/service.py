@@ -15,6 +15,7 @@ import shutil
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
+from fluxos.apps.locations import iso
 from fluxos.apps.specs import AppSpec, components, is_compose
 from fluxos.clock import Clock
 from fluxos.errors import BadParameter, FluxError, NotFound
@@ -27,7 +28,9 @@ from fluxos.runtime.logpolling import LogPage, page, since_seconds
 from fluxos.runtime.monitoring import AppMonitor
 from fluxos.runtime.reconciler import Reconciler
 from fluxos.runtime.requirements import host_cores, host_ram_mb, locked
+from fluxos.runtime.tampering import TamperWatch
 from fluxos.storage.localapps import RUNNING, STOPPED, LocalApps
+from fluxos.storage.tampering import incident_view
 from fluxos.sync.apps import sync_mode
 
 log = logging.getLogger(__name__)
@@ -79,6 +82,7 @@ class RuntimeService:
         catalogue: GlobalSpecs | None = None,
         commands: GlobalCommands | None = None,
         monitor: AppMonitor | None = None,
+        tampering: TamperWatch | None = None,
         settle_seconds: float = 60.0,
     ) -> None:
         self.engine = engine
@@ -90,6 +94,7 @@ class RuntimeService:
         self.catalogue: GlobalSpecs = catalogue or NoGlobalSpecs()
         self.commands = commands
         self.monitor = monitor
+        self.tampering = tampering
         self.settle_seconds = settle_seconds
         self._started_at = clock.monotonic()
 
@@ -275,7 +280,10 @@ class RuntimeService:
         await self.check_settled()
         spec, containers, single = await self.target(name)
         await self._wish(spec, containers, RUNNING)
+        gated = self._gated(spec)
         for container in containers:
+            if container in gated:  # its copy may not be the one to run: the gate decides
+                continue
             if (await self.engine.inspect(container))["State"]["Status"] != "running":
                 await self.engine.start(container)
         return (
@@ -283,6 +291,19 @@ class RuntimeService:
             if single
             else f"Application {spec['name']} started"
         )
+
+    def _gated(self, spec: AppSpec) -> set[str]:
+        """Containers of `spec` that start only when the Syncthing controller's gate opens
+        (r: and g: volumes on a node whose app folders sync): control leaves a stopped one
+        to the reconciler, so a g: standby never runs, not even briefly (apps.md §11.7)."""
+        if self.reconciler.gate is None:
+            return set()
+        return {
+            container
+            for container, component in zip(container_names(spec), components(spec), strict=True)
+            if (mode := sync_mode(str(component.get("containerData") or ""))) is not None
+            and mode.gated
+        }
 
     async def stop(self, name: str) -> str:
         await self.check_settled()
@@ -339,12 +360,14 @@ class RuntimeService:
         spec, containers, single = await self.target(name)
         await self._wish(spec, containers, RUNNING)
         was_stopped = False
+        gated = self._gated(spec)
         for container in containers:
             if (await self.engine.inspect(container))["State"]["Running"]:
                 await self.engine.restart(container)
             else:
                 was_stopped = True
-                await self.engine.start(container)
+                if container not in gated:
+                    await self.engine.start(container)
         if single:
             if was_stopped:
                 return f"Flux App {name} was stopped, successfully started."
@@ -491,6 +514,12 @@ class RuntimeService:
         if delete:
             return f"Application monitoring stopped and monitoring data deleted for {name}."
         return f"Application monitoring stopped for {name}. Existing monitoring data maintained."
+
+    async def tampering_events(self, name: str | None, limit: int) -> list[dict[str, Any]]:
+        if self.tampering is None:
+            return []
+        incidents = await self.tampering.store.incidents(name, limit)
+        return [incident_view(incident, iso) for incident in incidents]
 
     # -- inventory (§9) --------------------------------------------------------------------
     async def containers(self, *, all: bool) -> list[dict[str, Any]]:

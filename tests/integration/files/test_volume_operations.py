@@ -354,3 +354,28 @@ async def test_a_cancelled_copy_publishes_nothing_or_everything(ops: VolumeNode)
 async def _final(v: VolumeNode, url: str) -> dict[str, Any] | None:
     view = (await v.http.get(url, headers=v.alice)).json()["data"]
     return view if view["status"] != "Running" else None
+
+
+async def test_a_fifo_planted_in_the_volume_holds_no_thread(ops: VolumeNode) -> None:
+    """Opening a FIFO for reading waits for a writer that never comes: every read of a
+    volume refuses anything but a regular file without waiting (the files area's worker
+    threads are shared by every file route)."""
+    v = ops
+    os.mkfifo(v.mine / "appdata" / "pipe")
+    os.mkfifo(v.mine / "appdata" / "pipe.tar.gz")
+    for _ in range(10):  # more than the files area's worker threads
+        reply = await v.http.get("/apps/downloadfile/alpha/web/appdata%2Fpipe", headers=v.alice)
+        assert "not a regular file" in reply.text, reply.text
+    folder = await v.http.get("/apps/downloadfolder/alpha/web/appdata", headers=v.alice)
+    names = zipfile.ZipFile(io.BytesIO(folder.content)).namelist()
+    assert "photos/notes.txt" in names and "pipe" not in names
+    job = await settle(v, "extract", {"source": "appdata/pipe.tar.gz", "destination": "out"})
+    assert job["status"] == "Failed" and "not a regular file" in job["error"]["detail"], job
+    job = await settle(v, "compress", {"source": "appdata", "destination": "all.tar.gz"})
+    assert job["status"] == "Succeeded", job
+    with tarfile.open(v.mine / "all.tar.gz") as archive:
+        members = archive.getnames()
+    assert "photos/notes.txt" in members and "pipe" not in members
+    job = await settle(v, "copy", {"source": "appdata", "destination": "copy"})
+    assert job["status"] == "Succeeded", job
+    assert not (v.mine / "copy" / "pipe").exists() and (v.mine / "copy" / "photos").is_dir()

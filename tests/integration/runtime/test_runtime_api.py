@@ -431,3 +431,70 @@ async def test_monitoring_samples_and_streams(
     )
     gone = (await world.get("/apps/appmonitor/web_watched")).json()
     assert gone["data"]["message"] == "No data available"
+
+
+async def test_tampering_events_name_what_the_host_did(
+    world: World, images: Images, docker_url: str
+) -> None:
+    watch, owner = world.node.tampering, Person()
+    port = free_port()
+    world.specs.specs["guarded"] = web_app("guarded", images.httpd, port, owner=owner.zelid)
+    streamed = objects((await world.get("/apps/installapplocally/guarded")).text)
+    assert streamed[-1]["status"] == "success", streamed
+    container = "fluxweb_guarded"
+
+    async def incidents(query: str) -> list[dict[str, Any]]:
+        reply = (await world.get(f"/apps/tamperingevents{query}", auth=False)).json()
+        assert reply["status"] == "success", reply
+        return list(reply["data"])
+
+    # what the runtime itself does is no tampering: installing, operator stop and start,
+    # the owner's own exec
+    assert await watch.scan() == 0
+    owner_login = await log_in(world.http, world.clock, owner)
+    command = {"appname": "web_guarded", "cmd": ["/bin/busybox", "true"]}
+    answer = await world.http.post(
+        "/apps/appexec", json=command, headers={"zelidauth": owner_login.header_qs()}
+    )
+    assert answer.status_code == 200
+    assert (await world.get("/apps/appstop/guarded")).json()["status"] == "success"
+    assert (await world.get("/apps/appstart/guarded")).json()["status"] == "success"
+    assert await watch.scan() == 0
+    assert await incidents("?none") == []
+
+    engine = docker.DockerClient(base_url=docker_url, version="1.41")
+    try:
+        # the host execs into the app, then kills it twice within the hour
+        engine.containers.get(container).exec_run(["/bin/busybox", "cat", "/etc/hostname"])
+        assert await watch.scan() == 1
+        world.clock.advance(1)
+        engine.containers.get(container).kill()
+        assert await watch.scan() >= 1
+        await world.node.reconciler.reconcile_once()  # the crash ladder starts it again
+        world.clock.advance(1)
+        engine.containers.get(container).kill()
+        await watch.scan()
+        world.clock.advance(1)
+        # and removes it by hand; the reconciler then finds it gone
+        engine.containers.get(container).remove(force=True)
+        await watch.scan()
+        await world.node.reconciler.reconcile_once()
+    finally:
+        engine.close()
+
+    found = await incidents("/guarded")
+    kinds = [incident["eventType"] for incident in found]
+    assert kinds == ["container_vanished", "container_stopped", "container_exec"], found
+    vanished, stopped, executed = found
+    assert vanished["severity"] == 3 and vanished["count"] >= 2  # Docker's event + the pass
+    assert stopped["severity"] == 2 and stopped["count"] >= 2  # one incident for the hour
+    assert "kill" in stopped["detailsSample"]
+    assert executed["severity"] == 2 and "exec_start" in executed["detailsSample"]
+    assert all(i["appName"] == "guarded" and i["component"] == container for i in found)
+    assert all(i["ownerZelid"] == owner.zelid for i in found)
+    assert len({i["incidentKey"] for i in found}) == 1
+    assert await incidents("/web_guarded?component") == found
+    assert len(await incidents("/guarded?limit=1")) == 1
+    assert await incidents("/otherapp") == []
+    bad = (await world.get("/apps/tamperingevents/bad%20name", auth=False)).json()
+    assert bad["status"] == "error" and "appname" in bad["data"]["message"]

@@ -89,6 +89,21 @@ async def create_flux_network(call: Runtime) -> Any:
     return await call.service.create_flux_network()
 
 
+@router.get("/apps/tamperingevents/:appname?")
+async def tampering_events(call: Runtime) -> list[dict[str, Any]]:
+    """What happened to the apps' containers outside the runtime, newest incident first
+    (`limit` 1-1000, default 500)."""
+    requested = call.text("limit")
+    try:
+        limit = min(max(int(requested), 1), 1000) if requested is not None else 500
+    except ValueError:
+        limit = 500  # upstream: an unparsable limit is the default
+    name = call.text("appname")
+    if name is not None:
+        name = _appname(call)
+    return await call.service.tampering_events(name, limit)
+
+
 @router.get("/apps/installedapps/:appname?")
 async def installed(call: Runtime) -> list[dict[str, Any]]:
     """Specs of the apps installed on this node (exact name filter)."""
