@@ -556,7 +556,12 @@ class Node:
         )
         self.app_locations.subscribe(self.network)
         self.payment_follower = PaymentFollower(
-            self.app_registry, explorer.events, self.network, self.clock, self.network.http
+            self.app_registry,
+            explorer.events,
+            self.network,
+            self.clock,
+            self.network.http,
+            report=lambda detail: self.supervisor.report("apps registry", detail),
         )
         self.add_background("apps registry", self.payment_follower.run)
         enterprise = EnterpriseScores(self.network.state.source, self.apps_store, self.clock)

@@ -11,6 +11,7 @@ stored name after each file, an error envelope if something fails, all concatena
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import json
@@ -54,6 +55,7 @@ class _Part:
     temp_name: str | None = None
     final_name: str | None = None
     pending: bytearray = field(default_factory=bytearray)
+    writing: asyncio.Future[None] | None = None  # the run being written, in a worker
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ class MultipartUpload:
                 raise
         finally:
             if part is not None:
-                self._discard(part, directory_fd)
+                await self._discard(part, directory_fd)
             os.close(directory_fd)
 
     async def _open(self, part: _Part, directory_fd: int) -> None:
@@ -183,17 +185,26 @@ class MultipartUpload:
             )
         if self.received > self.rules.max_total:
             raise BadParameter(f"upload must be at most {self.rules.max_total} bytes", code=413)
-        if not part.pending and len(data) >= WRITE_EVERY:
-            await self.runner.run(write_all, part.fd, data)
-            return
         part.pending += data
         if len(part.pending) >= WRITE_EVERY:
-            await self._flush(part)
+            await self._flush(part, wait=False)
 
-    async def _flush(self, part: _Part) -> None:
+    async def _flush(self, part: _Part, *, wait: bool = True) -> None:
+        """Hand the pending run to a worker: the next run is received while this one is
+        written (one run in flight at most, so an upload holds about 2 MiB). `wait`
+        returns once everything handed over is on disk."""
+        await self._written(part)
         if part.pending and part.fd is not None:
             pending, part.pending = part.pending, bytearray()
-            await self.runner.run(write_all, part.fd, pending)
+            part.writing = asyncio.ensure_future(self.runner.run(write_all, part.fd, pending))
+        if wait:
+            await self._written(part)
+
+    @staticmethod
+    async def _written(part: _Part) -> None:
+        writing, part.writing = part.writing, None
+        if writing is not None:
+            await writing
 
     async def _finish(self, part: _Part, directory_fd: int) -> str | None:
         if part.fd is None:
@@ -211,7 +222,11 @@ class MultipartUpload:
         log.info("upload: %s stored in %s (%d bytes)", part.final_name, self.directory, part.size)
         return part.name if part.name is not None else part.final_name
 
-    def _discard(self, part: _Part, directory_fd: int) -> None:
+    async def _discard(self, part: _Part, directory_fd: int) -> None:
+        if part.writing is not None:  # its worker still writes to the descriptor
+            with contextlib.suppress(Exception):
+                await asyncio.shield(part.writing)
+            part.writing = None
         if part.fd is not None:
             os.close(part.fd)
             part.fd = None
