@@ -148,6 +148,9 @@ class FluxRouter(Generic[S]):
     def post(self, path: str, **options: Any) -> Callable[[TypedHandler[S]], TypedHandler[S]]:
         return self._declare("POST", path, **options)
 
+    def delete(self, path: str, **options: Any) -> Callable[[TypedHandler[S]], TypedHandler[S]]:
+        return self._declare("DELETE", path, **options)
+
     def _declare(
         self,
         method: str,

@@ -1,9 +1,10 @@
 """Following the explorer's app payments, and finding every paid message (§7.3, §8.3).
 
 `PaymentFollower.run` takes the explorer's events: each payment promotes its message;
-a payment whose message this node does not hold is asked of peers at once and twice more
-a minute apart, then by the hash sync on later blocks with a growing back-off. When most
-paid messages are missing (a new node, or one offline for long), they are fetched in bulk
+a payment whose message this node does not hold is asked of peers at once (as soon as one
+is connected: a node just started asks nobody otherwise) and twice more a minute apart,
+then by the hash sync on later blocks with a growing back-off. When most paid messages
+are missing (a new node, or one offline for long), they are fetched in bulk
 from a peer's `/apps/permanentmessages` and each is checked against this node's own chain
 (the payment's hash, txid and height come from our explorer, never from the peer) —
 upstream #1485. Every message given up on is logged and counted (upstream #1713).
@@ -126,6 +127,11 @@ class PaymentFollower:
         """Ask for waiting messages now, then twice more a minute apart."""
         while True:
             due = [h for h, tries in self._waiting.items() if tries < IMMEDIATE_TRIES]
+            if due and not len(self._network.peers):
+                # nobody to ask yet (a node just started): a try now would be wasted, and
+                # the next one is a minute away
+                await self._clock.sleep(1.0)
+                continue
             if due:
                 await self._registry.request(due)
                 for message_hash in due:

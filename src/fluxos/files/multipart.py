@@ -31,6 +31,7 @@ from fluxos.files.paths import Root, validate_filename
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 1024 * 1024
+WRITE_EVERY = 1024 * 1024  # a file's bytes go to disk in runs of this (one thread hop each)
 _FIELD_LIMIT = 64 * 1024
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL
 
@@ -52,6 +53,7 @@ class _Part:
     fd: int | None = None
     temp_name: str | None = None
     final_name: str | None = None
+    pending: bytearray = field(default_factory=bytearray)
 
 
 @dataclass(frozen=True)
@@ -181,11 +183,22 @@ class MultipartUpload:
             )
         if self.received > self.rules.max_total:
             raise BadParameter(f"upload must be at most {self.rules.max_total} bytes", code=413)
-        await self.runner.run(write_all, part.fd, data)
+        if not part.pending and len(data) >= WRITE_EVERY:
+            await self.runner.run(write_all, part.fd, data)
+            return
+        part.pending += data
+        if len(part.pending) >= WRITE_EVERY:
+            await self._flush(part)
+
+    async def _flush(self, part: _Part) -> None:
+        if part.pending and part.fd is not None:
+            pending, part.pending = part.pending, bytearray()
+            await self.runner.run(write_all, part.fd, pending)
 
     async def _finish(self, part: _Part, directory_fd: int) -> str | None:
         if part.fd is None:
             return None
+        await self._flush(part)
         fd, part.fd = part.fd, None
         os.close(fd)
         assert part.temp_name is not None and part.final_name is not None
@@ -257,10 +270,11 @@ def _parser(boundary: bytes, events: list[tuple[str, Any]]) -> MultipartParser:
         events.append(("headers_done", None))
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
+        piece = memoryview(data)[start:end]  # copied once, into the part's run of bytes
         if events and events[-1][0] == "data":
-            events[-1][1].extend(data[start:end])  # one write per chunk, not per callback
+            events[-1][1].extend(piece)  # one write per chunk, not per callback
         else:
-            events.append(("data", bytearray(data[start:end])))
+            events.append(("data", bytearray(piece)))
 
     def on_part_end() -> None:
         events.append(("end", None))

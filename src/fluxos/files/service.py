@@ -13,6 +13,8 @@ from fluxos.files.backups import BackupFiles
 from fluxos.files.backuptasks import AppControl, AppHolds, BackupTasks
 from fluxos.files.browser import VolumeBrowser
 from fluxos.files.fluxshare import SHARE_MAX_UPLOAD, FluxShare, TierSource
+from fluxos.files.jobs import Jobs
+from fluxos.files.operations import VolumeOperations
 from fluxos.files.remote import RemoteFiles, Resolver
 from fluxos.files.volumes import AppVolumes
 from fluxos.storage.database import Database
@@ -46,6 +48,8 @@ class FilesService:
         self.volumes = volumes
         self.upload_max = upload_max
         self.browser = VolumeBrowser(volumes, self.runner, upload_max)
+        self.jobs = Jobs(clock)
+        self.operations = VolumeOperations(volumes, self.runner, self.jobs, holds)
         self.backups = BackupFiles(volumes, self.runner)
         self.remote = RemoteFiles(resolver, allowed=remote_allowed)
         self.holds = holds
@@ -74,5 +78,6 @@ class FilesService:
             log.warning("FluxShare folder %s cannot be created: %s", self.share.root.base, error)
 
     async def aclose(self) -> None:
+        await self.jobs.aclose()
         await self.remote.close()
         self.runner.close()
