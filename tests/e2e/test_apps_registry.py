@@ -7,6 +7,7 @@ checks must not refuse the registration (the image's registry is on a closed por
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -186,6 +187,17 @@ def test_an_underpaid_registration_never_becomes_global(
     wallet.call("generate", 1)
     for node in net.nodes:
         assert fresh(net, node.index, "/apps/globalappsspecifications?appname=cheapapp") == []
+
+    # counted, and shown beside the registry's loop on every node
+    def counted(index: int) -> bool:
+        loops = {loop["name"]: loop for loop in fresh(net, index, "/flux/loops")}
+        detail = loops["apps registry"].get("detail") or ""
+        found = re.search(r"(\d+) underpaid", detail)
+        with_reason = re.search(r"reasons: .*underpaid [1-9]", detail)
+        return found is not None and int(found.group(1)) >= 1 and with_reason is not None
+
+    for node in net.nodes:
+        wait_until(lambda: counted(node.index), timeout=WAIT, interval=0.5)  # noqa: B023
 
 
 def test_an_update_with_its_payment_replaces_the_global_spec_everywhere(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,8 +67,10 @@ class PaymentFollower:
         clock: Clock,
         http: httpx.AsyncClient,
         rng: random.Random | None = None,
+        report: Callable[[str], None] | None = None,
     ) -> None:
         self._registry = registry
+        self._report = report
         self._store = registry.store
         self._events = events
         self._network = network
@@ -89,6 +92,8 @@ class PaymentFollower:
                 self.ready.set()
                 async for event in events:
                     await self._on_event(event)
+                    if self._report is not None:
+                        self._report(self.summary())
         finally:
             retry.cancel()
             await asyncio.gather(retry, return_exceptions=True)
@@ -116,6 +121,25 @@ class PaymentFollower:
                 removed,
             )
             await self._registry.promoter.rebuild()
+
+    def summary(self) -> str:
+        """Every message received, refused, promoted, underpaid, missing or given up on,
+        with the reasons (the registry loop shows it: nothing is dropped unseen)."""
+        messages = self._registry.counters
+        promoted = self._registry.promoter.counters
+        sync = self.counters
+        reasons = {**messages.by_reason, **promoted.by_reason}
+        for reason, count in sync.by_reason.items():
+            reasons[reason] = reasons.get(reason, 0) + count
+        why = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items()))
+        return (
+            f"messages: {messages.received} received, {messages.stored} stored, "
+            f"{messages.refused} refused; payments: {sync.payments}, {promoted.promoted} "
+            f"promoted, {promoted.underpaid} underpaid, {promoted.expired} expired; missing: "
+            f"{sync.missing}, {sync.resolved_by_request} found by asking, "
+            f"{sync.bulk_fetched} in bulk, {sync.given_up} given up"
+            + (f"; reasons: {why}" if why else "")
+        )
 
     def _missing(self, message_hash: str) -> None:
         if message_hash in self._waiting:

@@ -11,6 +11,7 @@ stored name after each file, an error envelope if something fails, all concatena
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import json
@@ -53,7 +54,9 @@ class _Part:
     fd: int | None = None
     temp_name: str | None = None
     final_name: str | None = None
-    pending: bytearray = field(default_factory=bytearray)
+    pending: list[bytearray] = field(default_factory=list)  # received, not yet handed over
+    pending_bytes: int = 0
+    writing: asyncio.Future[None] | None = None  # the run being written, in a worker
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,7 @@ class MultipartUpload:
                 raise
         finally:
             if part is not None:
-                self._discard(part, directory_fd)
+                await self._discard(part, directory_fd)
             os.close(directory_fd)
 
     async def _open(self, part: _Part, directory_fd: int) -> None:
@@ -183,17 +186,27 @@ class MultipartUpload:
             )
         if self.received > self.rules.max_total:
             raise BadParameter(f"upload must be at most {self.rules.max_total} bytes", code=413)
-        if not part.pending and len(data) >= WRITE_EVERY:
-            await self.runner.run(write_all, part.fd, data)
-            return
-        part.pending += data
-        if len(part.pending) >= WRITE_EVERY:
-            await self._flush(part)
+        part.pending.append(data)  # the parser's own copy of the chunk: kept, not copied
+        part.pending_bytes += len(data)
+        if part.pending_bytes >= WRITE_EVERY:
+            await self._flush(part, wait=False)
 
-    async def _flush(self, part: _Part) -> None:
+    async def _flush(self, part: _Part, *, wait: bool = True) -> None:
+        """Hand the pending run to a worker: the next run is received while this one is
+        written (one run in flight at most, so an upload holds about 2 MiB). `wait`
+        returns once everything handed over is on disk."""
+        await self._written(part)
         if part.pending and part.fd is not None:
-            pending, part.pending = part.pending, bytearray()
-            await self.runner.run(write_all, part.fd, pending)
+            pending, part.pending, part.pending_bytes = part.pending, [], 0
+            part.writing = asyncio.ensure_future(self.runner.run(write_runs, part.fd, pending))
+        if wait:
+            await self._written(part)
+
+    @staticmethod
+    async def _written(part: _Part) -> None:
+        writing, part.writing = part.writing, None
+        if writing is not None:
+            await writing
 
     async def _finish(self, part: _Part, directory_fd: int) -> str | None:
         if part.fd is None:
@@ -211,7 +224,11 @@ class MultipartUpload:
         log.info("upload: %s stored in %s (%d bytes)", part.final_name, self.directory, part.size)
         return part.name if part.name is not None else part.final_name
 
-    def _discard(self, part: _Part, directory_fd: int) -> None:
+    async def _discard(self, part: _Part, directory_fd: int) -> None:
+        if part.writing is not None:  # its worker still writes to the descriptor
+            with contextlib.suppress(Exception):
+                await asyncio.shield(part.writing)
+            part.writing = None
         if part.fd is not None:
             os.close(part.fd)
             part.fd = None
@@ -225,6 +242,18 @@ class MultipartUpload:
                 part.size,
             )
             part.temp_name = None
+
+
+def write_runs(fd: int, runs: list[bytearray]) -> None:
+    """Write every run, in order, with as few system calls as the kernel allows."""
+    views = [memoryview(run) for run in runs]
+    while views:
+        written = os.writev(fd, views[:1024])
+        while views and written >= len(views[0]):
+            written -= len(views[0])
+            views.pop(0)
+        if written:
+            views[0] = views[0][written:]
 
 
 def write_all(fd: int, data: bytes | bytearray) -> None:

@@ -60,6 +60,7 @@ class FilesService:
             self.remote,
             self.runner,
             restore_max_download=restore_max_download,
+            busy=self._operation_running,
         )
         self.share = FluxShare(
             share_folder,
@@ -68,6 +69,15 @@ class FilesService:
             clock,
             self.runner,
             max_upload=share_max_upload,
+        )
+
+    def _operation_running(self, app_name: str) -> str | None:
+        job = self.jobs.running_for(app_name.lower())
+        if job is None:
+            return None
+        return (
+            f"A file operation is running for app {app_name}: {job.job_id} ({job.kind}); "
+            "wait for it to end or cancel it"
         )
 
     def start(self) -> None:
