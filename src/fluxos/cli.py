@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from fluxos import FLUXOS_COMPAT_VERSION, __version__
+from fluxos.apps import deploy as _deploy  # noqa: F401  (registers apps deploy/status)
 from fluxos.apps.command import apps_app
 from fluxos.config import load_settings
 from fluxos.errors import ConfigError, FluxError

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from fluxos.errors import ConfigError
 
@@ -368,6 +368,12 @@ class RuntimeSettings(BaseModel):
     spawn: bool = True  # take a share of the network's global apps (apps.md §10)
     # every spawner delay is upstream's times this: 1 on mainnet, small on a devnet cluster
     spawn_time_scale: float = 1.0
+    # fluxapprunning of the apps here every broadcast_seconds (upstream: hourly); a
+    # location nobody renews is gone after location_seconds (upstream: 125 min), which is
+    # how the network notices a dead node and its spawners take its place
+    broadcast_seconds: float = 3600.0
+    location_seconds: float = 7500.0
+    monitor_seconds: float = 60.0  # app monitoring's sample period (upstream: a minute)
 
     @field_validator("reconcile_seconds", "settle_seconds")
     @classmethod
@@ -382,6 +388,22 @@ class RuntimeSettings(BaseModel):
         if not 0 < value <= 1:
             raise ValueError("must be more than 0 and at most 1")
         return value
+
+    @field_validator("broadcast_seconds", "location_seconds", "monitor_seconds")
+    @classmethod
+    def _gossip_seconds(cls, value: float) -> float:
+        if not 1 <= value <= 86_400:
+            raise ValueError("must be at least 1 and at most 86400 seconds")
+        return value
+
+    @model_validator(mode="after")
+    def _renewed_in_time(self) -> RuntimeSettings:
+        if self.location_seconds <= self.broadcast_seconds:
+            raise ValueError(
+                "location_seconds must be longer than broadcast_seconds, else every"
+                " location expires before it is renewed"
+            )
+        return self
 
 
 class UiSettings(BaseModel):

@@ -11,7 +11,6 @@ empty body.
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 import inspect
 import itertools
@@ -20,14 +19,13 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from fluxos.errors import DaemonUnavailable, FluxError
-from fluxos.tls import client_context
+from fluxos.rpctransport import ConnectFailed, RpcTransport
 
 log = logging.getLogger(__name__)
 
@@ -163,23 +161,14 @@ class JsonRpcClient:
     `DaemonUnavailable` whose code is the errno name (upstream reports `ECONNREFUSED`).
     """
 
-    def __init__(
-        self,
-        url: str,
-        user: str,
-        password: str,
-        *,
-        timeout: float = 40.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, url: str, user: str, password: str, *, timeout: float = 40.0) -> None:
         self.url = url
         self._ids = itertools.cycle(range(1000))
-        self._http = httpx.AsyncClient(
-            auth=(user, password),
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        self._http = RpcTransport(
+            url,
+            {"content-type": "application/json", "authorization": f"Basic {token}"},
             timeout=timeout,
-            transport=transport,
-            headers={"content-type": "application/json"},
-            verify=client_context(),
         )
 
     async def aclose(self) -> None:
@@ -231,28 +220,16 @@ class JsonRpcClient:
 
     async def _post(self, payload: Any) -> Any:
         try:
-            response = await self._http.post(self.url, content=_dumps(payload))
-        except httpx.TimeoutException as exc:
+            reply = await self._http.post(_dumps(payload))
+        except TimeoutError as exc:
             raise DaemonUnavailable(f"timeout calling {self.url}", code="ECONNABORTED") from exc
-        except httpx.TransportError as exc:
-            raise DaemonUnavailable(
-                _transport_message(exc, self.url), code=_errno_name(exc)
-            ) from exc
-        if response.status_code == 401:
+        except OSError as exc:
+            code = "ECONNREFUSED" if isinstance(exc, ConnectFailed) else "ECONNRESET"
+            raise DaemonUnavailable(f"connect {code} {self.url}: {exc}", code=code) from exc
+        if reply.status == 401:
             raise RpcError(500, "Request failed with status code 401")
         try:
-            return response.json()
-        except (ValueError, binascii.Error):
-            text = response.text or f"Request failed with status code {response.status_code}"
-            raise RpcError(500, text) from None
-
-
-def _errno_name(exc: httpx.TransportError) -> str:
-    text = str(exc).lower()
-    if "refused" in text or isinstance(exc, httpx.ConnectError):
-        return "ECONNREFUSED"
-    return "ECONNRESET"
-
-
-def _transport_message(exc: httpx.TransportError, url: str) -> str:
-    return f"connect {_errno_name(exc)} {url}: {exc}".rstrip(": ")
+            return json.loads(reply.body)
+        except ValueError:
+            text = reply.body.decode("utf-8", "replace")
+            raise RpcError(500, text or f"Request failed with status code {reply.status}") from None

@@ -17,6 +17,7 @@ from fluxos.apps.appmessages import MessageChecks
 from fluxos.apps.directory import RegistryDirectory
 from fluxos.apps.dockerregistry import DockerRegistryClient
 from fluxos.apps.enterprisenodes import EnterpriseNodes
+from fluxos.apps.enterprisescores import EnterpriseScores
 from fluxos.apps.fluxservices import FluxServices, FluxServiceUrls
 from fluxos.apps.hashsync import PaymentFollower
 from fluxos.apps.heights import LatestForkHeight, SyncedDaemonHeight
@@ -66,14 +67,18 @@ from fluxos.network.service import NetworkService
 from fluxos.payments.service import PaymentService
 from fluxos.runtime.announcer import NetworkAnnouncer
 from fluxos.runtime.engine import DockerEngine
+from fluxos.runtime.globalcommands import GlobalCommands
 from fluxos.runtime.installer import Installer
+from fluxos.runtime.monitoring import AppMonitor
 from fluxos.runtime.nodefacts import NodeFactsSource
 from fluxos.runtime.owners import InstalledAppOwners, RegistryThenInstalled
 from fluxos.runtime.reconciler import Reconciler
 from fluxos.runtime.registryapps import RegistryGlobalApps
 from fluxos.runtime.service import InstallableSpecs, RuntimeService
+from fluxos.runtime.siblings import SiblingPorts
 from fluxos.runtime.spawner import GlobalApps, Spawner, watch_engine
 from fluxos.runtime.syncedapps import RuntimeSyncedApps
+from fluxos.runtime.tampering import TamperWatch
 from fluxos.runtime.volumes import Volumes
 from fluxos.storage.apps import AppsStore
 from fluxos.storage.areas import ALL_AREAS
@@ -82,6 +87,7 @@ from fluxos.storage.identity import IdentityStore
 from fluxos.storage.localapps import LocalApps
 from fluxos.storage.nodestate import NodeState
 from fluxos.storage.payments import PaymentStore
+from fluxos.storage.tampering import TamperingStore
 from fluxos.sync.apps import RegistryLocations
 from fluxos.sync.controller import AppFolders
 from fluxos.sync.events import FolderEvents
@@ -286,7 +292,7 @@ class Node:
         self.add_background("local backups housekeeping", self._clean_local_backups)
         self._build_system()
         registry_view = RegistryGlobalApps(self.apps_store, self.clock)
-        self._build_runtime(install_specs or registry_view)
+        self._build_runtime(install_specs or registry_view, registry_view)
         self._build_spawner(global_apps or registry_view)
         self._build_app_folders()
 
@@ -543,17 +549,34 @@ class Node:
             minimums=PeerMinimums(settings.min_outgoing_peers, settings.min_incoming_peers),
         )
         self.app_registry.subscribe()
-        self.app_locations = LocationBook(self.apps_store, self.clock)
+        self.app_locations = LocationBook(
+            self.apps_store,
+            self.clock,
+            running_lifetime_ms=int(self.settings.runtime.location_seconds * 1000),
+        )
         self.app_locations.subscribe(self.network)
         self.payment_follower = PaymentFollower(
-            self.app_registry, explorer.events, self.network, self.clock, self.network.http
+            self.app_registry,
+            explorer.events,
+            self.network,
+            self.clock,
+            self.network.http,
+            report=lambda detail: self.supervisor.report("apps registry", detail),
         )
         self.add_background("apps registry", self.payment_follower.run)
+        enterprise = EnterpriseScores(self.network.state.source, self.apps_store, self.clock)
         self.registry: RegistryService = RegistryService(
-            self.app_registry, self.app_locations, self.payment_follower, explorer, self.clock
+            self.app_registry,
+            self.app_locations,
+            self.payment_follower,
+            explorer,
+            self.clock,
+            enterprise_nodes=enterprise,
         )
 
-    def _build_runtime(self, install_specs: InstallableSpecs | None) -> None:
+    def _build_runtime(
+        self, install_specs: InstallableSpecs | None, registry: RegistryGlobalApps
+    ) -> None:
         """Apps on Docker: installer, the reconciler (the one thing that starts and stops
         containers by itself) and the routes' service. Without dockerd the node serves on
         and these routes say Docker is unavailable."""
@@ -563,12 +586,22 @@ class Node:
             runtime.apps_dir or settings.data_dir / "apps",
             runtime.volumes_dir or settings.data_dir / "appvolumes",
         )
+        # what happens to the containers outside the runtime (/apps/tamperingevents)
+        self.tampering = TamperWatch(
+            self.docker,
+            TamperingStore(self.database),
+            self.local_apps,
+            self.clock,
+            interval=runtime.reconcile_seconds,
+            uptime=self.host.system_uptime,
+        )
         self.reconciler = Reconciler(
             self.docker,
             self.local_apps,
             self.clock,
             interval=runtime.reconcile_seconds,
             volumes=self.app_volumes,
+            observer=self.tampering.observe,
         )
         geolocation = self.geolocation
         network = self.network
@@ -580,6 +613,7 @@ class Node:
             os_uptime=self.host.system_uptime,
             static_ip=lambda: geolocation.static_ip,
             engine=self.docker,
+            interval=runtime.broadcast_seconds,
             record=self._record_own,
         )
         self.installer = Installer(
@@ -598,7 +632,15 @@ class Node:
             announcer=self.app_announcer,
             blocked_ports=settings.blocked_ports,
             on_operator_action=self.reconciler.operator_acted,
+            # the other Flux nodes the fluxnode list puts on this node's IP
+            sibling_ports=SiblingPorts(
+                lambda: network.state.nodes, lambda: network.own_address, lambda: network.http
+            ),
         )
+        self.app_monitor = AppMonitor(
+            self.docker, self.local_apps, self.clock, interval=runtime.monitor_seconds
+        )
+        self.tampering.busy = lambda: self.installer.installing
         self.runtime: RuntimeService = RuntimeService(
             self.docker,
             self.local_apps,
@@ -607,11 +649,18 @@ class Node:
             self.clock,
             # the global apps registry answers which spec an install means
             specs=install_specs,
+            catalogue=registry,
+            # global=true: the registry's locations hear the command with the caller's auth
+            commands=GlobalCommands(registry, lambda: network.http),
+            monitor=self.app_monitor,
+            tampering=self.tampering,
             settle_seconds=runtime.settle_seconds,
         )
         if self.apps_enabled:
             self.add_background("apps reconciler", self.reconciler.run)
             self.add_background("apps running broadcast", self.app_announcer.run)
+            self.add_background("apps monitoring", self.app_monitor.run)
+            self.add_background("apps tampering watch", self.tampering.run)
 
     async def _record_own(self, envelope: Envelope) -> None:
         """This node's own running/installing/error/removed messages go into its own

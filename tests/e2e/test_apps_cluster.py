@@ -10,78 +10,33 @@ back to two copies (the spawners fill the gap)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import docker
 import httpx
 import pytest
 
-from fluxos.apps.formatter import format_spec
-from fluxos.apps.messages import message_hash, sign_spec
-from fluxos.apps.params import DEVELOPMENT
-from fluxos.crypto import PrivateKey, bitcoin_address, sign_message
-from fluxos.identity.client import Signer, login
-from fluxos.network.cluster import PeerTargets
-from tests.support.apppayments import pay_for_message
-from tests.support.cluster import ClusterHarness, wait_until
-from tests.support.devnetprocess import SyncRpc
-from tests.support.dockerd import INDEX_TEXT, httpd_image
-from tests.support.nodedocker import NodeDocker, node_dockers
+from tests.support.appscluster import (
+    WAIT,
+    AppsCluster,
+    Owner,
+    answers,
+    fresh,
+    hosts_running,
+    register_and_pay,
+    running_apps_cluster,
+)
+from tests.support.cluster import wait_until
 from tests.support.processes import free_port
-from tests.support.registry import ImagePusher, require_tools, running_registry
 from tests.unit.apps.spec_samples import component, v8_spec
 
 pytestmark = pytest.mark.slow
 
-NODES = 3
-WAIT = 180.0
-RUNTIME = {  # a devnet cluster converges in seconds (collision wait 0.18 s, tried 86 s)
-    "spawn_time_scale": 0.002,
-    "reconcile_seconds": 1.0,
-    "settle_seconds": 5.0,
-}
-
-
-@dataclass
-class AppsCluster:
-    net: ClusterHarness
-    engines: list[NodeDocker]
-    image: str
-
-    def loops(self, index: int) -> dict[str, dict[str, object]]:
-        answer = self.net.get(index, "/flux/loops")
-        assert answer["status"] == "success", answer
-        return {loop["name"]: loop for loop in answer["data"]}
-
 
 @pytest.fixture(scope="module")
 def apps_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppsCluster]:
-    require_tools()
-    work = tmp_path_factory.mktemp("apps-cluster")
-    with running_registry(work / "registry") as registry:
-        pusher = ImagePusher(registry.url)
-        try:
-            httpd_image(pusher, "flux/httpd", "1.0")
-        finally:
-            pusher.close()
-        with node_dockers(work / "engines", NODES, (registry.port,)) as engines:
-            hosts = [engine.url for engine in engines]
-            targets = PeerTargets(min_outgoing=1, min_incoming=1)
-            with ClusterHarness(
-                work / "cluster", NODES, targets=targets, docker_hosts=hosts, runtime=RUNTIME
-            ) as net:
-                wait_until(net.is_mesh, timeout=60, interval=0.5)
-                yield AppsCluster(net, engines, f"{registry.host}/flux/httpd:1.0")
-
-
-def answers(address: str, port: int) -> bool:
-    try:
-        return httpx.get(f"http://{address}:{port}/", timeout=2).text.strip() == INDEX_TEXT
-    except httpx.HTTPError:
-        return False
+    with running_apps_cluster(tmp_path_factory.mktemp("apps-cluster")) as cluster:
+        yield cluster
 
 
 def test_every_node_runs_apps_on_its_own_engine(apps_cluster: AppsCluster) -> None:
@@ -99,82 +54,9 @@ def test_every_node_runs_apps_on_its_own_engine(apps_cluster: AppsCluster) -> No
         assert spawner["after"] == ["registry ready", "dockerd reachable"]
 
 
-class Owner:
-    """An app owner: a ZelID key, a session per node, signed registration messages."""
-
-    def __init__(self) -> None:
-        self.key = PrivateKey.generate()
-        self.zelid = bitcoin_address(self.key.public_key)
-
-    def headers(self, url: str) -> dict[str, str]:
-        signer = Signer(self.zelid, lambda text: sign_message(text, self.key))
-        return {"zelidauth": login(url, signer).header_json()}
-
-    def message(self, spec: dict[str, Any]) -> dict[str, Any]:
-        timestamp = int(time.time() * 1000)
-        formatted = format_spec(spec, DEVELOPMENT)
-        signature = sign_spec(formatted, self.key, message_type="fluxappregister",
-                              timestamp=timestamp)  # fmt: skip
-        return {
-            "type": "fluxappregister",
-            "version": 1,
-            "appSpecification": spec,
-            "timestamp": timestamp,
-            "signature": signature,
-        }
-
-
-def fresh(net: ClusterHarness, index: int, path: str, **headers: str) -> Any:
-    answer = net.get(index, path, params={"fresh": time.monotonic_ns()}, headers=headers)
-    assert answer["status"] == "success", answer
-    return answer["data"]
-
-
-def hosts_running(cluster: AppsCluster, container: str) -> list[int]:
-    """The nodes whose own engine runs `container` (asked over each node's API)."""
-    net = cluster.net
-    found = []
-    for node in net.nodes:
-        running = fresh(net, node.index, "/apps/listrunningapps")
-        if any(f"/{container}" in c["Names"] for c in running):
-            found.append(node.index)
-    return found
-
-
 def restarted(engine: docker.DockerClient, container: str, before: str) -> bool:
     state = engine.containers.get(container).attrs["State"]
     return bool(state["Running"]) and state["StartedAt"] != before
-
-
-def register_and_pay(cluster: AppsCluster, owner: Owner, spec: dict[str, Any]) -> str:
-    net = cluster.net
-    index = next(
-        n.index
-        for n in net.nodes
-        if fresh(net, n.index, "/flux/connectedpeers")
-        and fresh(net, n.index, "/flux/incomingconnections")
-    )
-    url = net.node(index).url
-    body = owner.message(spec)
-    reply = httpx.post(
-        url + "/apps/appregister", json=body, headers=owner.headers(url), timeout=60
-    ).json()
-    stored = format_spec(spec, DEVELOPMENT)
-    expected = message_hash(body["type"], 1, stored, body["timestamp"], body["signature"])
-    assert reply == {"status": "success", "data": expected}, reply
-    wait_until(
-        lambda: all(fresh(net, n.index, f"/apps/temporarymessages/{expected}") for n in net.nodes),
-        timeout=WAIT,
-        interval=0.5,
-    )
-    endpoint = net.fluxd(1).endpoint
-    wallet = SyncRpc(endpoint.url, endpoint.user, endpoint.password)
-    try:
-        pay_for_message(wallet, expected, "5")
-        wallet.call("generate", 1)
-    finally:
-        wallet.close()
-    return expected
 
 
 def test_a_global_app_runs_on_its_instances_and_keeps_running(apps_cluster: AppsCluster) -> None:
@@ -238,3 +120,53 @@ def test_a_global_app_runs_on_its_instances_and_keeps_running(apps_cluster: Apps
     assert "was successfuly removed" in removed.text, removed.text
     wait_until(lambda: len(hosts_running(apps_cluster, container)) == 2, timeout=WAIT, interval=1)
     assert len(hosts_running(apps_cluster, container)) == 2
+
+
+def test_a_dead_nodes_copy_moves_to_another_node(apps_cluster: AppsCluster) -> None:
+    net, owner, port = apps_cluster.net, Owner(), free_port()
+    web = component(
+        name="web", repotag=apps_cluster.image, ports=[port], containerPorts=[80],
+        domains=[""], cpu=0.1, ram=100, hdd=1,
+    )  # fmt: skip
+    spec = v8_spec(name="movingweb", owner=owner.zelid, instances=2, compose=[web])
+    register_and_pay(apps_cluster, owner, spec)
+    container = "fluxweb_movingweb"
+    hosts = wait_until(
+        lambda: (found := hosts_running(apps_cluster, container)) and len(found) >= 2 and found,
+        timeout=WAIT,
+        interval=1,
+    )
+    assert len(hosts) == 2, hosts
+    spare = next(n.index for n in net.nodes if n.index not in hosts)
+
+    # one host's machine dies: its node is killed, its container goes with it
+    dead, survivor = hosts
+    net.cluster.kill_node(net.node(dead))
+    engine = docker.DockerClient(base_url=apps_cluster.engines[dead - 1].url, version="1.41")
+    try:
+        engine.containers.get(container).kill()
+    finally:
+        engine.close()
+    # once its location expires (nobody renews it), the spare node's spawner takes its place
+    wait_until(
+        lambda: sorted(hosts_running(apps_cluster, container)) == sorted([survivor, spare]),
+        timeout=2 * WAIT,
+        interval=1,
+    )
+    address = apps_cluster.engines[spare - 1].address
+    wait_until(lambda: answers(address, port), timeout=60)
+    wait_until(
+        lambda: (
+            {loc["ip"].split(":")[0] for loc in fresh(net, survivor, "/apps/location/movingweb")}
+            == {net.node(survivor).host, net.node(spare).host}
+        ),
+        timeout=WAIT,
+        interval=1,
+    )
+
+    # the machine comes back with its copy: three run, and the surplus cleanup brings the
+    # network back to exactly two
+    net.cluster.start_node(net.node(dead))
+    wait_until(
+        lambda: len(hosts_running(apps_cluster, container)) == 2, timeout=2 * WAIT, interval=1
+    )

@@ -60,7 +60,8 @@ async def test_an_expected_exit_is_not_restarted(tmp_path: Path) -> None:
     child.expect_exit()
     os.kill(pid, signal.SIGTERM)
     await wait_for(lambda: not child.running)
-    await asyncio.sleep(1.5)  # longer than the first restart delay
+    # the watcher saw the exit and ended: no restart is pending behind a delay
+    await wait_for(lambda: not child.watching)
     assert child.restarts == 0 and not child.running
     await child.start()  # a later start brings it back
     assert child.running

@@ -6,10 +6,11 @@ a registry's token service): a real HTTP server on 127.0.0.1, never a patched cl
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import uvicorn
@@ -41,3 +42,23 @@ def serving(app: Any, host: str = "127.0.0.1", *, lifespan: bool = False) -> Ite
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@asynccontextmanager
+async def serving_on_this_loop(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """Serve `app` on a free port from the running event loop (an app whose handlers use
+    objects of the test's loop); yields its base URL (no trailing slash)."""
+    port = free_port(host)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError(f"test server on {host}:{port} stopped while starting")
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from fluxos.apps.formatter import canonical_json
 from fluxos.apps.messages import REGISTER_TYPES
 from fluxos.apps.params import AppParams, PriceEntry
 from fluxos.apps.pricing import onchain_minimum_registration, onchain_minimum_update
@@ -43,6 +44,13 @@ class PaidMessage:
     timestamp: int
     height: int
     value_sat: int
+    # the stored canonical JSON the spec was parsed from (kept: writing it again is most of
+    # a rebuild's time); empty when the spec was built in memory
+    spec_text: str = ""
+
+    @property
+    def canonical_spec(self) -> str:
+        return self.spec_text or canonical_json(self.spec)
 
     @property
     def name(self) -> str:
@@ -56,7 +64,7 @@ class PaidMessage:
     def from_text(
         cls, hash_: str, type_: str, spec_text: str, timestamp: int, height: int, value: int
     ) -> PaidMessage:
-        return cls(hash_, type_, parse_json(spec_text), timestamp, height, value)
+        return cls(hash_, type_, parse_json(spec_text), timestamp, height, value, spec_text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,10 @@
 """Following the explorer's app payments, and finding every paid message (§7.3, §8.3).
 
 `PaymentFollower.run` takes the explorer's events: each payment promotes its message;
-a payment whose message this node does not hold is asked of peers at once and twice more
-a minute apart, then by the hash sync on later blocks with a growing back-off. When most
-paid messages are missing (a new node, or one offline for long), they are fetched in bulk
+a payment whose message this node does not hold is asked of peers at once (as soon as one
+is connected: a node just started asks nobody otherwise) and twice more a minute apart,
+then by the hash sync on later blocks with a growing back-off. When most paid messages
+are missing (a new node, or one offline for long), they are fetched in bulk
 from a peer's `/apps/permanentmessages` and each is checked against this node's own chain
 (the payment's hash, txid and height come from our explorer, never from the peer) —
 upstream #1485. Every message given up on is logged and counted (upstream #1713).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,8 +67,10 @@ class PaymentFollower:
         clock: Clock,
         http: httpx.AsyncClient,
         rng: random.Random | None = None,
+        report: Callable[[str], None] | None = None,
     ) -> None:
         self._registry = registry
+        self._report = report
         self._store = registry.store
         self._events = events
         self._network = network
@@ -88,6 +92,8 @@ class PaymentFollower:
                 self.ready.set()
                 async for event in events:
                     await self._on_event(event)
+                    if self._report is not None:
+                        self._report(self.summary())
         finally:
             retry.cancel()
             await asyncio.gather(retry, return_exceptions=True)
@@ -116,6 +122,25 @@ class PaymentFollower:
             )
             await self._registry.promoter.rebuild()
 
+    def summary(self) -> str:
+        """Every message received, refused, promoted, underpaid, missing or given up on,
+        with the reasons (the registry loop shows it: nothing is dropped unseen)."""
+        messages = self._registry.counters
+        promoted = self._registry.promoter.counters
+        sync = self.counters
+        reasons = {**messages.by_reason, **promoted.by_reason}
+        for reason, count in sync.by_reason.items():
+            reasons[reason] = reasons.get(reason, 0) + count
+        why = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items()))
+        return (
+            f"messages: {messages.received} received, {messages.stored} stored, "
+            f"{messages.refused} refused; payments: {sync.payments}, {promoted.promoted} "
+            f"promoted, {promoted.underpaid} underpaid, {promoted.expired} expired; missing: "
+            f"{sync.missing}, {sync.resolved_by_request} found by asking, "
+            f"{sync.bulk_fetched} in bulk, {sync.given_up} given up"
+            + (f"; reasons: {why}" if why else "")
+        )
+
     def _missing(self, message_hash: str) -> None:
         if message_hash in self._waiting:
             return
@@ -126,6 +151,11 @@ class PaymentFollower:
         """Ask for waiting messages now, then twice more a minute apart."""
         while True:
             due = [h for h, tries in self._waiting.items() if tries < IMMEDIATE_TRIES]
+            if due and not len(self._network.peers):
+                # nobody to ask yet (a node just started): a try now would be wasted, and
+                # the next one is a minute away
+                await self._clock.sleep(1.0)
+                continue
             if due:
                 await self._registry.request(due)
                 for message_hash in due:

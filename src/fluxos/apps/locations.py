@@ -64,9 +64,12 @@ class LocationCounters:
 class LocationBook:
     """The runtime-state gossip handlers and the location queries."""
 
-    def __init__(self, store: AppsStore, clock: Clock) -> None:
+    def __init__(
+        self, store: AppsStore, clock: Clock, *, running_lifetime_ms: int = RUNNING_LIFETIME_MS
+    ) -> None:
         self._store = store
         self._clock = clock
+        self.running_lifetime_ms = running_lifetime_ms  # shorter on a devnet cluster
         self.counters = LocationCounters()
 
     def subscribe(self, network: NetworkService) -> None:
@@ -127,7 +130,7 @@ class LocationBook:
                     ip,
                     app_hash=app_hash,
                     broadcasted_at=at,
-                    expire_at=at + RUNNING_LIFETIME_MS,
+                    expire_at=at + self.running_lifetime_ms,
                     running_since=parse_iso(app.get("runningSince")),
                     os_uptime=float(uptime) if is_number(uptime) else None,  # type: ignore[arg-type]
                     static_ip=data.get("staticIp") is True,

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 from fluxos.apps.appmessages import AppMessage, MessageChecks
 from fluxos.apps.errors import AppMessageError, AppSpecError
-from fluxos.apps.formatter import canonical_json
 from fluxos.apps.globalspecs import (
     PaidMessage,
     derive_global_specs,
@@ -72,7 +71,7 @@ def global_record(message: PaidMessage, params: AppParams) -> GlobalSpecRecord:
         hash=message.hash,
         height=message.height,
         expire_height=expiration_height(message.spec, message.height, params),
-        spec=canonical_json(message.spec),
+        spec=message.canonical_spec,
     )
 
 
@@ -230,7 +229,7 @@ class Promoter:
                 hash=entry.message.hash,
                 height=entry.message.height,
                 expire_height=entry.expire_height,
-                spec=canonical_json(entry.message.spec),
+                spec=entry.message.canonical_spec,
             )
             for entry in derived.values()
         ]

@@ -13,6 +13,9 @@ import logging
 from typing import Any
 
 from fluxos.apps.directory import global_document
+from fluxos.apps.enterprise import NOT_ARCANE
+from fluxos.apps.enterprisescores import EnterpriseScores
+from fluxos.apps.errors import AppSpecError
 from fluxos.apps.hashsync import PaymentFollower
 from fluxos.apps.locations import LocationBook, iso
 from fluxos.apps.messages import REGISTER_TYPES
@@ -74,8 +77,10 @@ class RegistryService:
         follower: PaymentFollower,
         explorer: Explorer,
         clock: Clock,
+        enterprise_nodes: EnterpriseScores | None = None,
     ) -> None:
         self.registry = registry
+        self.enterprise_nodes = enterprise_nodes
         self.store = registry.store
         self.locations_book = locations
         self.follower = follower
@@ -88,6 +93,19 @@ class RegistryService:
 
     async def update(self, body: Any) -> str:
         return await self.registry.update(body)
+
+    async def public_key(self, body: Any) -> str:
+        """The key an owner encrypts enterprise content with: only fluxbenchd of an Arcane
+        OS node gives one, and this node is never one — the body is still checked first,
+        as upstream checks it."""
+        for field in ("owner", "name"):
+            value = body.get(field) if isinstance(body, dict) else None
+            if not isinstance(value, str) or not value:
+                raise BadParameter(f"Input parameters missing: {field} must be a non-empty text")
+        raise AppSpecError(NOT_ARCANE)
+
+    async def enterprise_list(self) -> list[dict[str, Any]]:
+        return [] if self.enterprise_nodes is None else await self.enterprise_nodes.scored()
 
     # -- messages -------------------------------------------------------------------------
     async def temporary_messages(self, message_hash: str | None) -> list[dict[str, Any]]:
@@ -228,9 +246,14 @@ class RegistryService:
                 f"blockheight must be at least 0 and below the scanned height {scanned}, "
                 f"got {height}"
             )
-        if remove_last:
-            removed = await self.store.delete_permanents_above(height - 1)
-            logger.info("rescan: %d permanent messages from height %d removed", removed, height)
+        # Upstream drops the global specs and applies the permanent messages from `height`
+        # again; `removelastinformation` removes global specs (never messages) from there.
+        # Deriving every global spec from all permanent messages gives that state. (This
+        # route once deleted the permanent messages themselves: their payments stayed
+        # marked as held, so nothing ever fetched them again.)
+        logger.info(
+            "rescan of global app specs from height %d (remove last: %s)", height, remove_last
+        )
         return await self.registry.promoter.rebuild()
 
     async def reindex_locations(self) -> None:

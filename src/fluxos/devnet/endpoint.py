@@ -28,7 +28,7 @@ from fluxos.devnet.fluxnodes import (
     benchmark_message,
     confirm_message,
 )
-from fluxos.devnet.mempool import Mempool
+from fluxos.devnet.mempool import AlreadyInChain, Mempool
 from fluxos.devnet.validation import TxRejected
 from fluxos.devnet.wallet import Wallet
 
@@ -85,6 +85,9 @@ class Endpoint:
     fluxnode_ip: str = ""
     banned: dict[str, int] = field(default_factory=dict)
     added_nodes: list[str] = field(default_factory=list)
+    # the sigTime of this node's last confirmation: the next one is later, so it never
+    # repeats a txid however fast blocks come (generate under a frozen setmocktime)
+    last_confirm_sig_time: int = 0
 
     @property
     def conf_path(self) -> Path:
@@ -239,8 +242,11 @@ class Endpoint:
             update_type = 1
         else:
             return
-        tx = self.build_confirm_tx(update_type, record.tier, bench_key, int(clock.time()))
+        sig_time = max(int(clock.time()), self.last_confirm_sig_time + 1)
+        tx = self.build_confirm_tx(update_type, record.tier, bench_key, sig_time)
         try:
             mempool.accept(tx)
-        except TxRejected as exc:
+        except (TxRejected, AlreadyInChain) as exc:
             log.warning("endpoint %d: fluxnode confirmation refused (%s)", self.index, exc)
+        else:
+            self.last_confirm_sig_time = sig_time

@@ -147,6 +147,9 @@ class Mempool:
         if tx.is_coinbase:
             raise TxRejected(REJECT_INVALID, "coinbase")
         if tx.is_fluxnode:
+            # no inputs to spend twice: only the txid tells a mined one from a new one
+            if txid in self.indexes.tx_index:
+                raise AlreadyInChain("transaction already in block chain")
             return self._accept_fluxnode(tx, raw, txid, next_height, time)
         is_standard(tx)
         tip_mtp = self.chain.median_time_past(self.chain.tip)

@@ -38,6 +38,7 @@ RETRYABLE = (
 FORK_SEARCH_STEP = 32
 FIRST_BATCH_BLOCKS = 16
 PROGRESS_LOG_SECONDS = 30.0
+REPEAT_REPORT = 60  # a failure repeated every retry is told again each 60 tries (10 min)
 
 BatchListener = Callable[[BatchResult, int], None]
 
@@ -87,6 +88,7 @@ class Scanner:
         self._txs_per_block = self.options.batch_txs / FIRST_BATCH_BLOCKS
         self._last_log = 0.0
         self._last_failure: str | None = None
+        self._repeats = 0
         self._logged_height = 0
 
     # ------------------------------------------------------------------ state
@@ -126,11 +128,21 @@ class Scanner:
             self._cancel_ahead()
 
     def _report(self, error: Exception) -> None:
-        # the same failure every retry (fluxd down for an hour) is logged once, then quietly
+        # the same failure every retry (fluxd down for an hour) is logged once, then again
+        # with its count every REPEAT_REPORT tries, so a stalled explorer never goes silent;
+        # a database refusal is no outage that passes by itself: ERROR
         text = f"{type(error).__name__}: {error}"
-        level = logging.DEBUG if text == self._last_failure else logging.WARNING
+        level = logging.ERROR if isinstance(error, DatabaseError) else logging.WARNING
+        if text == self._last_failure:
+            self._repeats += 1
+            if self._repeats % REPEAT_REPORT:
+                level = logging.DEBUG
+            text = f"{text} (still, {self._repeats + 1} tries)"
+        else:
+            self._repeats = 0
         log.log(level, "explorer: %s; retrying in %.0f s", text, self.options.retry_seconds)
-        self._last_failure = text
+        if not self._repeats:
+            self._last_failure = text
 
     def _recovered(self) -> None:
         if self._last_failure is not None:

@@ -11,6 +11,7 @@ stored name after each file, an error envelope if something fails, all concatena
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import json
@@ -31,6 +32,7 @@ from fluxos.files.paths import Root, validate_filename
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 1024 * 1024
+WRITE_EVERY = 1024 * 1024  # a file's bytes go to disk in runs of this (one thread hop each)
 _FIELD_LIMIT = 64 * 1024
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL
 
@@ -52,6 +54,9 @@ class _Part:
     fd: int | None = None
     temp_name: str | None = None
     final_name: str | None = None
+    pending: list[bytearray] = field(default_factory=list)  # received, not yet handed over
+    pending_bytes: int = 0
+    writing: asyncio.Future[None] | None = None  # the run being written, in a worker
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,7 @@ class MultipartUpload:
                 raise
         finally:
             if part is not None:
-                self._discard(part, directory_fd)
+                await self._discard(part, directory_fd)
             os.close(directory_fd)
 
     async def _open(self, part: _Part, directory_fd: int) -> None:
@@ -181,11 +186,32 @@ class MultipartUpload:
             )
         if self.received > self.rules.max_total:
             raise BadParameter(f"upload must be at most {self.rules.max_total} bytes", code=413)
-        await self.runner.run(write_all, part.fd, data)
+        part.pending.append(data)  # the parser's own copy of the chunk: kept, not copied
+        part.pending_bytes += len(data)
+        if part.pending_bytes >= WRITE_EVERY:
+            await self._flush(part, wait=False)
+
+    async def _flush(self, part: _Part, *, wait: bool = True) -> None:
+        """Hand the pending run to a worker: the next run is received while this one is
+        written (one run in flight at most, so an upload holds about 2 MiB). `wait`
+        returns once everything handed over is on disk."""
+        await self._written(part)
+        if part.pending and part.fd is not None:
+            pending, part.pending, part.pending_bytes = part.pending, [], 0
+            part.writing = asyncio.ensure_future(self.runner.run(write_runs, part.fd, pending))
+        if wait:
+            await self._written(part)
+
+    @staticmethod
+    async def _written(part: _Part) -> None:
+        writing, part.writing = part.writing, None
+        if writing is not None:
+            await writing
 
     async def _finish(self, part: _Part, directory_fd: int) -> str | None:
         if part.fd is None:
             return None
+        await self._flush(part)
         fd, part.fd = part.fd, None
         os.close(fd)
         assert part.temp_name is not None and part.final_name is not None
@@ -198,7 +224,11 @@ class MultipartUpload:
         log.info("upload: %s stored in %s (%d bytes)", part.final_name, self.directory, part.size)
         return part.name if part.name is not None else part.final_name
 
-    def _discard(self, part: _Part, directory_fd: int) -> None:
+    async def _discard(self, part: _Part, directory_fd: int) -> None:
+        if part.writing is not None:  # its worker still writes to the descriptor
+            with contextlib.suppress(Exception):
+                await asyncio.shield(part.writing)
+            part.writing = None
         if part.fd is not None:
             os.close(part.fd)
             part.fd = None
@@ -212,6 +242,18 @@ class MultipartUpload:
                 part.size,
             )
             part.temp_name = None
+
+
+def write_runs(fd: int, runs: list[bytearray]) -> None:
+    """Write every run, in order, with as few system calls as the kernel allows."""
+    views = [memoryview(run) for run in runs]
+    while views:
+        written = os.writev(fd, views[:1024])
+        while views and written >= len(views[0]):
+            written -= len(views[0])
+            views.pop(0)
+        if written:
+            views[0] = views[0][written:]
 
 
 def write_all(fd: int, data: bytes | bytearray) -> None:
@@ -257,10 +299,11 @@ def _parser(boundary: bytes, events: list[tuple[str, Any]]) -> MultipartParser:
         events.append(("headers_done", None))
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
+        piece = memoryview(data)[start:end]  # copied once, into the part's run of bytes
         if events and events[-1][0] == "data":
-            events[-1][1].extend(data[start:end])  # one write per chunk, not per callback
+            events[-1][1].extend(piece)  # one write per chunk, not per callback
         else:
-            events.append(("data", bytearray(data[start:end])))
+            events.append(("data", bytearray(piece)))
 
     def on_part_end() -> None:
         events.append(("end", None))

@@ -14,6 +14,7 @@ Path parameters arrive URL-decoded once by the edge; a double-encoded `%2e%2e` i
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import re
 import stat
@@ -180,19 +181,41 @@ class Root:
 
     def open_file(self, path: Path, flags: int = os.O_RDONLY, mode: int = 0o644) -> int:
         """A descriptor of file `path` (resolved by this root), opened like
-        `open_directory` and never through a link."""
+        `open_directory` and never through a link; for reading, a regular file only
+        (`open_regular`)."""
         parts = self._parts(path)
         if not parts:
             raise IsADirectoryError(str(path))
         directory = self._walk(parts[:-1])
         try:
-            fd = os.open(parts[-1], flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=directory)
+            if flags & (os.O_WRONLY | os.O_RDWR) == 0:
+                return open_regular(parts[-1], directory)
+            return os.open(parts[-1], flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=directory)
         finally:
             os.close(directory)
-        if flags & (os.O_WRONLY | os.O_RDWR) == 0 and stat.S_ISDIR(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise IsADirectoryError(str(path))
-        return fd
+
+
+def open_regular(name: str, dir_fd: int) -> int:
+    """Open the regular file `name` in directory `dir_fd` for reading, never through a
+    link and never blocking: a FIFO planted in a volume would hold a worker thread until
+    a writer came (every file route shares those threads). Anything not a regular file
+    raises `NotRegular` (a folder: `IsADirectoryError`)."""
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dir_fd)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        if not stat.S_ISREG(mode):
+            raise NotRegular(errno.EINVAL, "not a regular file")
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+class NotRegular(OSError):
+    """A FIFO, socket or device where a file was to be read."""
 
 
 def os_failure(error: OSError, root: Root, path: Path | str) -> BadParameter:

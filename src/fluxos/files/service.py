@@ -13,6 +13,8 @@ from fluxos.files.backups import BackupFiles
 from fluxos.files.backuptasks import AppControl, AppHolds, BackupTasks
 from fluxos.files.browser import VolumeBrowser
 from fluxos.files.fluxshare import SHARE_MAX_UPLOAD, FluxShare, TierSource
+from fluxos.files.jobs import Jobs
+from fluxos.files.operations import VolumeOperations
 from fluxos.files.remote import RemoteFiles, Resolver
 from fluxos.files.volumes import AppVolumes
 from fluxos.storage.database import Database
@@ -46,6 +48,8 @@ class FilesService:
         self.volumes = volumes
         self.upload_max = upload_max
         self.browser = VolumeBrowser(volumes, self.runner, upload_max)
+        self.jobs = Jobs(clock)
+        self.operations = VolumeOperations(volumes, self.runner, self.jobs, holds)
         self.backups = BackupFiles(volumes, self.runner)
         self.remote = RemoteFiles(resolver, allowed=remote_allowed)
         self.holds = holds
@@ -56,6 +60,7 @@ class FilesService:
             self.remote,
             self.runner,
             restore_max_download=restore_max_download,
+            busy=self._operation_running,
         )
         self.share = FluxShare(
             share_folder,
@@ -66,6 +71,15 @@ class FilesService:
             max_upload=share_max_upload,
         )
 
+    def _operation_running(self, app_name: str) -> str | None:
+        job = self.jobs.running_for(app_name.lower())
+        if job is None:
+            return None
+        return (
+            f"A file operation is running for app {app_name}: {job.job_id} ({job.kind}); "
+            "wait for it to end or cancel it"
+        )
+
     def start(self) -> None:
         """Create the FluxShare folder (upstream never did, see §2)."""
         try:
@@ -74,5 +88,6 @@ class FilesService:
             log.warning("FluxShare folder %s cannot be created: %s", self.share.root.base, error)
 
     async def aclose(self) -> None:
+        await self.jobs.aclose()
         await self.remote.close()
         self.runner.close()

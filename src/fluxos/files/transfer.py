@@ -21,7 +21,7 @@ from fluxos.files.paths import Root
 
 log = logging.getLogger(__name__)
 
-CHUNK = 1024 * 1024
+CHUNK = 4 * 1024 * 1024
 _QUEUE_CHUNKS = 4
 _ZIP_LEVEL = 1  # zlib's fastest: a zip of a large folder is bounded by the disk, not the CPU
 

@@ -37,6 +37,11 @@ class NetworkState:
         self._on_unconfirmed: list[Callable[[], None]] = []
 
     @property
+    def source(self) -> NodeListSource:
+        """Where the list comes from (fluxd, or the devnet)."""
+        return self._source
+
+    @property
     def confirmed(self) -> bool:
         return self.status.get("status") == CONFIRMED
 

@@ -144,22 +144,36 @@ class Peer:
             return False
         return True
 
+    async def flushed(self) -> None:
+        """Wait until every frame queued so far went to the link, or the writer ended."""
+        writer = self._writer
+        if writer is None or writer.done():
+            return
+        joined = asyncio.ensure_future(self._queue.join())
+        try:
+            await asyncio.wait({joined, writer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            joined.cancel()
+
     async def _write_loop(self) -> None:
         while True:
             text = await self._queue.get()
-            if text is None or self.closed:
-                return
             try:
-                await self.link.send_text(text)
-            except Exception as error:  # a broken socket: upstream closes with 4009/4010
-                log.info("peer %s: send failed (%s); closing", self.key, error)
-                code = _by_direction(
-                    self.direction, CloseCode.CLOSED_OUTBOUND, CloseCode.CLOSED_INBOUND
-                )
-                await self.close(code, "send failure")
-                return
-            self.messages_sent += 1
-            self.bytes_sent += len(text)
+                if text is None or self.closed:
+                    return
+                try:
+                    await self.link.send_text(text)
+                except Exception as error:  # a broken socket: upstream closes with 4009/4010
+                    log.info("peer %s: send failed (%s); closing", self.key, error)
+                    code = _by_direction(
+                        self.direction, CloseCode.CLOSED_OUTBOUND, CloseCode.CLOSED_INBOUND
+                    )
+                    await self.close(code, "send failure")
+                    return
+                self.messages_sent += 1
+                self.bytes_sent += len(text)
+            finally:
+                self._queue.task_done()
 
     async def close(self, code: int, reason: str) -> None:
         """Close with `code`; idempotent. The read loop then unregisters the peer."""

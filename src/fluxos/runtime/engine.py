@@ -14,10 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import resource
 import socket
 import threading
+import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
@@ -81,6 +84,37 @@ class Network:
     containers: list[str]
 
 
+MARGIN = 0.5  # s around a call's span (the host clock read here and by dockerd)
+STOPPING = ("kill", "die", "stop")
+
+
+class OwnActions:
+    """When this engine's own calls acted on each container, as (begin, end) host times
+    and the Docker event actions each call causes: those events in those spans are the
+    runtime's, not a host's (runtime.tampering)."""
+
+    def __init__(self, wall: Callable[[], float] = time.time) -> None:
+        self.wall = wall
+        self._spans: dict[str, deque[tuple[frozenset[str], list[float]]]] = {}
+
+    @contextlib.contextmanager
+    def acting(self, name: str, *actions: str) -> Iterator[None]:
+        span = [self.wall(), math.inf]
+        spans = self._spans.setdefault(name.lstrip("/"), deque(maxlen=32))
+        spans.append((frozenset(actions), span))
+        try:
+            yield
+        finally:
+            span[1] = self.wall()
+
+    def covers(self, name: str, action: str, at: float, *, after: float = MARGIN) -> bool:
+        """Whether the engine's own call caused `action` on `name` at host time `at`."""
+        return any(
+            action in actions and begin - MARGIN <= at <= end + after
+            for actions, (begin, end) in self._spans.get(name.lstrip("/"), ())
+        )
+
+
 class DockerEngine:
     """One Docker engine (`base_url` as DOCKER_HOST spells it; "" = the environment's)."""
 
@@ -96,6 +130,7 @@ class DockerEngine:
         self._runner = runner or BlockingRunner("docker", max_workers=8)
         self._client: docker.APIClient | None = None
         self._lock = threading.Lock()
+        self.own = OwnActions()
 
     @property
     def address(self) -> str:
@@ -266,6 +301,17 @@ class DockerEngine:
     async def inspect(self, name: str) -> dict[str, Any]:
         return await self._call(lambda api: api.inspect_container(name))
 
+    async def inspect_size(self, name: str) -> dict[str, Any]:
+        """Inspect with `SizeRw` and `SizeRootFs` (the engine sums the container's layers,
+        which takes longer: monitoring asks it once a minute)."""
+
+        def inspect(api: docker.APIClient) -> dict[str, Any]:
+            # docker-py's inspect_container has no `size`; the same call with it
+            url = api._url("/containers/{0}/json", name)
+            return cast(dict[str, Any], api._result(api._get(url, params={"size": 1}), True))
+
+        return await self._call(inspect)
+
     async def exists(self, name: str) -> bool:
         try:
             await self.inspect(name)
@@ -325,25 +371,32 @@ class DockerEngine:
         return await self._call(create)
 
     async def start(self, name: str) -> None:
-        await self._call(lambda api: api.start(name))
+        with self.own.acting(name, "start"):
+            await self._call(lambda api: api.start(name))
 
     async def stop(self, name: str, grace: int = 10) -> None:
-        await self._call(lambda api: api.stop(name, timeout=grace))
+        with self.own.acting(name, *STOPPING):
+            await self._call(lambda api: api.stop(name, timeout=grace))
 
     async def kill(self, name: str) -> None:
-        await self._call(lambda api: api.kill(name))
+        with self.own.acting(name, "kill", "die"):
+            await self._call(lambda api: api.kill(name))
 
     async def restart(self, name: str, grace: int = 10) -> None:
-        await self._call(lambda api: api.restart(name, timeout=grace))
+        with self.own.acting(name, *STOPPING, "start", "restart"):
+            await self._call(lambda api: api.restart(name, timeout=grace))
 
     async def pause(self, name: str) -> None:
-        await self._call(lambda api: api.pause(name))
+        with self.own.acting(name, "pause"):
+            await self._call(lambda api: api.pause(name))
 
     async def unpause(self, name: str) -> None:
-        await self._call(lambda api: api.unpause(name))
+        with self.own.acting(name, "unpause"):
+            await self._call(lambda api: api.unpause(name))
 
     async def remove(self, name: str, *, force: bool = False) -> None:
-        await self._call(lambda api: api.remove_container(name, force=force, v=True))
+        with self.own.acting(name, *STOPPING, "destroy"):
+            await self._call(lambda api: api.remove_container(name, force=force, v=True))
 
     async def logs(
         self, name: str, *, tail: int | str = "all", timestamps: bool = False, since: int = 0
@@ -371,12 +424,13 @@ class DockerEngine:
         self, name: str, command: list[str], env: list[str] | None = None
     ) -> AsyncIterator[bytes]:
         """Run `command` in the container; its output as produced (stdout and stderr)."""
-        exec_id = await self._call(
-            lambda api: api.exec_create(name, command, environment=env or None)["Id"]
-        )
-        stream = await self._call(lambda api: _Stream(api.exec_start(exec_id, stream=True)))
-        async for chunk in self.iterate(stream):
-            yield chunk
+        with self.own.acting(name, "exec_create", "exec_start", "exec_die"):
+            exec_id = await self._call(
+                lambda api: api.exec_create(name, command, environment=env or None)["Id"]
+            )
+            stream = await self._call(lambda api: _Stream(api.exec_start(exec_id, stream=True)))
+            async for chunk in self.iterate(stream):
+                yield chunk
 
     async def stats_stream(self, name: str) -> AsyncIterator[dict[str, Any]]:
         """Docker's stats of a container, one object a second, until the caller stops."""
@@ -395,16 +449,19 @@ class DockerEngine:
         finally:
             await asyncio.shield(self._runner.run(blocking.close))
 
-    async def events(self, since: float, until: float) -> list[dict[str, Any]]:
-        """Container events between two moments (seconds), oldest first."""
+    async def events(
+        self, since: float, until: float, *, types: tuple[str, ...] = ("container",)
+    ) -> list[dict[str, Any]]:
+        """Events of these object types between two moments (seconds), oldest first."""
 
         def events(api: docker.APIClient) -> list[dict[str, Any]]:
             return list(
                 api.events(
-                    since=int(since),
-                    until=int(until),
+                    # Docker reads "seconds.fraction" (an int would drop this second's)
+                    since=f"{since:.6f}",
+                    until=f"{until:.6f}",
                     decode=True,
-                    filters={"type": "container"},
+                    filters={"type": list(types)},
                 )
             )
 

@@ -166,6 +166,7 @@ class Reconciler:
         except NotFound:
             report.missing.append(name)
             log.warning("apps reconciler: container %s is missing", name)
+            await self._observe(name, "missing", {})
             return
         status = str(state.get("Status"))
         ladder = self.ladder(name)

@@ -46,3 +46,11 @@ class RegistryGlobalApps:
         if message is None:
             return None
         return {**json.loads(message.spec), "hash": message.hash, "height": message.height}
+
+    async def global_specs(self) -> list[AppSpec]:
+        """The global specs as `/apps/availableapps` lists them (with hash and height)."""
+        return [app.spec for app in await self.global_apps()]
+
+    async def addresses(self, app: str) -> list[str]:
+        """`ip:port` of every node the registry lists running `app` (global commands)."""
+        return [placement.ip for placement in await self.running(app)]

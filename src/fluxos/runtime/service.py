@@ -11,23 +11,33 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
-from fluxos.apps.specs import AppSpec, components, is_compose
+from fluxos.apps.locations import iso
+from fluxos.apps.specs import AppSpec, components, host_ports, is_compose
 from fluxos.clock import Clock
 from fluxos.errors import BadParameter, FluxError, NotFound
 from fluxos.runtime.components import container_names
 from fluxos.runtime.engine import DockerEngine
 from fluxos.runtime.errors import Settling
+from fluxos.runtime.globalcommands import GlobalCommands
 from fluxos.runtime.installer import Installer
+from fluxos.runtime.logpolling import LogPage, page, since_seconds
+from fluxos.runtime.monitoring import AppMonitor
 from fluxos.runtime.reconciler import Reconciler
+from fluxos.runtime.requirements import host_cores, host_ram_mb, locked
+from fluxos.runtime.tampering import TamperWatch
 from fluxos.storage.localapps import RUNNING, STOPPED, LocalApps
+from fluxos.storage.tampering import incident_view
 from fluxos.sync.apps import sync_mode
+from fluxos.wire.jsvalues import to_number
 
 log = logging.getLogger(__name__)
 
 CONTAINER_PREFIXES = ("/flux", "/zel")
+FLUX_NETWORK, FLUX_SUBNET, FLUX_GATEWAY = "fluxDockerNetwork", "172.23.0.0/24", "172.23.0.1"
 
 
 class InstallableSpecs(Protocol):
@@ -39,6 +49,17 @@ class InstallableSpecs(Protocol):
 class NoRegistry:
     async def spec_for_install(self, name_or_hash: str) -> AppSpec | None:
         return None
+
+
+class GlobalSpecs(Protocol):
+    """The registry's global specs (`/apps/availableapps` lists them first)."""
+
+    async def global_specs(self) -> list[AppSpec]: ...
+
+
+class NoGlobalSpecs:
+    async def global_specs(self) -> list[AppSpec]:
+        return []
 
 
 def envelope(status: str, message: str, name: str | None = None) -> str:
@@ -59,6 +80,10 @@ class RuntimeService:
         clock: Clock,
         *,
         specs: InstallableSpecs | None = None,
+        catalogue: GlobalSpecs | None = None,
+        commands: GlobalCommands | None = None,
+        monitor: AppMonitor | None = None,
+        tampering: TamperWatch | None = None,
         settle_seconds: float = 60.0,
     ) -> None:
         self.engine = engine
@@ -67,6 +92,10 @@ class RuntimeService:
         self.reconciler = reconciler
         self.clock = clock
         self.specs: InstallableSpecs = specs or NoRegistry()
+        self.catalogue: GlobalSpecs = catalogue or NoGlobalSpecs()
+        self.commands = commands
+        self.monitor = monitor
+        self.tampering = tampering
         self.settle_seconds = settle_seconds
         self._started_at = clock.monotonic()
 
@@ -167,6 +196,54 @@ class RuntimeService:
             "success", f"Removal step done. Result: Flux App {spec['name']} was successfuly removed"
         )
 
+    async def redeploy_stream(
+        self, name: str, *, force: bool, component: str | None = None
+    ) -> AsyncIterator[str]:
+        """`redeploy` (every component) or `redeploycomponent`: containers made again
+        with their data (soft), or with new volumes too (`force`, hard)."""
+        if component is None and "_" in name:
+            raise BadParameter("Component cannot be redeployed manually")
+        await self.check_settled()
+        spec = await self.apps.find(name)
+        if spec is None:
+            raise NotFound(f"Flux App {name} is not installed on this node")
+        indexes = list(range(len(components(spec))))
+        if component is not None:
+            names = [str(c.get("name", "")) for c in components(spec)]
+            if not is_compose(spec) or component not in names:
+                raise NotFound(f"Component {component} of {spec['name']} not found")
+            indexes = [names.index(component)]
+        return self._redeploy_chunks(spec, indexes, force)
+
+    async def _redeploy_chunks(
+        self, spec: AppSpec, indexes: list[int], force: bool
+    ) -> AsyncIterator[str]:
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        result: list[FluxError] = []
+        kind = "hard" if force else "soft"
+
+        async def work() -> None:
+            try:
+                soft, hard = ((), indexes) if force else (indexes, ())
+                await self.installer.redeploy(spec, soft, hard, queue.put_nowait)
+            except FluxError as error:
+                result.append(error)
+            finally:
+                queue.put_nowait(None)
+
+        task = asyncio.create_task(work())
+        try:
+            while (status := await queue.get()) is not None:
+                yield json.dumps(status)
+            await task
+        finally:
+            if not task.done():
+                await task  # a redeploy runs to its end even if the caller left
+        if result:
+            yield envelope("error", result[0].message, result[0].name)
+        else:
+            yield envelope("success", f"Flux App {spec['name']} {kind} redeployed")
+
     # -- control (§11.7) -------------------------------------------------------------------
     async def check_settled(self) -> None:
         """Docker answers, and the reconciler has been over the apps once since start."""
@@ -204,7 +281,10 @@ class RuntimeService:
         await self.check_settled()
         spec, containers, single = await self.target(name)
         await self._wish(spec, containers, RUNNING)
+        gated = self._gated(spec)
         for container in containers:
+            if container in gated:  # its copy may not be the one to run: the gate decides
+                continue
             if (await self.engine.inspect(container))["State"]["Status"] != "running":
                 await self.engine.start(container)
         return (
@@ -212,6 +292,19 @@ class RuntimeService:
             if single
             else f"Application {spec['name']} started"
         )
+
+    def _gated(self, spec: AppSpec) -> set[str]:
+        """Containers of `spec` that start only when the Syncthing controller's gate opens
+        (r: and g: volumes on a node whose app folders sync): control leaves a stopped one
+        to the reconciler, so a g: standby never runs, not even briefly (apps.md §11.7)."""
+        if self.reconciler.gate is None:
+            return set()
+        return {
+            container
+            for container, component in zip(container_names(spec), components(spec), strict=True)
+            if (mode := sync_mode(str(component.get("containerData") or ""))) is not None
+            and mode.gated
+        }
 
     async def stop(self, name: str) -> str:
         await self.check_settled()
@@ -268,12 +361,14 @@ class RuntimeService:
         spec, containers, single = await self.target(name)
         await self._wish(spec, containers, RUNNING)
         was_stopped = False
+        gated = self._gated(spec)
         for container in containers:
             if (await self.engine.inspect(container))["State"]["Running"]:
                 await self.engine.restart(container)
             else:
                 was_stopped = True
-                await self.engine.start(container)
+                if container not in gated:
+                    await self.engine.start(container)
         if single:
             if was_stopped:
                 return f"Flux App {name} was stopped, successfully started."
@@ -335,6 +430,18 @@ class RuntimeService:
         container = await self.container_of(name)
         return (await self.engine.logs(container, tail=lines)).decode(errors="replace")
 
+    async def log_page(self, name: str, lines: int | str, since: str) -> LogPage:
+        """applogpolling: the lines after `since` (Docker's timestamp of the last line a
+        viewer holds), or the last `lines`."""
+        container = await self.container_of(name)
+        if since:
+            raw = await self.engine.logs(
+                container, tail="all", timestamps=True, since=since_seconds(since)
+            )
+        else:
+            raw = await self.engine.logs(container, tail=lines, timestamps=True)
+        return page(raw, lines, since)
+
     async def inspect(self, name: str) -> dict[str, Any]:
         return await self.engine.inspect(await self.container_of(name))
 
@@ -357,6 +464,63 @@ class RuntimeService:
         container = await self.container_of(name)
         await self.engine.inspect(container)
         return self.engine.exec_stream(container, command, env)
+
+    # -- monitoring (§11.9) ----------------------------------------------------------------
+    def _monitor(self) -> AppMonitor:
+        if self.monitor is None:
+            raise FluxError("app monitoring does not run on this node")
+        return self.monitor
+
+    async def _monitored(self, name: str | None) -> tuple[str, list[str]]:
+        """(the app's name, its component ids) of `app` or `component_app`."""
+        spec, containers, _single = await self.target(name or "")
+        return str(spec["name"]), [c.removeprefix("flux") for c in containers]
+
+    async def monitor_samples(self, name: str, range_ms: int | None) -> list[dict[str, Any]]:
+        container = await self.container_of(name)
+        return self._monitor().samples(container.removeprefix("flux"), range_ms)
+
+    async def monitor_stream(self, name: str) -> AsyncIterator[str]:
+        container = await self.container_of(name)
+        await self.engine.inspect(container)
+        return self._stats_chunks(container)
+
+    async def _stats_chunks(self, container: str) -> AsyncIterator[str]:
+        async for sample in self.engine.stats_stream(container):
+            yield json.dumps(sample)
+
+    async def start_monitoring(self, name: str | None) -> str:
+        monitor = self._monitor()
+        if name is None:
+            monitor.stopped.clear()
+            return "Application monitoring started for all apps"
+        app, ids = await self._monitored(name)
+        monitor.start(ids)
+        return f"Application monitoring started for {app}"
+
+    async def stop_monitoring(self, name: str | None, *, delete: bool) -> str:
+        monitor = self._monitor()
+        if name is None:
+            monitor.stop(await monitor.watched() + list(monitor.stores), delete=delete)
+            if delete:
+                return (
+                    "Application monitoring stopped for all apps. Monitoring data deleted for"
+                    " all apps."
+                )
+            return (
+                "Application monitoring stopped for all apps. Existing monitoring data maintained."
+            )
+        _app, ids = await self._monitored(name)
+        monitor.stop(ids, delete=delete)
+        if delete:
+            return f"Application monitoring stopped and monitoring data deleted for {name}."
+        return f"Application monitoring stopped for {name}. Existing monitoring data maintained."
+
+    async def tampering_events(self, name: str | None, limit: int) -> list[dict[str, Any]]:
+        if self.tampering is None:
+            return []
+        incidents = await self.tampering.store.incidents(name, limit)
+        return [incident_view(incident, iso) for incident in incidents]
 
     # -- inventory (§9) --------------------------------------------------------------------
     async def containers(self, *, all: bool) -> list[dict[str, Any]]:
@@ -382,15 +546,56 @@ class RuntimeService:
         specs = await self.apps.all()
         return [s for s in specs if name is None or s.get("name") == name]
 
-    async def usage(self, node_specs: dict[str, Any]) -> dict[str, Any]:
-        running = await self.containers(all=False)
-        everything = await self.containers(all=True)
+    async def ports_in_use(self) -> list[int]:
+        """/flux/portsinuse: the host ports of the apps installed here (running or not),
+        which the other Flux nodes on this IP do not install onto."""
+        return sorted(
+            {int(to_number(p)) for spec in await self.apps.all() for p in host_ports(spec)}
+        )
+
+    async def available(self) -> list[AppSpec]:
+        """availableapps: the global specs, then the specs installed here (upstream
+        concatenates them: an app may appear twice)."""
+        return [*await self.catalogue.global_specs(), *await self.apps.all()]
+
+    async def resources(self) -> dict[str, float]:
+        """appsresources: what the installed apps hold at this node's tier (untiered
+        values where the tier is unknown); hdd adds 12 GB per component."""
+        tier: Any = ""
+        try:
+            tier = (await self.installer.facts.facts()).tier
+        except FluxError as error:
+            log.info("appsresources without a tier: %s", error.message)
+        cpu, ram, hdd = locked(await self.apps.all(), tier)
+        return {"appsCpusLocked": cpu, "appsRamLocked": ram, "appsHddLocked": hdd}
+
+    async def usage(self) -> dict[str, Any]:
+        """fluxusage: installed apps, how many containers run, the node's hardware."""
+        installed = len(await self.apps.all())
+        running = len(await self.containers(all=False))
+        disk = self.installer.volumes.volumes_dir
+        disk.mkdir(parents=True, exist_ok=True)
         return {
-            "totalApps": len(everything),
-            "runningApps": len(running),
-            "stoppedApps": len(everything) - len(running),
-            "nodeSpecs": node_specs,
+            "totalApps": installed,
+            "runningApps": running,
+            "stoppedApps": installed - running,
+            "nodeSpecs": {
+                "cpuCores": host_cores(),
+                "ram": host_ram_mb(),
+                "ssdStorage": round(shutil.disk_usage(disk).total / 1024**3, 2),
+            },
         }
+
+    async def create_flux_network(self) -> str:
+        """createfluxnetwork: upstream's shared `fluxDockerNetwork` (172.23.0.0/24)."""
+        networks = await self.engine.list_networks()
+        if any(network.name == FLUX_NETWORK for network in networks):
+            return "Flux Network already exists."
+        taken = [subnet for network in networks for subnet in network.subnets]
+        if FLUX_SUBNET in taken:
+            raise FluxError(f"Subnet {FLUX_SUBNET} of {FLUX_NETWORK} is used by another network")
+        network_id = await self.engine.create_network(FLUX_NETWORK, FLUX_SUBNET, FLUX_GATEWAY)
+        return f"Flux Network {FLUX_NETWORK} created ({network_id[:12]})."
 
 
 def _app_part(name: str) -> str:

@@ -1,6 +1,15 @@
 """Every area's schema, in the order they are migrated."""
 
-from fluxos.storage import apps, explorer, fluxshare, identity, localapps, nodestate, payments
+from fluxos.storage import (
+    apps,
+    explorer,
+    fluxshare,
+    identity,
+    localapps,
+    nodestate,
+    payments,
+    tampering,
+)
 from fluxos.storage.schema import Area
 
 ALL_AREAS: tuple[Area, ...] = (
@@ -11,4 +20,5 @@ ALL_AREAS: tuple[Area, ...] = (
     fluxshare.AREA,
     apps.AREA,
     payments.AREA,
+    tampering.AREA,
 )

@@ -169,6 +169,10 @@ class _Statements:
             explorer_chain_messages, CHAIN_MESSAGE_COLUMNS
         )
         self.insert_fluxnode_txs = BulkStatement.insert(explorer_fluxnode_txs, FLUXNODE_TX_COLUMNS)
+        self.delete_fluxnode_txs = BulkStatement(
+            delete(explorer_fluxnode_txs).where(explorer_fluxnode_txs.c.txid == bindparam("txid")),
+            ("txid",),
+        )
 
 
 class ExplorerBatch:
@@ -264,7 +268,12 @@ class ExplorerBatch:
                 )
             )
         await sql.insert_chain_messages.execute(conn, rows.chain_messages)
-        await sql.insert_fluxnode_txs.execute(conn, rows.fluxnode_txs)
+        # A fluxnode tx has no inputs, so the same one can be mined again (the same txid at
+        # two heights): as fluxd's txindex, the latest occurrence is the one kept.
+        txid = FLUXNODE_TX_COLUMNS.index("txid")
+        latest = {row[txid]: row for row in rows.fluxnode_txs}
+        await sql.delete_fluxnode_txs.execute(conn, [(key,) for key in latest])
+        await sql.insert_fluxnode_txs.execute(conn, list(latest.values()))
 
 
 class ExplorerStore:

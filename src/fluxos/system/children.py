@@ -84,6 +84,11 @@ class ChildProcess:
         return self.process is not None and self.process.returncode is None
 
     @property
+    def watching(self) -> bool:
+        """Whether a watcher still waits on the child (to restart it if it exits unwanted)."""
+        return self._watcher is not None and not self._watcher.done()
+
+    @property
     def pid(self) -> int | None:
         return self.process.pid if self.running and self.process else None
 

@@ -135,7 +135,15 @@ def docker_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-async def volume_node(tmp_path: Path, docker_url: str) -> AsyncIterator[VolumeNode]:
+def files_settings() -> dict[str, Any]:
+    """The node's [files] settings (a test module may override this fixture)."""
+    return {"remote_allow_networks": ["127.0.0.0/8"]}
+
+
+@pytest.fixture
+async def volume_node(
+    tmp_path: Path, docker_url: str, files_settings: dict[str, Any]
+) -> AsyncIterator[VolumeNode]:
     if not Volumes.can_mount():
         pytest.skip("app volumes are loop-mounted ext4 images: root and e2fsprogs needed")
     alice, bob, owner = Person(), Person(), Person()
@@ -145,7 +153,7 @@ async def volume_node(tmp_path: Path, docker_url: str) -> AsyncIterator[VolumeNo
             "zelid": owner.zelid,
             "daemon": {"embedded": False},
             "runtime": {"docker_host": docker_url, "reconcile_seconds": 3600},
-            "files": {"remote_allow_networks": ["127.0.0.0/8"]},
+            "files": files_settings,
         },
         environ={},
     )

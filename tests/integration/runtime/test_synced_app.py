@@ -17,6 +17,7 @@ from fluxos.config import Settings, SyncthingSettings
 from fluxos.runtime.engine import DockerEngine
 from fluxos.runtime.installer import Installer
 from fluxos.runtime.reconciler import Reconciler
+from fluxos.runtime.service import RuntimeService
 from fluxos.runtime.syncedapps import RuntimeSyncedApps
 from fluxos.runtime.volumes import Volumes
 from fluxos.storage.areas import ALL_AREAS
@@ -101,6 +102,13 @@ async def test_reconciler_runs_a_g_app_only_through_the_gate(
         # undecided (the controller has not looked yet): the reconciler leaves it alone
         assert folders.may_run(CONTAINER) is None
         assert (await reconciler.reconcile_once()).stopped == []
+        # and an operator's start leaves it to the gate too (a standby never runs briefly)
+        service = RuntimeService(engine, apps, installer, reconciler, clock)
+        assert await service.start("gwiki") == "Application gwiki started"
+        assert await service.restart("web_gwiki") == (
+            "Flux App web_gwiki was stopped, successfully started."
+        )
+        assert not (await engine.inspect(CONTAINER))["State"]["Running"]
 
         async def running() -> bool:
             await folders.monitor_pass()

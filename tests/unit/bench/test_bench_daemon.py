@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import pytest
+from tests.support.servers import serving_on_this_loop
 
 from fluxos.bench.daemon import RESTART_REPLY, STOP_REPLY, BenchRpc
 from fluxos.bench.fluxapi import HttpFluxApiProbe
@@ -70,10 +70,10 @@ async def rpc(tmp_path: Path) -> AsyncIterator[Fixture]:
     stops = Stops()
     probe = HttpFluxApiProbe("127.0.0.1", closed_port(), timeout=1)
     daemon = BenchRpc(bench, PrivateKey.generate(False), probe, clock, on_stop=stops)
-    transport = httpx.ASGITransport(daemon.server().app)
-    async with JsonRpcClient(
-        "http://bench/", "fluxbenchuser", "fluxbenchpassword", transport=transport
-    ) as client:
+    async with (
+        serving_on_this_loop(daemon.server().app) as url,
+        JsonRpcClient(url + "/", "fluxbenchuser", "fluxbenchpassword") as client,
+    ):
         yield client, stops, bench
     await bench.aclose()
 

@@ -228,3 +228,32 @@ async def test_mark_app_message(indexes: ExplorerIndexes) -> None:
     await apply_all(indexes, chain(), 7)
     assert await indexes.mark_app_message(HASH_A) is True
     assert await indexes.mark_app_message("cc" * 32) is False
+
+
+@pytest.mark.parametrize("size", [1, 9])
+async def test_a_fluxnode_tx_mined_again_keeps_its_latest_height(
+    indexes: ExplorerIndexes, size: int
+) -> None:
+    # the same confirmation (same txid) two blocks later, as fluxd's chain allows for a tx
+    # without inputs: the explorer goes on, and keeps the later occurrence (as txindex does)
+    blocks = chain()
+    again = Transaction(
+        version=5,
+        overwintered=False,
+        version_group_id=0,
+        fluxnode=FluxnodeTx(
+            CONFIRM_TX_TYPE,
+            OutPoint(hash_from_hex(blocks[2].txs[1].txid), 0),
+            ip="1.2.3.4",
+            benchmark_tier=1,
+        ),
+    )
+    assert again.txid_hex() == blocks[3].txs[2].txid  # the block-4 confirmation, again
+    c8, c9 = coinbase(pay(ALICE, 4)), coinbase(pay(BOB, 5))
+    blocks.append(block(START + 7, [c8], blocks[-1].hash))
+    blocks.append(block(START + 8, [c9, again], blocks[-1].hash))
+    await apply_all(indexes, blocks, size)
+    queries = ExplorerQueries(indexes.database)
+    assert await queries.scanned_height() == START + 8
+    records = await queries.fluxnode_txs("ip", "1.2.3.4")
+    assert [(r.txid, r.height) for r in records] == [(again.txid_hex(), START + 8)]

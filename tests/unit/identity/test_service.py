@@ -15,6 +15,7 @@ from fluxos.identity.gates import DatabaseGate
 from fluxos.identity.phrases import DAY_MS, MINUTE_MS
 from fluxos.identity.service import NO_LONGER_VALID
 from fluxos.storage.identity import IdentityStore, PhraseRecord
+from tests.support.asyncwait import eventually
 from tests.support.identity import OwnerTable, Person, load_vectors
 
 VECTORS = load_vectors()
@@ -266,8 +267,7 @@ async def test_await_login_wakes_on_login(service: IdentityService, clock: Manua
     phrase = await service.emergency_phrase()
     clock.advance(1)
     waiter = asyncio.create_task(service.await_login(phrase))
-    await asyncio.sleep(0.05)
-    assert service.notifier.listening("login:" + phrase) == 1
+    await eventually(lambda: service.notifier.listening("login:" + phrase) == 1)
     await service.verify_login(person.login_body(phrase))
     session = await asyncio.wait_for(waiter, 5)
     assert session is not None and session.zelid == person.zelid
@@ -279,7 +279,7 @@ async def test_await_login_ends_when_the_phrase_expires(
 ) -> None:
     phrase = await service.emergency_phrase()
     waiter = asyncio.create_task(service.await_login(phrase))
-    await asyncio.sleep(0.1)
+    await eventually(lambda: service.notifier.listening("login:" + phrase) == 1)
     assert not waiter.done()
     clock.advance(15 * 60)
     assert await asyncio.wait_for(waiter, 5) is None
@@ -290,12 +290,12 @@ async def test_await_signature(service: IdentityService, clock: ManualClock) -> 
     message = "1700000000000" + "q" * 43
     identifier = SCENARIO["owner"] + message[-13:]
     waiter = asyncio.create_task(service.await_signature(identifier))
-    await asyncio.sleep(0.1)
+    await eventually(lambda: service.notifier.listening("sign:" + identifier) == 1)
     await service.provide_sign({"zelid": SCENARIO["owner"], "message": message, "signature": "sig"})
     record = await asyncio.wait_for(waiter, 5)
     assert record is not None and record.signature == "sig"
     # nobody provides this one: the wait ends after a parked signature's lifetime
     lonely = asyncio.create_task(service.await_signature("1nobody" + "x" * 13))
-    await asyncio.sleep(0.1)
+    await eventually(lambda: service.notifier.listening("sign:1nobody" + "x" * 13) == 1)
     clock.advance(15 * 60)
     assert await asyncio.wait_for(lonely, 5) is None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -85,7 +84,7 @@ class World:
 
 
 async def sent(peer: Peer) -> list[dict]:
-    await asyncio.sleep(0.01)  # let the peer's writer task flush its queue
+    await peer.flushed()
     link = peer.link
     assert isinstance(link, RecordingLink)
     return [json.loads(text) for text in link.sent]

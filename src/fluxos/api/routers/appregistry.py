@@ -26,6 +26,18 @@ async def update(call: Registry) -> str:
     return await call.service.update(call.body)
 
 
+@router.post("/apps/getpublickey")
+async def public_key(call: Registry) -> str:
+    """The public key to encrypt an enterprise app's content with (Arcane OS nodes only)."""
+    return await call.service.public_key(call.body)
+
+
+@router.get("/apps/enterprisenodes")
+async def enterprise_nodes(call: Registry) -> list[dict[str, Any]]:
+    """The fluxnodes an enterprise app may be pinned to, best score first."""
+    return await call.service.enterprise_list()
+
+
 @router.get("/apps/temporarymessages/:hash?")
 async def temporary_messages(call: Registry) -> list[dict[str, Any]]:
     """App messages received and not yet paid (kept one hour)."""

@@ -7,14 +7,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from fluxos.api.envelope import Message
+from starlette.responses import Response
+
+from fluxos.api.envelope import Message, json_response, success_body
 from fluxos.api.routing import Call, FluxRouter
 from fluxos.api.streams import GIB, MIB, Streamed
-from fluxos.errors import BadParameter, FluxError
+from fluxos.errors import BadParameter, FluxError, NotFound, Unauthorized
 from fluxos.files.backups import decimals_of, in_units, unit_of
 from fluxos.files.fluxshare import Download
+from fluxos.files.jobs import RETRY_AFTER_SECONDS, status_url
 from fluxos.files.multipart import MultipartUpload
+from fluxos.files.operations import Request as OperationRequest
+from fluxos.files.operations import wants_overwrite
 from fluxos.files.service import FilesService
+from fluxos.identity import parse_zelidauth
 from fluxos.wire.permissions import Permission
 
 router = FluxRouter("FluxShare", lambda node: node.files)
@@ -288,3 +294,102 @@ async def append_restore_task(call: Files) -> Streamed:
     """Wipe components' appdata and unpack their archive (local, remote or upload) with the
     app stopped and out of Syncthing; progress lines as they happen."""
     return _task_lines(call.service.tasks.restore, call)
+
+
+# -- the volume browser's long operations (upstream 8.18), run as jobs --------------------
+def _caller(call: Files) -> str:
+    credentials = parse_zelidauth(call.zelidauth)
+    if credentials is None:  # the route's level was granted, so this does not happen
+        raise Unauthorized()
+    return credentials.zelid
+
+
+async def _start(call: Files, kind: str) -> Response:
+    body = call.object_body()
+    job = await call.service.operations.start(
+        kind,
+        OperationRequest(
+            call.text("appname"),
+            call.text("component"),
+            call.text("source"),
+            call.text("destination"),
+            wants_overwrite(body.get("overwrite", call.request.query_params.get("overwrite"))),
+        ),
+        _caller(call),
+    )
+    url = status_url(job.job_id)
+    response = json_response(
+        success_body({"jobId": job.job_id, "statusUrl": url, "status": job.status}),
+        status_code=202,
+    )
+    response.headers.update(
+        {"location": url, "operation-id": job.job_id, "retry-after": str(RETRY_AFTER_SECONDS)}
+    )
+    return response
+
+
+_OPERATION = {"permission": Permission.APPOWNERABOVE, "params": ()}
+
+
+@router.post("/apps/moveobject", **_OPERATION)
+async def move_object(call: Files) -> Response:
+    """Move a file or folder to `destination` (its full new path) within the app
+    component's volume: 202 with the job to poll at /apps/operations/:jobId."""
+    return await _start(call, "move")
+
+
+@router.post("/apps/copyobject", **_OPERATION)
+async def copy_object(call: Files) -> Response:
+    """Copy a file or folder to `destination` within the volume (a job: 202)."""
+    return await _start(call, "copy")
+
+
+@router.post("/apps/compressobject", **_OPERATION)
+async def compress_object(call: Files) -> Response:
+    """Archive a file or folder's contents into `destination` (.zip, .tar.gz or .tgz)
+    kept on the volume (a job: 202)."""
+    return await _start(call, "compress")
+
+
+@router.post("/apps/extractobject", **_OPERATION)
+async def extract_object(call: Files) -> Response:
+    """Unpack the archive `source` (.zip, .tar.gz or .tgz) into the new folder
+    `destination` (a job: 202)."""
+    return await _start(call, "extract")
+
+
+def _job(call: Files) -> tuple[str, str]:
+    job_id = call.text("jobId")
+    if not job_id:
+        raise BadParameter("Missing jobId", http_status=400)
+    return job_id, _caller(call)
+
+
+def _operation_not_found() -> NotFound:
+    return NotFound("Operation not found", http_status=404)
+
+
+@router.get("/apps/operations/:jobId", permission=Permission.USER, app_param=None)
+async def get_operation(call: Files) -> Response:
+    """A file operation this caller started: status (Running, Succeeded, Failed,
+    Canceled), progress lines, error, bytes done; unknown and not-yours are one 404."""
+    job_id, owner = _job(call)
+    job = call.service.jobs.get(job_id, owner)
+    if job is None:
+        raise _operation_not_found()
+    response = json_response(success_body(job.view()))
+    if job.status == "Running":
+        response.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+@router.delete("/apps/operations/:jobId", permission=Permission.USER, app_param=None)
+async def cancel_operation(call: Files) -> dict[str, Any]:
+    """Ask a running file operation to stop (it ends Canceled at its next step, or
+    Succeeded if it had already published)."""
+    job_id, owner = _job(call)
+    cancelled = call.service.jobs.cancel(job_id, owner)
+    if cancelled is None:
+        raise _operation_not_found()
+    job, requested = cancelled
+    return {"jobId": job.job_id, "cancelRequested": requested, "status": job.status}
