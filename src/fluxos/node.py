@@ -75,6 +75,7 @@ from fluxos.runtime.owners import InstalledAppOwners, RegistryThenInstalled
 from fluxos.runtime.reconciler import Reconciler
 from fluxos.runtime.registryapps import RegistryGlobalApps
 from fluxos.runtime.service import InstallableSpecs, RuntimeService
+from fluxos.runtime.siblings import SiblingPorts
 from fluxos.runtime.spawner import GlobalApps, Spawner, watch_engine
 from fluxos.runtime.syncedapps import RuntimeSyncedApps
 from fluxos.runtime.tampering import TamperWatch
@@ -631,6 +632,10 @@ class Node:
             announcer=self.app_announcer,
             blocked_ports=settings.blocked_ports,
             on_operator_action=self.reconciler.operator_acted,
+            # the other Flux nodes the fluxnode list puts on this node's IP
+            sibling_ports=SiblingPorts(
+                lambda: network.state.nodes, lambda: network.own_address, lambda: network.http
+            ),
         )
         self.app_monitor = AppMonitor(
             self.docker, self.local_apps, self.clock, interval=runtime.monitor_seconds

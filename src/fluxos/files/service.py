@@ -44,10 +44,12 @@ class FilesService:
         resolver: Resolver | None = None,
     ) -> None:
         self.runner = BlockingRunner("files", max_workers=8)
+        # a zip stream holds its thread while its client reads slowly: a pool of its own
+        self.zip_runner = BlockingRunner("zip streams", max_workers=4)
         self.apps_folder = apps_folder
         self.volumes = volumes
         self.upload_max = upload_max
-        self.browser = VolumeBrowser(volumes, self.runner, upload_max)
+        self.browser = VolumeBrowser(volumes, self.runner, upload_max, self.zip_runner)
         self.jobs = Jobs(clock)
         self.operations = VolumeOperations(volumes, self.runner, self.jobs, holds)
         self.backups = BackupFiles(volumes, self.runner)
@@ -60,6 +62,7 @@ class FilesService:
             self.remote,
             self.runner,
             restore_max_download=restore_max_download,
+            busy=self._operation_running,
         )
         self.share = FluxShare(
             share_folder,
@@ -68,6 +71,16 @@ class FilesService:
             clock,
             self.runner,
             max_upload=share_max_upload,
+            zip_runner=self.zip_runner,
+        )
+
+    def _operation_running(self, app_name: str) -> str | None:
+        job = self.jobs.running_for(app_name.lower())
+        if job is None:
+            return None
+        return (
+            f"A file operation is running for app {app_name}: {job.job_id} ({job.kind}); "
+            "wait for it to end or cancel it"
         )
 
     def start(self) -> None:
@@ -81,3 +94,4 @@ class FilesService:
         await self.jobs.aclose()
         await self.remote.close()
         self.runner.close()
+        self.zip_runner.close()

@@ -17,10 +17,10 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Protocol
 
-from fluxos.apps.specs import AppSpec, components, public_view
+from fluxos.apps.specs import AppSpec, components, host_ports, public_view
 from fluxos.clock import Clock
 from fluxos.errors import FluxError, NotFound
 from fluxos.runtime.components import (
@@ -38,6 +38,7 @@ from fluxos.runtime.errors import InstallError
 from fluxos.runtime.requirements import FactSource, check_ports, check_requirements
 from fluxos.runtime.volumes import Volumes
 from fluxos.storage.localapps import RUNNING, LocalApps
+from fluxos.wire.jsvalues import to_number
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class Installer:
         announcer: Announcer | None = None,
         blocked_ports: Collection[int] = (),
         on_operator_action: Callable[[str], None] = lambda _name: None,
+        sibling_ports: Callable[[], Awaitable[dict[int, str]]] | None = None,
     ) -> None:
         self.engine = engine
         self.apps = apps
@@ -86,6 +88,7 @@ class Installer:
         self.announcer = announcer
         self.blocked_ports = tuple(blocked_ports)
         self.on_operator_action = on_operator_action
+        self.sibling_ports = sibling_ports  # other Flux nodes on this IP (runtime.siblings)
         self._installing = asyncio.Lock()
         self._removing = asyncio.Lock()
         self.installing: str | None = None
@@ -119,6 +122,14 @@ class Installer:
         if any(str(app.get("name", "")).lower() == name.lower() for app in installed):
             raise InstallError(f"Flux App {name} already installed")
         check_requirements(spec, facts, installed)
+        if self.sibling_ports is not None and host_ports(spec):
+            used = await self.sibling_ports()
+            for port in (int(to_number(p)) for p in host_ports(spec)):
+                if port in used:
+                    raise InstallError(
+                        f"Port {port} of {name} is used by the Flux node at {used[port]}, on"
+                        " this node's IP address. Installation aborted."
+                    )
         check_ports(spec, installed, self.blocked_ports)
         links = linked_apps(spec)
         for linked in links:

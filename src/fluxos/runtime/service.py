@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from fluxos.apps.locations import iso
-from fluxos.apps.specs import AppSpec, components, is_compose
+from fluxos.apps.specs import AppSpec, components, host_ports, is_compose
 from fluxos.clock import Clock
 from fluxos.errors import BadParameter, FluxError, NotFound
 from fluxos.runtime.components import container_names
@@ -32,6 +32,7 @@ from fluxos.runtime.tampering import TamperWatch
 from fluxos.storage.localapps import RUNNING, STOPPED, LocalApps
 from fluxos.storage.tampering import incident_view
 from fluxos.sync.apps import sync_mode
+from fluxos.wire.jsvalues import to_number
 
 log = logging.getLogger(__name__)
 
@@ -544,6 +545,13 @@ class RuntimeService:
     async def installed(self, name: str | None = None) -> list[AppSpec]:
         specs = await self.apps.all()
         return [s for s in specs if name is None or s.get("name") == name]
+
+    async def ports_in_use(self) -> list[int]:
+        """/flux/portsinuse: the host ports of the apps installed here (running or not),
+        which the other Flux nodes on this IP do not install onto."""
+        return sorted(
+            {int(to_number(p)) for spec in await self.apps.all() for p in host_ports(spec)}
+        )
 
     async def available(self) -> list[AppSpec]:
         """availableapps: the global specs, then the specs installed here (upstream

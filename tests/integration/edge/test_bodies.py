@@ -121,3 +121,20 @@ def test_json_nested_too_deeply_is_a_parameter_error(edge_node: tuple[EdgeNode, 
     }
     assert "RecursionError" not in node.output()
     assert "Traceback" not in node.output()
+
+
+def test_qs_brackets_stop_at_depth_five(edge_node: tuple[EdgeNode, Admin]) -> None:
+    node, _ = edge_node
+    before = peak_rss(node)
+    # 1,000 pieces of 4,000 brackets each: nested without a limit, 4 million objects
+    deep = "[a]" * 4000
+    body = "&".join(f"zelid[{i}]{deep}=x" for i in range(1000)).encode()
+    with node.client("127.0.0.54") as client:
+        reply = client.post("/id/checkprivilege", content=body)
+        # the sixth bracket on stays part of the key, as Node's qs keeps it: the Flux ID is
+        # then an object five levels deep, not a text, and is refused as missing
+        shallow = client.post("/id/checkprivilege", content=b"zelid[0][a][a][a][a]=x")
+    assert reply.json() == shallow.json()
+    assert reply.json()["status"] == "error"
+    assert peak_rss(node) - before < 64 * 1024 * 1024
+    assert "RecursionError" not in node.output()

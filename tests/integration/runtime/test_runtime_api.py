@@ -17,7 +17,15 @@ import pytest
 from fluxos.clock import ManualClock
 from fluxos.config import load_settings
 from fluxos.identity import Credentials
+from fluxos.network.nodelist import FluxnodeList
 from fluxos.node import Node
+from fluxos.runtime.errors import InstallError
+from fluxos.runtime.installer import Installer
+from fluxos.runtime.siblings import SiblingPorts
+from fluxos.runtime.volumes import Volumes
+from fluxos.storage.areas import ALL_AREAS
+from fluxos.storage.database import Database
+from fluxos.storage.localapps import LocalApps
 from tests.integration.runtime.conftest import Images
 from tests.integration.runtime.test_install import answers
 from tests.support.asyncwait import eventually
@@ -25,7 +33,7 @@ from tests.support.daemons import DevnetProcess
 from tests.support.identity import Person
 from tests.support.inprocess import serving
 from tests.support.processes import free_port
-from tests.support.runtimeapps import web_app
+from tests.support.runtimeapps import HostFacts, web_app
 
 
 class SpecTable:
@@ -498,3 +506,49 @@ async def test_tampering_events_name_what_the_host_did(
     assert await incidents("/otherapp") == []
     bad = (await world.get("/apps/tamperingevents/bad%20name", auth=False)).json()
     assert bad["status"] == "error" and "appname" in bad["data"]["message"]
+
+
+async def test_nodes_on_one_address_never_install_onto_the_same_port(
+    world: World, images: Images, tmp_path: Path
+) -> None:
+    port = free_port()
+    world.specs.specs["first"] = web_app("first", images.httpd, port)
+    streamed = objects((await world.get("/apps/installapplocally/first")).text)
+    assert streamed[-1]["status"] == "success", streamed
+    used = (await world.get("/flux/portsinuse?after", auth=False)).json()
+    assert used == {"status": "success", "data": [port]}
+
+    # a second Flux node behind the same address (its own API port), as the fluxnode list
+    # shows them: it asks this one over HTTP before it installs
+    here = world.http.base_url
+    this_node, second_node = f"{here.host}:{here.port}", f"{here.host}:{free_port()}"
+    listed = FluxnodeList(
+        [{"ip": this_node, "pubkey": "02aa"}, {"ip": second_node, "pubkey": "02bb"}]
+    )
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'second.db'}", ALL_AREAS)
+    await database.open()
+    async with httpx.AsyncClient() as http:
+        siblings = SiblingPorts(lambda: listed, lambda: second_node, lambda: http)
+        assert siblings.siblings() == [this_node]
+        assert await siblings() == {port: this_node}
+        second = Installer(
+            world.node.docker, LocalApps(database),
+            Volumes(tmp_path / "apps", tmp_path / "volumes"), HostFacts(tmp_path),
+            world.clock, sibling_ports=siblings,
+        )  # fmt: skip
+        with pytest.raises(InstallError) as refused:
+            await second.install(web_app("second", images.httpd, port))
+        assert refused.value.message == (
+            f"Port {port} of second is used by the Flux node at {this_node}, on this node's"
+            " IP address. Installation aborted."
+        )
+        assert await LocalApps(database).all() == []
+        assert not await world.node.docker.exists("fluxweb_second")
+        # a sibling that does not answer is passed over
+        gone = SiblingPorts(
+            lambda: FluxnodeList([{"ip": f"{here.host}:{free_port()}"}]),
+            lambda: second_node,
+            lambda: http,
+        )
+        assert await gone() == {}
+    await database.close()

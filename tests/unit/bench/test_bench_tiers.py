@@ -29,6 +29,52 @@ def exactly(tier: Tier) -> Capacity:
     )
 
 
+# The public minimum hardware of daemon.md §4.6 (cores, threads, RAM GB, SSD GB, EPS, MB/s
+# write), written from the spec and not from the code's table.
+SPEC_MINIMUMS = {
+    Tier.CUMULUS: Capacity(cores=2, threads=4, ram_gb=8, storage_gb=220, eps=240, write_mb_s=180),
+    Tier.NIMBUS: Capacity(cores=4, threads=8, ram_gb=32, storage_gb=440, eps=640, write_mb_s=180),
+    Tier.STRATUS: Capacity(
+        cores=8, threads=16, ram_gb=64, storage_gb=880, eps=1520, write_mb_s=400
+    ),
+}
+BELOW = {Tier.CUMULUS: None, Tier.NIMBUS: Tier.CUMULUS, Tier.STRATUS: Tier.NIMBUS}
+
+
+@pytest.mark.parametrize("tier", list(Tier))
+def test_the_specs_minimum_machine_earns_its_tier(tier: Tier) -> None:
+    assert decide_tier(SPEC_MINIMUMS[tier]).tier is tier
+
+
+# (field, how far short): RAM as the system reports it, a nominal machine showing a little
+# less than its size, so the bench allows a margin; a tenth less is another machine. Cumulus
+# and Nimbus share one write minimum, so only Stratus has a tier below it for writes.
+SHORTFALLS = [
+    *(
+        (tier, field, short)
+        for tier in Tier
+        for field, short in [
+            ("cores", 1),
+            ("threads", 1),
+            ("storage_gb", 0.01),
+            ("eps", 0.01),
+            ("ram_gb", 0.1 * SPEC_MINIMUMS[tier].ram_gb),
+        ]
+    ),
+    (Tier.STRATUS, "write_mb_s", 0.01),
+]
+
+
+@pytest.mark.parametrize(("tier", "field", "short"), SHORTFALLS)
+def test_short_of_the_spec_in_one_figure_is_the_tier_below(
+    tier: Tier, field: str, short: float
+) -> None:
+    spec = SPEC_MINIMUMS[tier]
+    lower = getattr(spec, field) - short
+    got = decide_tier(replace(spec, **{field: lower})).tier
+    assert got is BELOW[tier], f"{tier.name} with {field} {lower}: {got}"
+
+
 def test_published_minimums_are_the_defaults() -> None:
     assert TABLE[Tier.CUMULUS] == TierThresholds(2, 4, 7.5, 220, 240, 180)
     assert TABLE[Tier.NIMBUS] == TierThresholds(4, 8, 31, 440, 640, 180)

@@ -104,6 +104,13 @@ async def tampering_events(call: Runtime) -> list[dict[str, Any]]:
     return await call.service.tampering_events(name, limit)
 
 
+@router.get("/flux/portsinuse", permission=Permission.PUBLIC, params=())
+async def ports_in_use(call: Runtime) -> list[int]:
+    """Host ports of the apps installed here (upstream 8.18): other Flux nodes on this IP
+    ask before they install."""
+    return await call.service.ports_in_use()
+
+
 @router.get("/apps/installedapps/:appname?")
 async def installed(call: Runtime) -> list[dict[str, Any]]:
     """Specs of the apps installed on this node (exact name filter)."""
