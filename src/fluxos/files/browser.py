@@ -22,9 +22,16 @@ from fluxos.files.volumes import AppVolumes
 class VolumeBrowser:
     """The `/apps/*folder|object|file` routes' rules and the `/ioutils/fileupload` target."""
 
-    def __init__(self, volumes: AppVolumes, runner: BlockingRunner, upload_max: int) -> None:
+    def __init__(
+        self,
+        volumes: AppVolumes,
+        runner: BlockingRunner,
+        upload_max: int,
+        zip_runner: BlockingRunner | None = None,
+    ) -> None:
         self.volumes = volumes
         self.runner = runner
+        self.zip_runner = zip_runner or runner
         self.upload_max = upload_max
 
     async def root(self, app_name: str | None, component: str | None, message: str) -> Root:
@@ -121,7 +128,8 @@ class VolumeBrowser:
         path = root.existing(folder)
         if not path.is_dir():
             raise BadParameter(f"ENOTDIR: not a directory, '{root.relative(path)}'")
-        return Download(zip_chunks(root, path, self.runner), f"{path.name}.zip", "application/zip")
+        chunks = zip_chunks(root, path, self.zip_runner)
+        return Download(chunks, f"{path.name}.zip", "application/zip")
 
     async def upload(
         self,

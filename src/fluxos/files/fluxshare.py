@@ -143,8 +143,10 @@ class FluxShare:
         runner: BlockingRunner,
         *,
         max_upload: int = SHARE_MAX_UPLOAD,
+        zip_runner: BlockingRunner | None = None,
     ) -> None:
         self.root = Root(directory)
+        self.zip_runner = zip_runner or runner
         self.store = store
         self.tier_source = tier
         self.clock = clock
@@ -299,7 +301,8 @@ class FluxShare:
         if not path.is_dir():
             raise BadParameter(f"ENOTDIR: not a directory, '{self.root.relative(path)}'")
         name = path.name if path != self.root.base else "ZelShare"
-        return Download(zip_chunks(self.root, path, self.runner), f"{name}.zip", "application/zip")
+        chunks = zip_chunks(self.root, path, self.zip_runner)
+        return Download(chunks, f"{name}.zip", "application/zip")
 
     async def upload(self, folder: str | None) -> MultipartUpload:
         """The receiver of an upload into `folder`, once the share has room and the folder

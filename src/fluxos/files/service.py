@@ -44,10 +44,12 @@ class FilesService:
         resolver: Resolver | None = None,
     ) -> None:
         self.runner = BlockingRunner("files", max_workers=8)
+        # a zip stream holds its thread while its client reads slowly: a pool of its own
+        self.zip_runner = BlockingRunner("zip streams", max_workers=4)
         self.apps_folder = apps_folder
         self.volumes = volumes
         self.upload_max = upload_max
-        self.browser = VolumeBrowser(volumes, self.runner, upload_max)
+        self.browser = VolumeBrowser(volumes, self.runner, upload_max, self.zip_runner)
         self.jobs = Jobs(clock)
         self.operations = VolumeOperations(volumes, self.runner, self.jobs, holds)
         self.backups = BackupFiles(volumes, self.runner)
@@ -69,6 +71,7 @@ class FilesService:
             clock,
             self.runner,
             max_upload=share_max_upload,
+            zip_runner=self.zip_runner,
         )
 
     def _operation_running(self, app_name: str) -> str | None:
@@ -91,3 +94,4 @@ class FilesService:
         await self.jobs.aclose()
         await self.remote.close()
         self.runner.close()
+        self.zip_runner.close()

@@ -21,8 +21,10 @@ from fluxos.files.paths import Root
 
 log = logging.getLogger(__name__)
 
-CHUNK = 4 * 1024 * 1024
+CHUNK = 4 * 1024 * 1024  # a file download's read per worker hop
+ZIP_CHUNK = 1024 * 1024  # a zip stream's hand-over to the event loop
 _QUEUE_CHUNKS = 4
+ZIP_STALL_SECONDS = 120.0  # a client that reads nothing for this long loses its zip
 _ZIP_LEVEL = 1  # zlib's fastest: a zip of a large folder is bounded by the disk, not the CPU
 
 
@@ -68,7 +70,13 @@ class _ChunkWriter:
     """The file object zipfile writes to: hands full chunks to the event loop, waiting
     while the queue is full (the client reads slower than the disk)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes | None]) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        queue: asyncio.Queue[bytes | None],
+        stall_seconds: float = ZIP_STALL_SECONDS,
+    ) -> None:
+        self.stall_seconds = stall_seconds
         self._loop = loop
         self._queue = queue
         self._buffer = bytearray()
@@ -76,7 +84,7 @@ class _ChunkWriter:
 
     def write(self, data: bytes) -> int:
         self._buffer += data
-        if len(self._buffer) >= CHUNK:
+        if len(self._buffer) >= ZIP_CHUNK:
             self._hand_over(bytes(self._buffer))
             self._buffer.clear()
         return len(data)
@@ -96,11 +104,16 @@ class _ChunkWriter:
         if self.stopped.is_set():
             raise _Stopped()
         future = asyncio.run_coroutine_threadsafe(self._queue.put(chunk), self._loop)
+        waited = 0.0
         while True:
             try:
                 future.result(timeout=0.5)
                 return
             except TimeoutError:
+                waited += 0.5
+                if waited >= self.stall_seconds:  # the thread is not the client's to keep
+                    log.info("zip stream: client read nothing for %.0f s, stopped", waited)
+                    self.stopped.set()
                 if self.stopped.is_set():
                     future.cancel()
                     raise _Stopped() from None
@@ -162,7 +175,9 @@ def _zip_time(mtime: float) -> tuple[int, int, int, int, int, int]:
 
 
 async def zip_chunks(root: Root, folder: Path, runner: BlockingRunner) -> AsyncIterator[bytes]:
-    """The zip of `folder`'s contents, produced in a worker thread as it is sent."""
+    """The zip of `folder`'s contents, produced in a worker thread as it is sent. The thread
+    waits while the client reads slowly, so zips get a pool of their own (`zip_runner`):
+    stalled zip downloads never take the threads of the other file routes."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=_QUEUE_CHUNKS)
     writer = _ChunkWriter(loop, queue)

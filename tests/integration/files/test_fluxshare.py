@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import zipfile
 from pathlib import Path
 
@@ -309,3 +310,38 @@ def test_a_non_multipart_body_is_refused(share_node: ShareNode) -> None:
         headers={**share_node.headers, "content-type": "text/plain"},
     )
     assert '"status":"error"' in reply.text and "multipart" in reply.text
+
+
+def test_stalled_zip_downloads_take_no_other_routes_threads(share_node: ShareNode) -> None:
+    """A zip is written by a worker thread that waits while its client reads slowly, so
+    anyone holding one folder's share token could hold threads by never reading: ten
+    such downloads (more than the files area's worker threads) leave every other file
+    route answering."""
+    share = share_node
+    folder = share.share / "stall"
+    folder.mkdir()
+    for index in range(6):  # incompressible: more than socket buffers and the queue hold
+        (folder / f"part{index}.bin").write_bytes(os.urandom(8 * 1024 * 1024))
+    token = share.data("/apps/fluxshare/sharefile/stall")["token"]
+    stalled = []
+    try:
+        for _ in range(10):
+            connection = socket.create_connection((share.node.host, share.node.port))
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            connection.sendall(
+                f"GET /apps/fluxshare/getfile/stall/{token} HTTP/1.1\r\n"
+                f"host: {share.node.host}\r\n\r\n".encode()
+            )
+            assert connection.recv(12).startswith(b"HTTP/1.1 200")  # started, then unread
+            stalled.append(connection)
+        # the other routes still answer (without the separate pool: they waited forever)
+        listing = share.data("/apps/fluxshare/getfolder/stall")
+        assert sorted(entry["name"] for entry in listing) == [f"part{i}.bin" for i in range(6)]
+        upload(share, "", {"after.txt": b"after"})
+        reply = share.node.get("/apps/fluxshare/getfile/after.txt", headers=share.headers)
+        assert reply.content == b"after"
+    finally:
+        for connection in stalled:
+            connection.close()
+    assert share.data("/apps/fluxshare/removefolder/stall") == {"message": "Folder Removed"}
+    assert share.data("/apps/fluxshare/removefile/after.txt") == {"message": "File Removed"}
