@@ -218,7 +218,7 @@ def main() -> None:
             children.append(express)
             node_url = f"http://{HOST}:{node_port}"
             express_url = f"http://{HOST}:{express_port}"
-            wait_for(f"{node_url}/daemon/getinfo")
+            wait_for(f"{node_url}/daemon/getinfo", timeout=120)  # a loaded machine starts slowly
             wait_for(f"{express_url}/daemon/getblockhash/1")
             check(node_url, express_url, high)
 

@@ -172,6 +172,8 @@ def guarded_protocol(guard: EdgeGuard) -> type[asyncio.Protocol]:
             self._head_bytes = -1
             self._disarm()
             super().on_headers_complete()
+            if self.cycle is not None:
+                self.cycle.transport = HeadHeldTransport(self.transport, self.loop)  # type: ignore[assignment]
             if self.parser is not None and self._expects_body():
                 self._reading_body = True
                 self._arm(limits.body_timeout, "body not sent in time")
@@ -247,6 +249,40 @@ def guarded_protocol(guard: EdgeGuard) -> type[asyncio.Protocol]:
             self.transport.close()
 
     return GuardedProtocol
+
+
+class HeadHeldTransport:
+    """The transport one request's answer is written through: the response head is held
+    and sent with the first body bytes in one write (uvicorn writes them separately, two
+    system calls and often two packets per answer). A head with nothing after it goes out
+    on the next turn of the event loop; everything else is the connection's transport."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+        self._first = True
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._first:
+            self._first = False
+            self._held = bytes(data)
+            self._loop.call_soon(self._flush)
+            return
+        held, self._held = self._held, None
+        self._transport.write(held + data if held else data)
+
+    def _flush(self) -> None:
+        held, self._held = self._held, None
+        if held and not self._transport.is_closing():
+            self._transport.write(held)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 def raise_file_limit(log_it: bool = True) -> int:

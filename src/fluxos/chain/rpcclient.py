@@ -6,10 +6,9 @@ concurrency, optional answer caches, and an endpoint that can change while the n
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,8 +102,11 @@ class DaemonClient:
         started = time.perf_counter()
         try:
             client = self._client()
-            async with self._slot():
-                result = await client.call(name, *args)
+            if self._limit is None:
+                result = await self._unreachable_named(client.call(name, *args))
+            else:
+                async with self._limit:
+                    result = await self._unreachable_named(client.call(name, *args))
         except FluxError as error:
             if self.observer is not None:
                 kind = "daemon" if isinstance(error, RpcError) else "unavailable"
@@ -130,14 +132,10 @@ class DaemonClient:
             raise DaemonUnavailable(self._unconfigured_reason, code="ECONNREFUSED")
         return self._rpc
 
-    @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
+    async def _unreachable_named(self, call: Awaitable[Any]) -> Any:
+        """`call`'s result; an unreachable daemon's error names the daemon and its URL."""
         try:
-            if self._limit is None:
-                yield
-            else:
-                async with self._limit:
-                    yield
+            return await call
         except DaemonUnavailable as error:
             url = self._endpoint.url if self._endpoint else "?"
             detail = str(error.__cause__ or "") or error.message

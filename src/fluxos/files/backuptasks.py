@@ -155,8 +155,10 @@ class BackupTasks:
         runner: BlockingRunner,
         *,
         restore_max_download: int,
+        busy: Callable[[str], str | None] = lambda _app: None,
     ) -> None:
         self.volumes = volumes
+        self.busy = busy
         self.control = control
         self.holds = holds
         self.remote = remote
@@ -164,6 +166,13 @@ class BackupTasks:
         self.restore_max_download = restore_max_download
         self.backups: set[str] = set()
         self.restores: set[str] = set()
+
+    def _not_busy(self, app_name: str) -> None:
+        """No backup or restore under a running file operation of the app (a copy or an
+        extraction writing into the data being archived or wiped)."""
+        reason = self.busy(app_name)
+        if reason is not None:
+            raise FluxError(reason)
 
     async def _roots(self, app_name: str, components: list[str]) -> dict[str, Root]:
         """Every named component's volume, checked before anything is stopped."""
@@ -176,6 +185,7 @@ class BackupTasks:
         if not isinstance(app_name, str):
             raise BadParameter("appname must be a string")
         jobs = [i["component"] for i in _jobs(items, "backup", "backup") if i.get("backup")]
+        self._not_busy(app_name)
         if app_name.lower() in self.backups:
             raise FluxError("Backup in progress...")
         if not jobs:
@@ -191,6 +201,7 @@ class BackupTasks:
         if kind not in RESTORE_TYPES:
             raise BadParameter(f"type must be one of local, remote, upload, got {kind!r}")
         chosen = [i for i in _jobs(items, "restore", "restore") if i.get("restore")]
+        self._not_busy(app_name)
         if app_name.lower() in self.restores:
             raise FluxError(f"Restore for app {app_name} is running...")
         if not chosen:

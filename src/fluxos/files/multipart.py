@@ -54,7 +54,8 @@ class _Part:
     fd: int | None = None
     temp_name: str | None = None
     final_name: str | None = None
-    pending: bytearray = field(default_factory=bytearray)
+    pending: list[bytearray] = field(default_factory=list)  # received, not yet handed over
+    pending_bytes: int = 0
     writing: asyncio.Future[None] | None = None  # the run being written, in a worker
 
 
@@ -185,8 +186,9 @@ class MultipartUpload:
             )
         if self.received > self.rules.max_total:
             raise BadParameter(f"upload must be at most {self.rules.max_total} bytes", code=413)
-        part.pending += data
-        if len(part.pending) >= WRITE_EVERY:
+        part.pending.append(data)  # the parser's own copy of the chunk: kept, not copied
+        part.pending_bytes += len(data)
+        if part.pending_bytes >= WRITE_EVERY:
             await self._flush(part, wait=False)
 
     async def _flush(self, part: _Part, *, wait: bool = True) -> None:
@@ -195,8 +197,8 @@ class MultipartUpload:
         returns once everything handed over is on disk."""
         await self._written(part)
         if part.pending and part.fd is not None:
-            pending, part.pending = part.pending, bytearray()
-            part.writing = asyncio.ensure_future(self.runner.run(write_all, part.fd, pending))
+            pending, part.pending, part.pending_bytes = part.pending, [], 0
+            part.writing = asyncio.ensure_future(self.runner.run(write_runs, part.fd, pending))
         if wait:
             await self._written(part)
 
@@ -240,6 +242,18 @@ class MultipartUpload:
                 part.size,
             )
             part.temp_name = None
+
+
+def write_runs(fd: int, runs: list[bytearray]) -> None:
+    """Write every run, in order, with as few system calls as the kernel allows."""
+    views = [memoryview(run) for run in runs]
+    while views:
+        written = os.writev(fd, views[:1024])
+        while views and written >= len(views[0]):
+            written -= len(views[0])
+            views.pop(0)
+        if written:
+            views[0] = views[0][written:]
 
 
 def write_all(fd: int, data: bytes | bytearray) -> None:

@@ -7,6 +7,7 @@ rotated at 25 MB keeping one old file; the `/flux/*log` routes serve the current
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import logging
 import logging.handlers
@@ -43,6 +44,24 @@ class _LevelRange(logging.Filter):
         return self.low <= record.levelno <= self.high
 
 
+class _QuietShutdown(logging.Filter):
+    """uvicorn's words for requests still open when the node stops: the handlers it cancels
+    are no application errors (no traceback), and cancelling them is a normal end (INFO)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, asyncio.CancelledError):
+            return False
+        if record.levelno == logging.ERROR and str(record.msg).startswith("Cancel %s running"):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+def _quiet_shutdown(logger: logging.Logger) -> None:
+    if not any(isinstance(f, _QuietShutdown) for f in logger.filters):
+        logger.addFilter(_QuietShutdown())
+
+
 def configure_logging(log_dir: Path, level: str = "info", console: bool = True) -> None:
     """Install the file and console handlers on the root logger (replacing earlier ones)."""
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -74,6 +93,7 @@ def configure_logging(log_dir: Path, level: str = "info", console: bool = True) 
     # third-party chatter stays out of debug.log unless asked for
     for noisy in ("httpx", "httpcore", "websockets", "aiosqlite", "asyncio", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    _quiet_shutdown(logging.getLogger("uvicorn.error"))
 
 
 def tail(path: Path, lines: int = 100) -> str:

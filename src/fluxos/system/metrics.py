@@ -152,6 +152,9 @@ class NodeMetrics:
             ["daemon", "kind"],
             registry=self.registry,
         )
+        self._cache_children = (self.cache.labels("miss"), self.cache.labels("hit"))
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._rpc_children: dict[tuple[str, str], Any] = {}
         # filled in by the apps runtime and the sync area
         self.apps_running = Gauge(
             "fluxos_apps_running", "App components running on this node", registry=self.registry
@@ -173,12 +176,29 @@ class NodeMetrics:
         self.registry.register(_NodeCollector(sources))
 
     def observe_request(self, path: str, method: str, status: int, seconds: float) -> None:
-        family = route_family(path)
-        self.requests.labels(family, method, str(status)).inc()
-        self.request_seconds.labels(family).observe(seconds)
+        # the labelled children are looked up once per route, method and status: `labels()`
+        # costs more than the count itself on a hot route (routes and methods are finite)
+        key = (path, method, status)
+        children = self._request_children.get(key)
+        if children is None:
+            family = route_family(path)
+            children = (
+                self.requests.labels(family, method, str(status)),
+                self.request_seconds.labels(family),
+            )
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def observe_cache(self, hit: bool) -> None:
+        """One response cache lookup of a cacheable route."""
+        self._cache_children[hit].inc()
 
     def observe_rpc(self, daemon: str, method: str, seconds: float, error: str | None) -> None:
-        self.rpc_seconds.labels(daemon, method).observe(seconds)
+        child = self._rpc_children.get((daemon, method))
+        if child is None:  # methods are allow-listed: a finite set
+            child = self._rpc_children[(daemon, method)] = self.rpc_seconds.labels(daemon, method)
+        child.observe(seconds)
         if error is not None:
             self.rpc_errors.labels(daemon, error).inc()
 

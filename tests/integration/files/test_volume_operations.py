@@ -5,6 +5,7 @@ any job, hostile archives failing with nothing published, nobody else's job read
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import io
 import os
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from fluxos.files.jobs import Job
 from tests.integration.files.conftest import VolumeNode
 from tests.integration.files.test_volume_browser import UNAUTHORIZED, etc_untouched, snapshot
 from tests.support.asyncwait import eventually
@@ -379,3 +381,47 @@ async def test_a_fifo_planted_in_the_volume_holds_no_thread(ops: VolumeNode) -> 
     job = await settle(v, "copy", {"source": "appdata", "destination": "copy"})
     assert job["status"] == "Succeeded", job
     assert not (v.mine / "copy" / "pipe").exists() and (v.mine / "copy" / "photos").is_dir()
+
+
+async def test_no_backup_or_restore_under_a_running_operation(ops: VolumeNode) -> None:
+    """While a file operation of the app runs, its backup and restore tasks are refused
+    (and the other way round: no operation while a task holds the app)."""
+    v = ops
+    release = asyncio.Event()
+
+    async def long_work(_job: Job) -> None:  # an operation that has not finished yet
+        await release.wait()
+
+    job = v.node.files.jobs.start("fileoperation.copy", "x", "alpha", "Copying...", long_work)
+    backup = {"appname": "alpha", "backup": [{"component": "web", "backup": True}]}
+    restore = {
+        "appname": "alpha",
+        "type": "local",
+        "restore": [{"component": "web", "restore": True}],
+    }
+    for path, body in (("/apps/appendbackuptask", backup), ("/apps/appendrestoretask", restore)):
+        reply = await v.http.post(path, json=body, headers=v.alice)
+        assert reply.text == (
+            f"A file operation is running for app alpha: {job.job_id} (fileoperation.copy); "
+            "wait for it to end or cancel it\n"
+        ), reply.text
+    busy = await start(v, "copy", {"source": "appdata/photos", "destination": "c"})
+    assert busy.status_code == 503 and job.job_id in error_of(busy)
+    assert busy.headers["retry-after"] == "2"
+    # beta is not concerned
+    other = await v.http.post(
+        "/apps/appendbackuptask",
+        json={"appname": "beta", "backup": [{"component": "web", "backup": True}]},
+        headers=v.bob,
+    )
+    assert "Finalizing..." in other.text, other.text
+    release.set()
+    await eventually(lambda: job.status == "Succeeded")
+    reply = await v.http.post("/apps/appendbackuptask", json=backup, headers=v.alice)
+    assert reply.text.endswith("Finalizing...\n"), reply.text
+    await v.node.files.holds.hold("alpha")
+    try:
+        held = await start(v, "copy", {"source": "appdata/photos", "destination": "c"})
+        assert "Backup or restore of app alpha is in progress" in error_of(held)
+    finally:
+        await v.node.files.holds.release("alpha")
