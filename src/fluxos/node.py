@@ -288,6 +288,7 @@ class Node:
             clock=self.clock,
             share_max_upload=settings.files.share_max_upload,
             upload_max=settings.files.upload_max,
+            zip_stall_seconds=settings.files.zip_stall_seconds,
         )
         self.add_background("local backups housekeeping", self._clean_local_backups)
         self._build_system()

@@ -440,3 +440,36 @@ def test_rescans_from_an_earlier_height_give_the_same_registry(
         ) == before
 
     wait_until(same_again, timeout=WAIT, interval=1)
+
+
+def test_placement_before_payment_counts_the_listed_nodes_that_fit(
+    net: ClusterHarness, wallet: SyncRpc
+) -> None:
+    listed = wallet.call("viewdeterministicfluxnodelist")
+    owner = Owner()
+    url = net.node(1).url
+    small = spec_of(owner, "placedapp", instances=3)
+    answer = httpx.post(url + "/apps/placementfeasibility", json=small, timeout=60).json()
+    assert answer["status"] == "success", answer
+    fit = answer["data"]
+    assert fit["eligible"] == len(listed) and fit["instances"] == 3 and fit["feasible"] is True
+    assert sum(fit["eligibleByTier"].values()) == len(listed) and fit["unchecked"] == []
+    many = spec_of(owner, "placedapp", instances=len(listed) + 1)
+    wrapped = {"appSpecification": many}
+    answer = httpx.post(url + "/apps/placementfeasibility", json=wrapped, timeout=60).json()
+    assert answer["data"]["feasible"] is False and answer["data"]["eligible"] == len(listed)
+    nameless = {key: value for key, value in small.items() if key != "name"}
+    answer = httpx.post(url + "/apps/placementfeasibility", json=nameless, timeout=60).json()
+    assert answer["status"] == "error" and "name" in answer["data"]["message"], answer
+
+    # a registered, paid app: every listed node could take it, none runs it here
+    _index, hash_ = register(net, owner, "placedapp")
+    everywhere(net, f"/apps/temporarymessages/{hash_}")
+    pay_for_message(wallet, hash_, "5")
+    wallet.call("generate", 1)
+    everywhere(net, f"/apps/globalappsspecifications/{hash_}")
+    where = fresh(net, 2, "/apps/placementlocations/placedapp")
+    assert where["name"] == "placedapp" and where["running"] == []
+    assert sorted(n["ip"] for n in where["candidates"]) == sorted(n["ip"] for n in listed)
+    unknown = net.get(2, "/apps/placementlocations/nosuchapp")
+    assert unknown["status"] == "error" and "nosuchapp" in unknown["data"]["message"]

@@ -130,13 +130,13 @@ class EnterpriseScores:
     """The scored list from fluxd's deterministic list and the registry's global specs."""
 
     def __init__(self, source: FluxnodeListSource, store: AppsStore, clock: Clock) -> None:
-        self._source = source
+        self.source = source
         self._store = store
         self._clock = clock
 
     async def scored(self) -> list[dict[str, Any]]:
         try:
-            entries = await self._source.deterministic_list()
+            entries = await self.source.deterministic_list()
         except FluxError:
             return []  # upstream answers an empty list when fluxd cannot be read
         specs = [parse_json(record.spec) for record in await self._store.global_specs()]

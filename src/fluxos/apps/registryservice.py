@@ -16,9 +16,11 @@ from fluxos.apps.directory import global_document
 from fluxos.apps.enterprise import NOT_ARCANE
 from fluxos.apps.enterprisescores import EnterpriseScores
 from fluxos.apps.errors import AppSpecError
+from fluxos.apps.formatter import format_spec
 from fluxos.apps.hashsync import PaymentFollower
 from fluxos.apps.locations import LocationBook, iso
 from fluxos.apps.messages import REGISTER_TYPES
+from fluxos.apps.placement import candidates, feasibility, unchecked
 from fluxos.apps.registry import AppRegistry
 from fluxos.clock import Clock
 from fluxos.errors import BadParameter, FluxError, NotFound
@@ -103,6 +105,37 @@ class RegistryService:
             if not isinstance(value, str) or not value:
                 raise BadParameter(f"Input parameters missing: {field} must be a non-empty text")
         raise AppSpecError(NOT_ARCANE)
+
+    # -- placement before payment ---------------------------------------------------------
+    async def _fluxnodes(self) -> list[dict[str, Any]]:
+        if self.enterprise_nodes is None:
+            return []
+        try:
+            return await self.enterprise_nodes.source.deterministic_list()
+        except FluxError as error:
+            raise FluxError(f"the fluxnode list cannot be read: {error.message}") from None
+
+    async def placement_feasibility(self, body: Any) -> dict[str, Any]:
+        raw = body.get("appSpecification", body) if isinstance(body, dict) else body
+        if isinstance(raw, str):
+            raw = parse_json(raw)
+        spec = format_spec(raw, self.registry.params)
+        return feasibility(spec, await self._fluxnodes())
+
+    async def placement_locations(self, name: str) -> dict[str, Any]:
+        record = await self.store.global_spec(name)
+        if record is None:
+            raise NotFound(f"Application {name} is not a global app")
+        spec = global_document(record)
+        running = {row["ip"].split(":")[0] for row in await self.locations(record.name)}
+        found = candidates(spec, await self._fluxnodes())
+        return {
+            "name": record.name,
+            "instances": spec.get("instances"),
+            "running": sorted(running),
+            "candidates": [n for n in found if str(n["ip"]).split(":")[0] not in running],
+            "unchecked": unchecked(spec),
+        }
 
     async def enterprise_list(self) -> list[dict[str, Any]]:
         return [] if self.enterprise_nodes is None else await self.enterprise_nodes.scored()

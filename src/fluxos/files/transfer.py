@@ -21,8 +21,10 @@ from fluxos.files.paths import Root
 
 log = logging.getLogger(__name__)
 
-CHUNK = 4 * 1024 * 1024
+CHUNK = 4 * 1024 * 1024  # a file download's read per worker hop
+ZIP_CHUNK = 1024 * 1024  # a zip stream's hand-over to the event loop
 _QUEUE_CHUNKS = 4
+ZIP_STALL_SECONDS = 120.0  # a client that reads nothing for this long loses its zip
 _ZIP_LEVEL = 1  # zlib's fastest: a zip of a large folder is bounded by the disk, not the CPU
 
 
@@ -68,7 +70,14 @@ class _ChunkWriter:
     """The file object zipfile writes to: hands full chunks to the event loop, waiting
     while the queue is full (the client reads slower than the disk)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes | None]) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        queue: asyncio.Queue[bytes | None],
+        stall_seconds: float = ZIP_STALL_SECONDS,
+    ) -> None:
+        self.stall_seconds = stall_seconds
+        self.stalled = False
         self._loop = loop
         self._queue = queue
         self._buffer = bytearray()
@@ -76,7 +85,7 @@ class _ChunkWriter:
 
     def write(self, data: bytes) -> int:
         self._buffer += data
-        if len(self._buffer) >= CHUNK:
+        if len(self._buffer) >= ZIP_CHUNK:
             self._hand_over(bytes(self._buffer))
             self._buffer.clear()
         return len(data)
@@ -96,11 +105,17 @@ class _ChunkWriter:
         if self.stopped.is_set():
             raise _Stopped()
         future = asyncio.run_coroutine_threadsafe(self._queue.put(chunk), self._loop)
+        waited = 0.0
         while True:
             try:
                 future.result(timeout=0.5)
                 return
             except TimeoutError:
+                waited += 0.5
+                if waited >= self.stall_seconds:  # the thread is not the client's to keep
+                    log.info("zip stream: client read nothing for %.0f s, stopped", waited)
+                    self.stalled = True
+                    self.stopped.set()
                 if self.stopped.is_set():
                     future.cancel()
                     raise _Stopped() from None
@@ -161,17 +176,34 @@ def _zip_time(mtime: float) -> tuple[int, int, int, int, int, int]:
     )
 
 
-async def zip_chunks(root: Root, folder: Path, runner: BlockingRunner) -> AsyncIterator[bytes]:
-    """The zip of `folder`'s contents, produced in a worker thread as it is sent."""
+class ZipStreams:
+    """Where zip downloads are written: their own pool, and how long a client may read
+    nothing before its zip is stopped."""
+
+    def __init__(self, runner: BlockingRunner, stall_seconds: float = ZIP_STALL_SECONDS) -> None:
+        self.runner = runner
+        self.stall_seconds = stall_seconds
+
+    def chunks(self, root: Root, folder: Path) -> AsyncIterator[bytes]:
+        return zip_chunks(root, folder, self.runner, self.stall_seconds)
+
+
+async def zip_chunks(
+    root: Root, folder: Path, runner: BlockingRunner, stall_seconds: float = ZIP_STALL_SECONDS
+) -> AsyncIterator[bytes]:
+    """The zip of `folder`'s contents, produced in a worker thread as it is sent. The thread
+    waits while the client reads slowly, so zips get a pool of their own (`ZipStreams`):
+    stalled zip downloads never take the threads of the other file routes, and one whose
+    client reads nothing for `stall_seconds` is stopped (the stream ends, cut short)."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=_QUEUE_CHUNKS)
-    writer = _ChunkWriter(loop, queue)
+    writer = _ChunkWriter(loop, queue, stall_seconds)
 
     def produce() -> tuple[int, int]:
         try:
             return _write_zip(root, folder, writer)
         finally:
-            if not writer.stopped.is_set():
+            if not writer.stopped.is_set() or writer.stalled:  # the stream ends, cut short
                 asyncio.run_coroutine_threadsafe(queue.put(None), loop)
 
     task = asyncio.ensure_future(runner.run(produce))
@@ -183,6 +215,8 @@ async def zip_chunks(root: Root, folder: Path, runner: BlockingRunner) -> AsyncI
             yield chunk
         try:
             files, skipped = await task
+        except _Stopped:
+            return  # stalled: the client sees a broken zip
         except Exception:  # the archive is cut short: the client sees a broken zip
             log.exception("zip of %s failed", folder)
             return

@@ -159,9 +159,16 @@ async def test_registration_gossips_to_every_node(network, open_registry: LocalR
     # each node stored it once, whichever peers relayed it
     assert all(n.node.app_registry.counters.refused == 0 for n in nodes)
 
+    others = [n for n in nodes if n is not node]
+    seen_before = sum(n.network.gossip.stats.duplicates for n in others)
+    sent = len(node.network.peers.outbound()) + len(node.network.peers.inbound())
     again = await owner.post(node, "/apps/appregister", body)
     assert again["status"] == "success" and again["data"] == message_hash
-    await asyncio.sleep(0.5)
+    # the broadcast again reached every neighbour, which knew it already
+    await eventually(
+        lambda: sum(n.network.gossip.stats.duplicates for n in others) >= seen_before + sent,
+        within=20,
+    )
     assert all([len(await temporary(n, message_hash)) == 1 for n in nodes])
 
 

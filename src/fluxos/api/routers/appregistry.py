@@ -8,6 +8,7 @@ from typing import Any
 from fluxos.api.envelope import Message
 from fluxos.api.routing import Call, FluxRouter
 from fluxos.apps.registryservice import RegistryService
+from fluxos.wire.permissions import Permission
 
 router = FluxRouter("Apps", lambda node: node.registry)
 Registry = Call[RegistryService]
@@ -24,6 +25,19 @@ async def register(call: Registry) -> str:
 async def update(call: Registry) -> str:
     """Update an app (signed by its current owner); answers the message hash to pay for."""
     return await call.service.update(call.body)
+
+
+@router.post("/apps/placementfeasibility", permission=Permission.PUBLIC, params=())
+async def placement_feasibility(call: Registry) -> dict[str, Any]:
+    """Whether the node list has as many nodes that can host the spec as its instances
+    (before paying; upstream 8.18)."""
+    return await call.service.placement_feasibility(call.body)
+
+
+@router.get("/apps/placementlocations/:appname", permission=Permission.PUBLIC)
+async def placement_locations(call: Registry) -> dict[str, Any]:
+    """The listed nodes that could host a global app and do not run it yet."""
+    return await call.service.placement_locations(call.require("appname"))
 
 
 @router.post("/apps/getpublickey")
