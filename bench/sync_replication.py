@@ -12,7 +12,13 @@ mounted ext4 volumes), driven by the node's own controller (`fluxos.sync.control
    takeover settings, printed beside it (mainnet defaults: grace 60 s + index × 180 s).
 3. Monitor pass: one node with 50 synced folders (tmpfs mounts, each shared with a second
    node): CPU seconds and wall time of one controller pass, the median of 10.
-Needs root (mounts).
+4. Takeover to serving, through running nodes (`tests/support/syncednodes.py`: two
+   in-process nodes, each with its managed Syncthing and its own dockerd in its own network
+   namespace, a devnet, images from a local registry): a `g:` web app on both; the
+   primary's machine dies (node, Syncthing, container); the time until the standby's copy
+   of the app answers HTTP on its host port. Set mostly by the takeover settings, printed
+   beside it (the test cluster's: grace 10 s, step 20 s, see the module).
+Needs root (mounts, dockerd); part 4 also docker-registry and fluxd (`--skip-nodes`).
 """
 
 from __future__ import annotations
@@ -29,7 +35,15 @@ from pathlib import Path
 # the nodes are the tests' harness (tests/support/syncfleet.py), from the checkout
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import httpx
 from tests.support.asyncwait import eventually
+from tests.support.daemons import DevnetProcess
+from tests.support.dockerd import httpd_image
+from tests.support.nodedocker import node_dockers
+from tests.support.processes import free_port_run
+from tests.support.registry import ImagePusher, running_registry
+from tests.support.runtimeapps import web_app
+from tests.support.syncednodes import SYNCTHING, Cluster, app_files, app_writes, sole_runner
 from tests.support.syncfleet import Fleet, FleetNode
 
 from fluxos.sync.apps import SyncMode, app_identifier
@@ -118,10 +132,73 @@ async def monitor_pass(root: Path, folders: int) -> None:
         await fleet.close()
 
 
+async def takeover_serving(root: Path) -> None:
+    with (
+        running_registry(root / "registry") as registry,
+        node_dockers(root / "dockers", 2, (registry.port,)) as engines,
+    ):
+        pusher = ImagePusher(registry.url)
+        try:
+            httpd_image(pusher, "flux/httpd", "1.0")
+        finally:
+            pusher.close()
+        devnet = DevnetProcess(root / "devnet")
+        devnet.start()
+        cluster = Cluster(root / "nodes", devnet, engines)
+        try:
+            await cluster.start()
+            port = free_port_run(1)
+            spec = web_app(
+                "gbench", f"{registry.host}/flux/httpd:1.0", port, containerData="g:/data"
+            )
+            container = "fluxweb_gbench"
+            nodes = cluster.nodes
+            await asyncio.gather(*(node.node.installer.install(spec) for node in nodes))
+            primary = await eventually(lambda: sole_runner(nodes, container), 300, 0.5)
+            standby = nodes[1] if primary is nodes[0] else nodes[0]
+            await app_writes(primary, container, "echo row > /data/row.txt")
+            written = app_files(primary, container)
+            await eventually(lambda: app_files(standby, container) == written, 300, 0.5)
+            url = f"http://{engines[nodes.index(standby)].address}:{port}/"
+
+            async def serves() -> bool:
+                async with httpx.AsyncClient(timeout=2) as client:
+                    return (await client.get(url)).status_code == 200
+
+            folders = standby.node.app_folders
+            assert folders is not None
+
+            def primary_seen() -> bool:  # its cached running list shows the app (≤ 15 s)
+                assert folders is not None
+                return "is the primary" in folders.gate(container).reason
+
+            await eventually(primary_seen, within=300, interval=0.1)
+            killed = time.monotonic()  # the primary stops answering its peers at once
+            await cluster.kill(primary)
+            kill_took = time.monotonic() - killed
+            await eventually(lambda: folders.may_run(container), within=600, interval=0.05)
+            gate_open = time.monotonic() - killed
+            reason = folders.gate(container).reason
+            await eventually(serves, within=600, interval=0.1)
+            print(
+                f"takeover through running nodes: the standby's app answers HTTP "
+                f"{time.monotonic() - killed:.1f} s after the primary's machine began to die "
+                f"(node, Syncthing and container down in {kill_took:.1f} s), its gate "
+                f"opened at {gate_open:.1f} s ({reason!r}; grace "
+                f"{SYNCTHING['takeover_grace_seconds']} s + index × step "
+                f"{SYNCTHING['takeover_seconds']} s, passes every "
+                f"{SYNCTHING['monitor_seconds']} s)"
+            )
+        finally:
+            await cluster.close()
+            devnet.stop()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--megabytes", type=int, default=100)
     parser.add_argument("--folders", type=int, default=50)
+    parser.add_argument("--skip-nodes", action="store_true", help="skip part 4")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("sync_replication: skipped (needs root for the volume mounts)")
@@ -129,6 +206,8 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sync-bench-") as tmp:
         await replication(Path(tmp) / "replication", args.megabytes)
         await monitor_pass(Path(tmp) / "monitor", args.folders)
+        if not args.skip_nodes:
+            await takeover_serving(Path(tmp) / "nodes")
 
 
 if __name__ == "__main__":

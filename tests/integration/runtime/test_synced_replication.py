@@ -24,7 +24,7 @@ from tests.support.daemons import DevnetProcess
 from tests.support.fluxnodes import FluxnodeRegistry
 from tests.support.network import InProcessNode, eventually, stop_nodes
 from tests.support.nodedocker import NodeDocker, node_dockers
-from tests.support.processes import free_port
+from tests.support.processes import free_port_run
 from tests.support.runtimeapps import web_app
 from tests.support.syncthing import syncthing_binary
 
@@ -119,8 +119,10 @@ async def wait_located(here: InProcessNode, there: InProcessNode, app: str) -> N
 
 
 async def folder_devices(node: InProcessNode, folder: str) -> set[str]:
-    config: Any = await node.node.sync.client.request("get", f"/rest/config/folders/{folder}")
-    return {device["deviceID"] for device in (config or {}).get("devices", [])}
+    """The devices `folder` is shared with (none while it is not configured yet)."""
+    folders: Any = await node.node.sync.client.request("get", "/rest/config/folders")
+    config = next((f for f in folders or [] if f.get("id") == folder), {})
+    return {device["deviceID"] for device in config.get("devices", [])}
 
 
 async def install_on_both(nodes: list[InProcessNode], spec: dict[str, Any]) -> None:
@@ -131,7 +133,7 @@ async def test_an_s_app_replicates_between_the_two_nodes(
     pair: list[InProcessNode], images: Images
 ) -> None:
     a, b = pair
-    spec = web_app("sshare", images.httpd, free_port(), containerData="s:/data")
+    spec = web_app("sshare", images.httpd, free_port_run(1), containerData="s:/data")
     container = "fluxweb_sshare"
     await install_on_both(pair, spec)
 
@@ -166,7 +168,7 @@ async def test_an_s_app_replicates_between_the_two_nodes(
 async def test_a_g_app_runs_once_and_its_standby_receives_the_data(
     pair: list[InProcessNode], images: Images
 ) -> None:
-    spec = web_app("gprime", images.httpd, free_port(), containerData="g:/data")
+    spec = web_app("gprime", images.httpd, free_port_run(1), containerData="g:/data")
     container = "fluxweb_gprime"
     await install_on_both(pair, spec)
 
@@ -220,7 +222,9 @@ async def test_a_g_app_runs_once_and_its_standby_receives_the_data(
         state = (await standby.node.docker.inspect(container))["State"]
         return bool(state["Running"])
 
+    folders = standby.node.app_folders
+    assert folders is not None
+    # the reason reads "primary" from the pass after the container started
+    await eventually(lambda: "takes over" in folders.gate(container).reason, 120, 0.05)
     await eventually(standby_runs, within=120, interval=0.5)
-    assert standby.node.app_folders is not None
-    assert "takes over" in standby.node.app_folders.gate(container).reason
     assert copy.read_text() == "written by the primary"
