@@ -334,6 +334,9 @@ class FilesSettings(BaseModel):
     upload_max: int = 10 * 1024**3
     restore_max_download: int = 50 * 1024**3
     require_mount: bool = True
+    # a zip download whose client reads nothing for this long is stopped (its worker
+    # thread is not the client's to keep)
+    zip_stall_seconds: float = 120.0
     # networks a remote restore URL may point into besides public addresses (a devnet's
     # own servers); nothing by default: private, loopback and link-local are refused
     remote_allow_networks: list[str] = []
@@ -343,6 +346,13 @@ class FilesSettings(BaseModel):
     def _networks(cls, value: list[str]) -> list[str]:
         for network in value:
             ipaddr.ip_network(network)  # ValueError names the bad one
+        return value
+
+    @field_validator("zip_stall_seconds")
+    @classmethod
+    def _positive_seconds(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be a positive number of seconds")
         return value
 
     @field_validator("share_max_upload", "upload_max", "restore_max_download")

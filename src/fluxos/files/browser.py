@@ -15,7 +15,7 @@ from fluxos.errors import BadParameter
 from fluxos.files.fluxshare import Download, entry_view, list_directory, remove_tree
 from fluxos.files.multipart import MultipartUpload, UploadRules
 from fluxos.files.paths import Root, os_failure, validate_filename
-from fluxos.files.transfer import file_chunks, open_for_download, zip_chunks
+from fluxos.files.transfer import ZipStreams, file_chunks, open_for_download
 from fluxos.files.volumes import AppVolumes
 
 
@@ -27,11 +27,11 @@ class VolumeBrowser:
         volumes: AppVolumes,
         runner: BlockingRunner,
         upload_max: int,
-        zip_runner: BlockingRunner | None = None,
+        zips: ZipStreams | None = None,
     ) -> None:
         self.volumes = volumes
         self.runner = runner
-        self.zip_runner = zip_runner or runner
+        self.zips = zips or ZipStreams(runner)
         self.upload_max = upload_max
 
     async def root(self, app_name: str | None, component: str | None, message: str) -> Root:
@@ -128,7 +128,7 @@ class VolumeBrowser:
         path = root.existing(folder)
         if not path.is_dir():
             raise BadParameter(f"ENOTDIR: not a directory, '{root.relative(path)}'")
-        chunks = zip_chunks(root, path, self.zip_runner)
+        chunks = self.zips.chunks(root, path)
         return Download(chunks, f"{path.name}.zip", "application/zip")
 
     async def upload(

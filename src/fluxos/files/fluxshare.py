@@ -26,7 +26,7 @@ from fluxos.clock import Clock
 from fluxos.errors import BadParameter, FluxError, Unauthorized
 from fluxos.files.multipart import MultipartUpload, UploadRules
 from fluxos.files.paths import Root, check_relative, os_failure
-from fluxos.files.transfer import file_chunks, open_for_download, zip_chunks
+from fluxos.files.transfer import ZipStreams, file_chunks, open_for_download
 from fluxos.storage.fluxshare import ShareStore
 
 log = logging.getLogger(__name__)
@@ -143,10 +143,10 @@ class FluxShare:
         runner: BlockingRunner,
         *,
         max_upload: int = SHARE_MAX_UPLOAD,
-        zip_runner: BlockingRunner | None = None,
+        zips: ZipStreams | None = None,
     ) -> None:
         self.root = Root(directory)
-        self.zip_runner = zip_runner or runner
+        self.zips = zips or ZipStreams(runner)
         self.store = store
         self.tier_source = tier
         self.clock = clock
@@ -301,7 +301,7 @@ class FluxShare:
         if not path.is_dir():
             raise BadParameter(f"ENOTDIR: not a directory, '{self.root.relative(path)}'")
         name = path.name if path != self.root.base else "ZelShare"
-        chunks = zip_chunks(self.root, path, self.zip_runner)
+        chunks = self.zips.chunks(self.root, path)
         return Download(chunks, f"{name}.zip", "application/zip")
 
     async def upload(self, folder: str | None) -> MultipartUpload:

@@ -16,6 +16,7 @@ from fluxos.files.fluxshare import SHARE_MAX_UPLOAD, FluxShare, TierSource
 from fluxos.files.jobs import Jobs
 from fluxos.files.operations import VolumeOperations
 from fluxos.files.remote import RemoteFiles, Resolver
+from fluxos.files.transfer import ZIP_STALL_SECONDS, ZipStreams
 from fluxos.files.volumes import AppVolumes
 from fluxos.storage.database import Database
 from fluxos.storage.fluxshare import ShareStore
@@ -42,14 +43,16 @@ class FilesService:
         restore_max_download: int = 50 * 1024**3,
         remote_allowed: tuple[str, ...] = (),
         resolver: Resolver | None = None,
+        zip_stall_seconds: float = ZIP_STALL_SECONDS,
     ) -> None:
         self.runner = BlockingRunner("files", max_workers=8)
         # a zip stream holds its thread while its client reads slowly: a pool of its own
         self.zip_runner = BlockingRunner("zip streams", max_workers=4)
+        zips = ZipStreams(self.zip_runner, zip_stall_seconds)
         self.apps_folder = apps_folder
         self.volumes = volumes
         self.upload_max = upload_max
-        self.browser = VolumeBrowser(volumes, self.runner, upload_max, self.zip_runner)
+        self.browser = VolumeBrowser(volumes, self.runner, upload_max, zips)
         self.jobs = Jobs(clock)
         self.operations = VolumeOperations(volumes, self.runner, self.jobs, holds)
         self.backups = BackupFiles(volumes, self.runner)
@@ -71,7 +74,7 @@ class FilesService:
             clock,
             self.runner,
             max_upload=share_max_upload,
-            zip_runner=self.zip_runner,
+            zips=zips,
         )
 
     def _operation_running(self, app_name: str) -> str | None:

@@ -77,6 +77,7 @@ class _ChunkWriter:
         stall_seconds: float = ZIP_STALL_SECONDS,
     ) -> None:
         self.stall_seconds = stall_seconds
+        self.stalled = False
         self._loop = loop
         self._queue = queue
         self._buffer = bytearray()
@@ -113,6 +114,7 @@ class _ChunkWriter:
                 waited += 0.5
                 if waited >= self.stall_seconds:  # the thread is not the client's to keep
                     log.info("zip stream: client read nothing for %.0f s, stopped", waited)
+                    self.stalled = True
                     self.stopped.set()
                 if self.stopped.is_set():
                     future.cancel()
@@ -174,19 +176,34 @@ def _zip_time(mtime: float) -> tuple[int, int, int, int, int, int]:
     )
 
 
-async def zip_chunks(root: Root, folder: Path, runner: BlockingRunner) -> AsyncIterator[bytes]:
+class ZipStreams:
+    """Where zip downloads are written: their own pool, and how long a client may read
+    nothing before its zip is stopped."""
+
+    def __init__(self, runner: BlockingRunner, stall_seconds: float = ZIP_STALL_SECONDS) -> None:
+        self.runner = runner
+        self.stall_seconds = stall_seconds
+
+    def chunks(self, root: Root, folder: Path) -> AsyncIterator[bytes]:
+        return zip_chunks(root, folder, self.runner, self.stall_seconds)
+
+
+async def zip_chunks(
+    root: Root, folder: Path, runner: BlockingRunner, stall_seconds: float = ZIP_STALL_SECONDS
+) -> AsyncIterator[bytes]:
     """The zip of `folder`'s contents, produced in a worker thread as it is sent. The thread
-    waits while the client reads slowly, so zips get a pool of their own (`zip_runner`):
-    stalled zip downloads never take the threads of the other file routes."""
+    waits while the client reads slowly, so zips get a pool of their own (`ZipStreams`):
+    stalled zip downloads never take the threads of the other file routes, and one whose
+    client reads nothing for `stall_seconds` is stopped (the stream ends, cut short)."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=_QUEUE_CHUNKS)
-    writer = _ChunkWriter(loop, queue)
+    writer = _ChunkWriter(loop, queue, stall_seconds)
 
     def produce() -> tuple[int, int]:
         try:
             return _write_zip(root, folder, writer)
         finally:
-            if not writer.stopped.is_set():
+            if not writer.stopped.is_set() or writer.stalled:  # the stream ends, cut short
                 asyncio.run_coroutine_threadsafe(queue.put(None), loop)
 
     task = asyncio.ensure_future(runner.run(produce))
@@ -198,6 +215,8 @@ async def zip_chunks(root: Root, folder: Path, runner: BlockingRunner) -> AsyncI
             yield chunk
         try:
             files, skipped = await task
+        except _Stopped:
+            return  # stalled: the client sees a broken zip
         except Exception:  # the archive is cut short: the client sees a broken zip
             log.exception("zip of %s failed", folder)
             return

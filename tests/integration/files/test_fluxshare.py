@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.integration.files.conftest import ShareNode
+from tests.integration.system.conftest import start_system_node
 
 UNAUTHORIZED = {
     "status": "error",
@@ -345,3 +346,36 @@ def test_stalled_zip_downloads_take_no_other_routes_threads(share_node: ShareNod
             connection.close()
     assert share.data("/apps/fluxshare/removefolder/stall") == {"message": "Folder Removed"}
     assert share.data("/apps/fluxshare/removefile/after.txt") == {"message": "File Removed"}
+
+
+def test_a_zip_nobody_reads_gives_its_thread_back(tmp_path: Path) -> None:
+    """[files] zip_stall_seconds: a zip whose client reads nothing that long is stopped,
+    so four stalled zips (the zip pool's threads) do not keep a fifth from being made."""
+    node, admin = start_system_node(tmp_path, "[files]\nzip_stall_seconds = 2\n")
+    try:
+        headers = admin.login(node.url)
+        folder = node.data_dir / "apps" / "ZelShare" / "stall"
+        folder.mkdir(parents=True)
+        for index in range(4):
+            (folder / f"part{index}.bin").write_bytes(os.urandom(8 * 1024 * 1024))
+        (node.data_dir / "apps" / "ZelShare" / "small").mkdir()
+        (node.data_dir / "apps" / "ZelShare" / "small" / "a.txt").write_text("a")
+        stalled = []
+        try:
+            for _ in range(4):
+                connection = socket.create_connection((node.host, node.port))
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                connection.sendall(
+                    f"GET /apps/fluxshare/downloadfolder/stall HTTP/1.1\r\n"
+                    f"host: {node.host}\r\nzelidauth: {headers['zelidauth']}\r\n\r\n".encode()
+                )
+                assert connection.recv(12).startswith(b"HTTP/1.1 200")
+                stalled.append(connection)
+            # without the stall limit this waits for a zip thread forever (read timeout)
+            reply = node.get("/apps/fluxshare/downloadfolder/small", headers=headers)
+            assert zipfile.ZipFile(io.BytesIO(reply.content)).read("a.txt") == b"a"
+        finally:
+            for connection in stalled:
+                connection.close()
+    finally:
+        node.stop()
