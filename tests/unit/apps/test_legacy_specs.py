@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 from tests.unit.apps.spec_samples import v3_spec
 
+from fluxos.apps.enterprise import NOT_ARCANE
 from fluxos.apps.errors import AppSpecError
 from fluxos.apps.formatter import format_spec
 from fluxos.apps.params import MAINNET
+from fluxos.apps.registration import AppSpecChecker
 from fluxos.apps.validation import verify_app_specifications
 from fluxos.wire.bodies import ensure_object
-from fluxos.wire.jsvalues import as_parsed_json, stringify
+from fluxos.wire.jsvalues import UNDEFINED, as_parsed_json, stringify
 
 HEIGHT = 2_000_000
 TIERS = {
@@ -132,3 +134,30 @@ def test_a_body_with_a_non_json_number_is_not_json(constant: str) -> None:
     assert isinstance(body, dict)
     assert "version" not in body
     assert check(as_parsed_json(body)) == "Missing Flux App specification parameter version"
+
+
+@pytest.mark.parametrize("version", [UNDEFINED, "abc", [1, 2], {}])
+async def test_enterprise_blob_without_a_numeric_version_goes_to_decryption(
+    version: Any,
+) -> None:
+    # upstream's checkAndDecryptAppSpecs returns early only when `version < 8`
+    spec: dict[str, Any] = {"name": "oldapp", "description": "x", "owner": "1abc"}
+    if version is not UNDEFINED:
+        spec["version"] = version
+    spec["enterprise"] = "blob"
+    with pytest.raises(AppSpecError) as caught:
+        await AppSpecChecker().check_spec(spec, HEIGHT)
+    assert str(caught.value) == NOT_ARCANE
+
+
+@pytest.mark.parametrize(("version", "value"), [(1, 1), (3, 3), (3, "3")])
+async def test_enterprise_key_of_an_old_version_is_dropped(version: int, value: Any) -> None:
+    spec = legacy_spec(version) | {"version": value, "enterprise": "blob"}
+    formatted = await AppSpecChecker().check_spec(spec, HEIGHT)
+    assert "enterprise" not in formatted
+
+
+async def test_null_version_with_enterprise_is_not_decrypted() -> None:
+    spec = legacy_spec(3) | {"version": None, "enterprise": "blob"}  # Number(null) < 8
+    with pytest.raises(AppSpecError, match=r"^Missing Flux App specification parameter version$"):
+        await AppSpecChecker().check_spec(spec, HEIGHT)
