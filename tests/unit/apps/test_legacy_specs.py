@@ -161,3 +161,17 @@ async def test_null_version_with_enterprise_is_not_decrypted() -> None:
     spec = legacy_spec(3) | {"version": None, "enterprise": "blob"}  # Number(null) < 8
     with pytest.raises(AppSpecError, match=r"^Missing Flux App specification parameter version$"):
         await AppSpecChecker().check_spec(spec, HEIGHT)
+
+
+def test_a_query_string_body_of_a_v1_spec_formats_like_its_json() -> None:
+    # the UI posts qs.stringify(spec): every scalar arrives as text
+    spec = legacy_spec(1) | {"enviromentParameters": ["A=1"], "commands": ["x"]}
+    body = (
+        "version=1&name=oldapp&description=x&owner=1CbErtneaX2QVyUfwU7JGB7VzvPgrgc3uC"
+        "&repotag=a%2Fb%3Ac&port=31000&containerPort=80&enviromentParameters%5B0%5D=A%3D1"
+        "&commands%5B0%5D=x&containerData=%2Fd&cpu=1&ram=1000&hdd=10&tiered=false"
+    )
+    parsed = ensure_object(body)
+    assert parsed["port"] == "31000"
+    assert check(parsed) is None
+    assert format_spec(parsed, MAINNET) == format_spec(spec, MAINNET)
