@@ -66,6 +66,7 @@ from fluxos.network.objecthash import object_hash
 from fluxos.network.service import NetworkService
 from fluxos.payments.service import PaymentService
 from fluxos.runtime.announcer import NetworkAnnouncer
+from fluxos.runtime.bootrules import BootKeeper
 from fluxos.runtime.engine import DockerEngine
 from fluxos.runtime.globalcommands import GlobalCommands
 from fluxos.runtime.installer import Installer
@@ -657,11 +658,31 @@ class Node:
             tampering=self.tampering,
             settle_seconds=runtime.settle_seconds,
         )
+        # at start: apps whose locations expired while the node was down are removed,
+        # before the reconciler brings the others back (runtime.bootrules)
+        settled = self.supervisor.condition("apps boot settled")
+        self.boot_keeper = BootKeeper(
+            self.state,
+            self.clock,
+            location_seconds=runtime.location_seconds,
+            remove_all=self._remove_all_apps,
+            settled=settled.set,
+        )
         if self.apps_enabled:
-            self.add_background("apps reconciler", self.reconciler.run)
+            self.add_background("apps boot", self.boot_keeper.run, after=("dockerd reachable",))
+            self.add_background(
+                "apps reconciler", self.reconciler.run, after=("apps boot settled",)
+            )
             self.add_background("apps running broadcast", self.app_announcer.run)
             self.add_background("apps monitoring", self.app_monitor.run)
             self.add_background("apps tampering watch", self.tampering.run)
+
+    async def _remove_all_apps(self, reason: str) -> int:
+        specs = await self.local_apps.all()
+        for spec in specs:
+            log.warning("apps at boot: removing %s (%s)", spec["name"], reason)
+            await self.installer.remove(str(spec["name"]), force=True)
+        return len(specs)
 
     async def _record_own(self, envelope: Envelope) -> None:
         """This node's own running/installing/error/removed messages go into its own
@@ -824,6 +845,8 @@ class Node:
     async def stop(self) -> None:
         await self.network.close()
         await self.supervisor.stop(SHUTDOWN_SECONDS)
+        if self.apps_enabled:
+            await self.boot_keeper.stopped()  # a clean stop, for the next start's decision
         await self.daemon.close()
         await self.docker_registry.aclose()
         self.docker.close()

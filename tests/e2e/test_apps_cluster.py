@@ -2,11 +2,12 @@
 real devnet, and per node a Docker engine of its own (tests.support.nodedocker: own
 dockerd in its own network namespace), images from one real registry.
 
-An owner registers an app for 2 instances with a real signature and pays for it on the
-devnet chain; the three nodes' spawners put it on exactly two of them, whose published
+An owner registers an app for 3 instances with a real signature and pays for it on the
+devnet chain; the four nodes' spawners put it on exactly three of them, whose published
 port answers on each node's address. A container killed from outside is brought back by
 that node's reconciler; when the operator of one node removes its copy, the network is
-back to two copies (the spawners fill the gap)."""
+back to three copies (the spawners fill the gap). When a node running an app dies, the
+spare node takes its place once its location expires."""
 
 from __future__ import annotations
 
@@ -31,11 +32,12 @@ from tests.support.processes import free_port
 from tests.unit.apps.spec_samples import component, v8_spec
 
 pytestmark = pytest.mark.slow
+NODES, INSTANCES = 4, 3
 
 
 @pytest.fixture(scope="module")
 def apps_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppsCluster]:
-    with running_apps_cluster(tmp_path_factory.mktemp("apps-cluster")) as cluster:
+    with running_apps_cluster(tmp_path_factory.mktemp("apps-cluster"), nodes=NODES) as cluster:
         yield cluster
 
 
@@ -71,26 +73,28 @@ def test_a_global_app_runs_on_its_instances_and_keeps_running(apps_cluster: Apps
         ram=100,
         hdd=1,
     )
-    spec = v8_spec(name="twoweb", owner=owner.zelid, instances=2, compose=[web])
+    spec = v8_spec(name="threeweb", owner=owner.zelid, instances=INSTANCES, compose=[web])
     paid = register_and_pay(apps_cluster, owner, spec)
-    container = "fluxweb_twoweb"
+    container = "fluxweb_threeweb"
 
-    # exactly two of the three nodes take it, and it answers on both
+    # exactly three of the four nodes take it, and it answers on each
     hosts = wait_until(
-        lambda: (found := hosts_running(apps_cluster, container)) and len(found) >= 2 and found,
+        lambda: (
+            (found := hosts_running(apps_cluster, container)) and len(found) >= INSTANCES and found
+        ),
         timeout=WAIT,
         interval=1,
     )
-    assert len(hosts) == 2, hosts
+    assert len(hosts) == INSTANCES, hosts
     for index in hosts:
         address = apps_cluster.engines[index - 1].address
         wait_until(lambda address=address: answers(address, port), timeout=60)
-        installed = fresh(net, index, "/apps/installedapps/twoweb", **net.admin(index))
+        installed = fresh(net, index, "/apps/installedapps/threeweb", **net.admin(index))
         assert installed[0]["hash"] == paid
-    # every node learns both locations, and the third node's spawner leaves it alone
+    # every node learns the three locations, and the fourth node's spawner leaves it alone
     for node in net.nodes:
         wait_until(
-            lambda node=node: len(fresh(net, node.index, "/apps/location/twoweb")) == 2,
+            lambda node=node: len(fresh(net, node.index, "/apps/location/threeweb")) == INSTANCES,
             timeout=WAIT,
             interval=0.5,
         )
@@ -113,13 +117,15 @@ def test_a_global_app_runs_on_its_instances_and_keeps_running(apps_cluster: Apps
     address = apps_cluster.engines[first - 1].address
     wait_until(lambda: answers(address, port), timeout=60)
 
-    # the operator of one node removes its copy: the spawners bring the count back to two
+    # the operator of one node removes its copy: the spawners bring the count back to three
     removed = httpx.get(
-        f"{net.node(first).url}/apps/appremove/twoweb", headers=net.admin(first), timeout=120
+        f"{net.node(first).url}/apps/appremove/threeweb", headers=net.admin(first), timeout=120
     )
     assert "was successfuly removed" in removed.text, removed.text
-    wait_until(lambda: len(hosts_running(apps_cluster, container)) == 2, timeout=WAIT, interval=1)
-    assert len(hosts_running(apps_cluster, container)) == 2
+    wait_until(
+        lambda: len(hosts_running(apps_cluster, container)) == INSTANCES, timeout=WAIT, interval=1
+    )
+    assert len(hosts_running(apps_cluster, container)) == INSTANCES
 
 
 def test_a_dead_nodes_copy_moves_to_another_node(apps_cluster: AppsCluster) -> None:
@@ -128,19 +134,21 @@ def test_a_dead_nodes_copy_moves_to_another_node(apps_cluster: AppsCluster) -> N
         name="web", repotag=apps_cluster.image, ports=[port], containerPorts=[80],
         domains=[""], cpu=0.1, ram=100, hdd=1,
     )  # fmt: skip
-    spec = v8_spec(name="movingweb", owner=owner.zelid, instances=2, compose=[web])
+    spec = v8_spec(name="movingweb", owner=owner.zelid, instances=INSTANCES, compose=[web])
     register_and_pay(apps_cluster, owner, spec)
     container = "fluxweb_movingweb"
     hosts = wait_until(
-        lambda: (found := hosts_running(apps_cluster, container)) and len(found) >= 2 and found,
+        lambda: (
+            (found := hosts_running(apps_cluster, container)) and len(found) >= INSTANCES and found
+        ),
         timeout=WAIT,
         interval=1,
     )
-    assert len(hosts) == 2, hosts
+    assert len(hosts) == INSTANCES, hosts
     spare = next(n.index for n in net.nodes if n.index not in hosts)
 
     # one host's machine dies: its node is killed, its container goes with it
-    dead, survivor = hosts
+    dead, survivors = hosts[0], hosts[1:]
     net.cluster.kill_node(net.node(dead))
     engine = docker.DockerClient(base_url=apps_cluster.engines[dead - 1].url, version="1.41")
     try:
@@ -149,7 +157,7 @@ def test_a_dead_nodes_copy_moves_to_another_node(apps_cluster: AppsCluster) -> N
         engine.close()
     # once its location expires (nobody renews it), the spare node's spawner takes its place
     wait_until(
-        lambda: sorted(hosts_running(apps_cluster, container)) == sorted([survivor, spare]),
+        lambda: sorted(hosts_running(apps_cluster, container)) == sorted([*survivors, spare]),
         timeout=2 * WAIT,
         interval=1,
     )
@@ -157,16 +165,18 @@ def test_a_dead_nodes_copy_moves_to_another_node(apps_cluster: AppsCluster) -> N
     wait_until(lambda: answers(address, port), timeout=60)
     wait_until(
         lambda: (
-            {loc["ip"].split(":")[0] for loc in fresh(net, survivor, "/apps/location/movingweb")}
-            == {net.node(survivor).host, net.node(spare).host}
+            {loc["ip"].split(":")[0] for loc in fresh(net, spare, "/apps/location/movingweb")}
+            == {net.node(i).host for i in [*survivors, spare]}
         ),
         timeout=WAIT,
         interval=1,
     )
 
-    # the machine comes back with its copy: three run, and the surplus cleanup brings the
-    # network back to exactly two
+    # the machine comes back with its copy: four run, and the surplus cleanup brings the
+    # network back to exactly three
     net.cluster.start_node(net.node(dead))
     wait_until(
-        lambda: len(hosts_running(apps_cluster, container)) == 2, timeout=2 * WAIT, interval=1
+        lambda: len(hosts_running(apps_cluster, container)) == INSTANCES,
+        timeout=2 * WAIT,
+        interval=1,
     )

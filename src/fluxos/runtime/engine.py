@@ -84,7 +84,7 @@ class Network:
     containers: list[str]
 
 
-MARGIN = 0.5  # s around a call's span (the host clock read here and by dockerd)
+MARGIN = 0.1  # s around a call's span: dockerd stamps its events inside the call, on this clock
 STOPPING = ("kill", "die", "stop")
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from fluxos.clock import Clock
 from fluxos.errors import FluxError
 from fluxos.runtime.components import container_names
-from fluxos.runtime.engine import DockerEngine
+from fluxos.runtime.engine import MARGIN, DockerEngine
 from fluxos.storage.localapps import LocalApps
 from fluxos.storage.tampering import Incident, TamperingStore
 
@@ -95,7 +95,7 @@ class TamperWatch:
         # the app being installed or redeployed (its containers are not all there yet)
         self.busy: Callable[[], str | None] = lambda: None
 
-    def _ours(self, container: str, action: str, at: float, *, after: float = 0.5) -> bool:
+    def _ours(self, container: str, action: str, at: float, *, after: float = MARGIN) -> bool:
         return self.engine.own.covers(container, action, at, after=after)
 
     # -- witnesses -----------------------------------------------------------------------

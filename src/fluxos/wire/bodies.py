@@ -37,7 +37,7 @@ def ensure_object(raw: bytes | str | None, what: str = "request body") -> Any:
     if not text.strip():
         return {}
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_not_json)
     except RecursionError:
         raise NestedTooDeep(
             f"{what} is JSON nested too deeply (the limit is about 1,000 levels)"
@@ -47,6 +47,12 @@ def ensure_object(raw: bytes | str | None, what: str = "request body") -> Any:
     if value is None or isinstance(value, dict | list):
         return value
     return {}
+
+
+def _not_json(name: str) -> Any:
+    # Python's json reads NaN, Infinity and -Infinity; JSON.parse refuses them, and
+    # upstream then reads the body as a query string (a spec becomes one odd key).
+    raise ValueError(f"{name} is not JSON")
 
 
 def parse_qs(text: str) -> dict[str, Any]:

@@ -109,3 +109,10 @@ def test_json_nested_too_deeply_is_a_parameter_error(what: str) -> None:
     for _ in range(199):
         nested = nested[0]
     assert nested == []
+
+
+def test_nan_and_infinity_are_not_json() -> None:
+    # JSON.parse throws on them, so upstream's ensureObject falls back to qs
+    assert ensure_object("NaN") == {"NaN": ""}
+    assert ensure_object('{"a":Infinity}') == {'{"a":Infinity}': ""}
+    assert ensure_object('{"a":-Infinity}') == {'{"a":-Infinity}': ""}

@@ -1,0 +1,105 @@
+"""What a node's apps do when it starts again (runtime.bootrules), on an in-process node
+served over HTTP with a real devnet and dockerd: after a short clean stop they come back;
+after a clean stop longer than the SIGTERM grace (the network has moved them) they are
+removed before the reconciler starts anything."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from fluxos.clock import ManualClock
+from fluxos.config import load_settings
+from fluxos.node import Node
+from fluxos.runtime.bootrules import HEARTBEAT_KEY
+from tests.integration.runtime.conftest import Images
+from tests.integration.runtime.test_install import answers
+from tests.integration.runtime.test_runtime_api import SpecTable, log_in, objects
+from tests.support.asyncwait import eventually
+from tests.support.daemons import DevnetProcess
+from tests.support.identity import Person
+from tests.support.inprocess import serving
+from tests.support.processes import free_port
+from tests.support.runtimeapps import web_app
+
+
+@pytest.fixture(scope="module")
+def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    process = DevnetProcess(tmp_path_factory.mktemp("boot-devnet")).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+async def test_apps_come_back_or_go_by_the_downtime(
+    tmp_path: Path, devnet: DevnetProcess, docker_url: str, images: Images
+) -> None:
+    admin, port = Person(), free_port()
+    settings = load_settings(
+        tmp_path,
+        {
+            "zelid": admin.zelid,
+            "fluxd_conf": str(devnet.conf_path),
+            "development": True,
+            "runtime": {"docker_host": docker_url, "reconcile_seconds": 3600},
+        },
+        environ={},
+    )
+    clock = ManualClock(start=1_750_000_000.0)
+    specs = SpecTable()
+    specs.specs["stays"] = web_app("stays", images.httpd, port)
+
+    def node() -> Node:
+        return Node(settings, clock=clock, run_apps=True, install_specs=specs)
+
+    async def settled(running: Node) -> Any:
+        await eventually(lambda: running.reconciler.passes > 0, within=60)
+        return running.boot_keeper.context
+
+    first = node()
+    async with serving(first) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
+        context = await settled(first)
+        assert context is not None and context.first_boot
+        credentials = await log_in(http, clock, admin)
+        headers = {"zelidauth": credentials.header_qs()}
+        streamed = objects((await http.get("/apps/installapplocally/stays", headers=headers)).text)
+        assert streamed[-1]["status"] == "success", streamed
+    assert (await first_heartbeat(first))["shutdownReason"] == "sigterm"
+
+    # stopped in order a minute ago: the apps stay, the reconciler runs them again
+    clock.advance(60)
+    again = node()
+    async with serving(again):
+        context = await settled(again)
+        assert context is not None and context.clean and not context.first_boot
+        assert context.downtime == pytest.approx(60, abs=2)
+        assert [spec["name"] for spec in await again.local_apps.all()] == ["stays"]
+        assert again.boot_keeper.removed == 0
+        await eventually(lambda: answers(port), within=30)
+
+    # stopped in order eight minutes ago: its peers expired its locations after the
+    # 7-minute grace and took its apps; they are removed before anything starts them
+    clock.advance(8 * 60)
+    late = node()
+    async with serving(late):
+        context = await settled(late)
+        assert context is not None and context.clean and context.downtime > 420
+        assert late.boot_keeper.removed == 1
+        assert await late.local_apps.all() == []
+        assert not await late.docker.exists("fluxweb_stays")
+
+
+async def first_heartbeat(node: Node) -> dict[str, Any]:
+    """The heartbeat the stopped node left (read from its database file again)."""
+    await node.database.open()
+    try:
+        beat = await node.state.get(HEARTBEAT_KEY)
+    finally:
+        await node.database.close()
+    assert isinstance(beat, dict)
+    return beat
