@@ -175,3 +175,19 @@ def test_a_query_string_body_of_a_v1_spec_formats_like_its_json() -> None:
     assert parsed["port"] == "31000"
     assert check(parsed) is None
     assert format_spec(parsed, MAINNET) == format_spec(spec, MAINNET)
+
+
+def test_twenty_one_env_values_in_a_query_string_are_an_object() -> None:
+    # qs makes an object of a 21-item array, so upstream's formatter finds no array
+    # (not the "Maximum of 20 environment variables" of a JSON body)
+    spec = legacy_spec(3)
+    body = "&".join(
+        [f"{key}={value}" for key, value in spec.items() if not isinstance(value, list)]
+        + ["ports[0]=31000", "domains[0]=", "containerPorts[0]=80", "commands[0]=x"]
+        + [f"enviromentParameters[{i}]=A{i}" for i in range(21)]
+    )
+    assert check(ensure_object(body)) == "Environmental parameters for Flux App are invalid"
+    as_json = spec | {"enviromentParameters": [f"A{i}" for i in range(21)]}
+    assert check(as_json) == (
+        "App oldapp environment invalid. Maximum of 20 environment variables allowed."
+    )
