@@ -13,6 +13,11 @@ call is the server process's user+system time (its children included) over the r
 answered in that run.
 
     .venv/bin/python bench/daemon_routes.py            # FLUXOS_BENCH_ROUNDS=5 by default
+    FLUXOS_BENCH_BEFORE=<git rev> .venv/bin/python bench/daemon_routes.py
+
+With FLUXOS_BENCH_BEFORE, a second node runs that revision's `src/` (git archive) beside
+this one, and its two uncached cases and ratios join the same run: before/after figures
+against the same Express anchor on the same devnet under the same load.
 """
 
 from __future__ import annotations
@@ -130,13 +135,31 @@ def start_devnet(data_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], tu
     raise SystemExit("the devnet did not start")
 
 
-def start_fluxos(data_dir: Path, conf: Path, port: int) -> subprocess.Popen[bytes]:
+def start_fluxos(
+    data_dir: Path, conf: Path, port: int, src: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """A node on `port`; with `src`, the fluxos package found there instead of this one."""
     data_dir.mkdir(parents=True, exist_ok=True)
     # no Syncthing: only the API and its fluxd client are measured
     (data_dir / "fluxos.toml").write_text(
         f'fluxd_conf = "{conf}"\n\n[syncthing]\nenabled = false\n'
     )
-    return start_node(data_dir, HOST, port, {**os.environ, "HOME": str(data_dir)})
+    env = {**os.environ, "HOME": str(data_dir)}
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    return start_node(data_dir, HOST, port, env)
+
+
+def checkout_src(revision: str, target: Path) -> Path:
+    """`src/` of `revision` of this repository, extracted under `target`."""
+    target.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(BENCH_DIR.parent), "archive", revision, "src"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target / "src"
 
 
 def start_express(rpc_port: int, auth: tuple[str, str], port: int) -> subprocess.Popen[bytes]:
@@ -221,6 +244,18 @@ def main() -> None:
             wait_for(f"{node_url}/daemon/getinfo", timeout=120)  # a loaded machine starts slowly
             wait_for(f"{express_url}/daemon/getblockhash/1")
             check(node_url, express_url, high)
+            before_rev = os.environ.get("FLUXOS_BENCH_BEFORE")
+            before_url = ""
+            if before_rev:
+                before_src = checkout_src(before_rev, tmp / "before")
+                before_port = free_api_port()
+                before = start_fluxos(
+                    tmp / "before-node", tmp / "devnet" / "flux.conf", before_port, before_src
+                )
+                children.append(before)
+                before_url = f"http://{HOST}:{before_port}"
+                wait_for(f"{before_url}/daemon/getinfo", timeout=120)
+                check(before_url, express_url, high)
 
             def script(name: str, text: str) -> Path:
                 path = tmp / f"{name}.lua"
@@ -253,6 +288,14 @@ def main() -> None:
                 ),
                 Case("devnet getblock (direct RPC)", devnet_url, direct, None),
             ]
+            if before_rev:
+                before_process = psutil.Process(before.pid)
+                cases += [
+                    Case(f"fluxos@{before_rev} getblock (uncached)", before_url, block,
+                         before_process),
+                    Case(f"fluxos@{before_rev} getblockhash (uncached)", before_url, block_hash,
+                         before_process),
+                ]  # fmt: skip
             runs: dict[str, list[Run]] = {case.name: [] for case in cases}
             for _ in range(ROUNDS):
                 for case in cases:
@@ -264,6 +307,9 @@ def main() -> None:
             figures = {name: summarise(name, each) for name, each in runs.items()}
             ratios(figures, cases[0].name, cases[1].name, "getblock/<h>/1")
             ratios(figures, cases[2].name, cases[3].name, "getblockhash/<h>")
+            if before_rev:
+                ratios(figures, cases[6].name, cases[1].name, f"getblock/<h>/1 @{before_rev}")
+                ratios(figures, cases[7].name, cases[3].name, f"getblockhash/<h> @{before_rev}")
         finally:
             for process in reversed(children):
                 process.terminate()

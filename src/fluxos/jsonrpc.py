@@ -161,7 +161,15 @@ class JsonRpcClient:
     `DaemonUnavailable` whose code is the errno name (upstream reports `ECONNREFUSED`).
     """
 
-    def __init__(self, url: str, user: str, password: str, *, timeout: float = 40.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        user: str,
+        password: str,
+        *,
+        timeout: float = 40.0,
+        max_in_flight: int | None = None,
+    ) -> None:
         self.url = url
         self._ids = itertools.cycle(range(1000))
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -169,6 +177,7 @@ class JsonRpcClient:
             url,
             {"content-type": "application/json", "authorization": f"Basic {token}"},
             timeout=timeout,
+            max_connections=max_in_flight,
         )
 
     async def aclose(self) -> None:

@@ -12,7 +12,7 @@ import pytest
 import websockets
 
 from tests.support.fluxnodes import FluxnodeRegistry
-from tests.support.network import InProcessNode
+from tests.support.network import InProcessNode, eventually
 
 WALLET = {"coin": "FLUX", "txid": "ab" * 32, "from_address": "t1FromAddress000", "amount": "12.5"}
 
@@ -35,7 +35,8 @@ async def test_a_reported_payment_reaches_the_waiting_page(node: InProcessNode) 
     assert stamp.isdigit() and len(suffix) == 11
 
     async with websockets.connect(f"ws://{node.host}:16127/ws/payment/{payment_id}") as page:
-        await asyncio.sleep(0.1)  # the page waits before the wallet reports
+        # the page waits before the wallet reports
+        await eventually(lambda: node.node.payments.watching(payment_id) == 1)
         async with httpx.AsyncClient(timeout=10) as http:
             reply = (
                 await http.post(

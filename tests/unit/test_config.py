@@ -57,6 +57,7 @@ def test_list_values_from_environment(tmp_path: Path) -> None:
         ("blockedPorts", [0, 80], "blocked_ports: ports must be between 1 and 65535"),
         ("log_level", "loud", "log_level: must be one of"),
         ("colour", "blue", "colour: unknown setting"),
+        ("database_url", "postgresql+asyncpg://h/db", "database_url: must be a SQLite URL"),
     ],
 )
 def test_bad_values_name_the_key_and_source(tmp_path: Path, key, value, expected) -> None:  # type: ignore[no-untyped-def]

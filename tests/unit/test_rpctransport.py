@@ -154,3 +154,59 @@ async def test_refused_connection_and_non_json_answer() -> None:
 def test_only_http_urls() -> None:
     with pytest.raises(ValueError, match="not an http"):
         RpcTransport("ftp://127.0.0.1/", {}, timeout=1)
+
+
+async def test_at_most_max_connections_in_flight_and_the_rest_queue() -> None:
+    """20 calls at once through a limit of 2: the peer never holds more than 2 requests,
+    sees 2 connections, and every caller gets its own answer."""
+    held: list[int] = []
+    most = 0
+
+    async def slow_echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal most
+        while True:
+            _head, body = await read_request(reader)
+            held.append(1)
+            most = max(most, len(held))
+            await asyncio.sleep(0.01)
+            held.pop()
+            request = json.loads(body)
+            reply = {"result": request["params"], "error": None, "id": request["id"]}
+            writer.write(answer(json.dumps(reply).encode()))
+            await writer.drain()
+
+    async with peer(slow_echo) as (url, connections):
+        rpc = JsonRpcClient(url, "u", "p", max_in_flight=2)
+        results = await asyncio.gather(*(rpc.call("echo", n) for n in range(20)))
+        await rpc.aclose()
+    assert results == [[n] for n in range(20)]
+    assert most == 2
+    assert len(connections) == 2
+
+
+async def test_a_caller_that_gives_up_frees_its_slot() -> None:
+    """A timed-out call (on the wire or still queued) neither blocks the limit nor lets
+    its late answer reach the next caller."""
+
+    async def first_silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            _head, body = await read_request(reader)
+            request = json.loads(body)
+            if request["params"] == ["silent"]:
+                await asyncio.sleep(30)
+            reply = {"result": request["params"], "error": None, "id": request["id"]}
+            writer.write(answer(json.dumps(reply).encode()))
+            await writer.drain()
+
+    async with peer(first_silent) as (url, _):
+        transport = RpcTransport(url, {}, timeout=0.5, max_connections=1)
+        silent = asyncio.ensure_future(transport.post(b'{"id":1,"params":["silent"]}'))
+        queued = asyncio.ensure_future(transport.post(b'{"id":2,"params":["queued"]}'))
+        with pytest.raises(TimeoutError):
+            await silent
+        with pytest.raises(TimeoutError):
+            await queued  # its wait in the queue counts: the same deadline
+        reply = await transport.post(b'{"id":3,"params":["next"]}')
+        assert json.loads(reply.body)["result"] == ["next"]
+        assert transport.in_flight == 1
+        await transport.aclose()

@@ -74,6 +74,10 @@ def boolean_text(name: str, value: Any) -> str:
     return "true" if boolean(name, value) else "false"
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")  # as JSON.parse: no NaN, no Infinity
+
+
 def json_object(name: str, value: Any) -> dict[str, Any] | list[Any]:
     """O(x): an object or array as is; text parsed as JSON, else as a query string (`a=1&b=2`).
 
@@ -90,7 +94,7 @@ def json_object(name: str, value: Any) -> dict[str, Any] | list[Any]:
     if text == "":
         return {}
     try:
-        parsed = json.loads(text)
+        parsed = json.loads(text, parse_constant=_not_json)
     except ValueError:
         if "=" in text:
             return parse_qs(text)

@@ -95,6 +95,17 @@ BARE_ANSWERS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
+# Routes that start a background job: 202 with the job's id and where to poll it.
+ACCEPTED_ANSWERS: dict[str, dict[str, dict[str, Any]]] = {
+    f"/apps/{kind}object": {
+        "202": {
+            "description": "Accepted: `{jobId, statusUrl, status}`, polled at statusUrl.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    }
+    for kind in ("move", "copy", "compress", "extract")
+}
+
 
 class Answer:
     """What a handler's return annotation says it answers."""
@@ -232,6 +243,7 @@ def _responses(route: Route, answer: Answer) -> dict[str, Any]:
     }
     responses["503"] = _UNAVAILABLE
     responses.update(BARE_ANSWERS.get(route.base, {}))
+    responses.update(ACCEPTED_ANSWERS.get(route.base, {}))
     if route.row.local_only:
         responses["401"] = {
             "description": "Not called from this machine.",

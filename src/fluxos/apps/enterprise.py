@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from fluxos.apps.errors import AppSpecError
-from fluxos.apps.specs import AppSpec, is_enterprise
+from fluxos.apps.specs import AppSpec
+from fluxos.wire.jsvalues import UNDEFINED, to_number, truthy
 
 NOT_ARCANE = "Application Specifications can only be validated on a node running Arcane OS."
 
@@ -33,7 +34,13 @@ class NoEnterpriseDecryption:
 async def decrypt_if_enterprise(
     spec: Any, decryptor: EnterpriseDecryptor, *, height: int, owner: str | None = None
 ) -> Any:
-    """`spec` itself unless it is an enterprise spec, which `decryptor` opens."""
-    if not isinstance(spec, dict) or not is_enterprise(spec):
+    """`spec` itself unless it is an enterprise spec, which `decryptor` opens.
+
+    Upstream's gate is `version < 8 || !enterprise`: a spec whose version is missing
+    or not a number (NaN compares false) but carries `enterprise` goes to decryption.
+    """
+    if not isinstance(spec, dict):
+        return spec
+    if to_number(spec.get("version", UNDEFINED)) < 8 or not truthy(spec.get("enterprise")):
         return spec
     return await decryptor.decrypt(spec, height=height, owner=str(owner or spec.get("owner")))

@@ -5,7 +5,6 @@ concurrency, optional answer caches, and an endpoint that can change while the n
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,7 +33,8 @@ class RpcEndpoint:
 class DaemonClient:
     """Calls one daemon. Methods are lower-cased and must be on `methods`.
 
-    With `concurrency`, at most that many calls are in flight (others queue); with
+    With `concurrency`, at most that many calls are in flight (others queue, batches
+    included; the RPC transport enforces it, see `fluxos.rpctransport`); with
     `caches`, answers the cache policy allows are served again (`use_cache=False` skips
     it). Until an endpoint is configured every call raises `DaemonUnavailable`.
     """
@@ -53,7 +53,7 @@ class DaemonClient:
         self.methods = methods
         self.timeout = timeout
         self.caches = caches
-        self._limit = asyncio.Semaphore(concurrency) if concurrency else None
+        self.concurrency = concurrency
         self._endpoint: RpcEndpoint | None = None
         self._rpc: JsonRpcClient | None = None
         self._retired: list[JsonRpcClient] = []
@@ -77,7 +77,13 @@ class DaemonClient:
             self._retired.append(self._rpc)  # calls in flight finish on the old client
         self._endpoint = endpoint
         self._rpc = (
-            JsonRpcClient(endpoint.url, endpoint.user, endpoint.password, timeout=self.timeout)
+            JsonRpcClient(
+                endpoint.url,
+                endpoint.user,
+                endpoint.password,
+                timeout=self.timeout,
+                max_in_flight=self.concurrency,
+            )
             if endpoint is not None
             else None
         )
@@ -102,11 +108,7 @@ class DaemonClient:
         started = time.perf_counter()
         try:
             client = self._client()
-            if self._limit is None:
-                result = await self._unreachable_named(client.call(name, *args))
-            else:
-                async with self._limit:
-                    result = await self._unreachable_named(client.call(name, *args))
+            result = await self._unreachable_named(client.call(name, *args))
         except FluxError as error:
             if self.observer is not None:
                 kind = "daemon" if isinstance(error, RpcError) else "unavailable"
@@ -119,7 +121,7 @@ class DaemonClient:
         return result
 
     async def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
-        """Several calls in one request (no cache, no queue); each element is a result or
+        """Several calls in one request (no cache); each element is a result or
         an `RpcError` instance."""
         for method, _params in calls:
             if method.lower() not in self.methods:

@@ -49,6 +49,11 @@ class PaymentService:
     def __init__(self, store: PaymentStore, clock: Clock) -> None:
         self.store = store
         self.clock = clock
+        self._watching: dict[str, int] = {}
+
+    def watching(self, payment_id: str) -> int:
+        """How many pages wait on `payment_id` now."""
+        return self._watching.get(payment_id, 0)
 
     async def new_request(self) -> dict[str, str]:
         now = self.clock.millis()
@@ -127,6 +132,15 @@ class PaymentService:
         """For `/ws/payment`: the (message, close code) once the payment arrived (4012),
         the request is gone or expired (1000) or the wait is over (4016); polls every
         0.5 s."""
+        self._watching[payment_id] = self.watching(payment_id) + 1
+        try:
+            return await self._poll(payment_id)
+        finally:
+            self._watching[payment_id] -= 1
+            if not self._watching[payment_id]:
+                del self._watching[payment_id]
+
+    async def _poll(self, payment_id: str) -> tuple[dict[str, Any], int]:
         started = self.clock.monotonic()
         while self.clock.monotonic() - started <= MAX_POLL_SECONDS:
             payment = await self.store.completed(payment_id)

@@ -16,7 +16,9 @@ from urllib.parse import quote, unquote_plus
 
 MAX_QS_PARAMS = 1000  # qs's parameterLimit
 MAX_QS_DEPTH = 5  # qs's depth: deeper brackets stay part of the key
-MAX_QS_ARRAY_INDEX = 20  # qs's arrayLimit
+QS_ARRAY_LIMIT = 20
+"""qs's arrayLimit as upstream's `qs ~6.14.0` resolves today (6.14.3): an array holds at most
+20 items and indices below 20; past that it stays an object keyed by index."""
 _BRACKET = re.compile(r"\[([^\[\]]*)\]")
 
 
@@ -37,7 +39,7 @@ def ensure_object(raw: bytes | str | None, what: str = "request body") -> Any:
     if not text.strip():
         return {}
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_not_json)
     except RecursionError:
         raise NestedTooDeep(
             f"{what} is JSON nested too deeply (the limit is about 1,000 levels)"
@@ -47,6 +49,12 @@ def ensure_object(raw: bytes | str | None, what: str = "request body") -> Any:
     if value is None or isinstance(value, dict | list):
         return value
     return {}
+
+
+def _not_json(name: str) -> Any:
+    # Python's json reads NaN, Infinity and -Infinity; JSON.parse refuses them, and
+    # upstream then reads the body as a query string (a spec becomes one odd key).
+    raise ValueError(f"{name} is not JSON")
 
 
 def parse_qs(text: str) -> dict[str, Any]:
@@ -95,7 +103,10 @@ def _assign(target: dict[str, Any], path: list[str], value: str) -> None:
             if existing is None:
                 node[key] = value
             elif isinstance(existing, list):
-                existing.append(value)
+                if len(existing) < QS_ARRAY_LIMIT:
+                    existing.append(value)
+                else:  # the 21st repeat turns the list into an object
+                    node[key] = {str(i): item for i, item in enumerate([*existing, value])}
             elif isinstance(existing, dict):
                 existing[str(_next_index(existing))] = value
             else:
@@ -119,11 +130,11 @@ def _next_index(node: dict[str, Any]) -> int:
 
 
 def _compact_arrays(value: Any) -> Any:
-    """qs turns objects keyed 0..20 into arrays (arrayLimit 20), compacting gaps."""
+    """qs turns objects keyed by indices below 20 into arrays, compacting gaps."""
     if not isinstance(value, dict):
         return value
     converted = {k: _compact_arrays(v) for k, v in value.items()}
-    if converted and all(k.isdigit() and int(k) <= MAX_QS_ARRAY_INDEX for k in converted):
+    if converted and all(k.isdigit() and int(k) < QS_ARRAY_LIMIT for k in converted):
         return [converted[k] for k in sorted(converted, key=int)]
     return converted
 

@@ -23,7 +23,14 @@ from tests.support.fluxservices import WHITELIST, FluxServicesStandIn
 from tests.support.processes import NodeProcess
 from tests.support.registry import LocalRegistry
 from tests.support.servers import serving
-from tests.unit.apps.spec_samples import component, seed_spec, v8_spec, vector_id, vectors
+from tests.unit.apps.spec_samples import (
+    component,
+    seed_spec,
+    v3_spec,
+    v8_spec,
+    vector_id,
+    vectors,
+)
 
 INTERNAL = {"status": "error", "data": {"name": "Error", "message": "Internal error"}}
 USD_PER_FLUX = 0.5  # the local rates service: 50,000 USD per BTC x 0.00001 BTC per FLUX
@@ -174,6 +181,26 @@ def test_registration_check_answers_the_canonical_spec(
     assert body["data"] == expected
     assert list(body["data"]) == list(expected)
     assert json.dumps(body["data"], separators=(",", ":")) == canonical_json(expected)
+
+
+def test_registration_check_of_old_versions_coerces_their_fields(
+    node: NodeProcess, open_registry: LocalRegistry
+) -> None:
+    # v2-3 ports travel as strings: numbers are turned into text, as upstream's formatter does
+    spec = v3_spec(repotag=open_registry.repotag("multi"), ports=[31000], containerPorts="[80]")
+    text = json.dumps(spec)
+    body = envelope(node.post("/apps/verifyappregistrationspecifications", content=text))
+    assert body["status"] == "success", body
+    assert body["data"]["ports"] == ["31000"]
+    assert body["data"]["containerPorts"] == ["80"]
+    assert body["data"] == public_view(format_spec(spec))
+    # NaN is not JSON: upstream reads such a body as a query string and finds no version,
+    # even though the field (a tier value of an untiered spec) would be dropped
+    nan_text = text[:-1] + ', "cpubasic": NaN}'
+    message = error_message(
+        node.post("/apps/verifyappregistrationspecifications", content=nan_text)
+    )
+    assert message == "Missing Flux App specification parameter version"
 
 
 def test_registration_check_of_v8_with_two_components(

@@ -91,7 +91,7 @@ def test_object_from_json_query_string_or_value() -> None:
     assert json_object("x", None) == {}
 
 
-@pytest.mark.parametrize("given", ["abc", "5", '"text"', "true", 5])
+@pytest.mark.parametrize("given", ["abc", "5", '"text"', "true", 5, '{"a": NaN}', "[Infinity]"])
 def test_object_refuses_scalars_upstream_turned_into_empty_objects(given: object) -> None:
     with pytest.raises(BadParameter, match=r"^transactions must be a JSON object or array"):
         json_object("transactions", given)

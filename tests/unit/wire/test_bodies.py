@@ -87,7 +87,7 @@ def test_qs_of_millions_of_pieces_stays_small() -> None:
         _current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert parsed == {"a": [""] * 1000}
+    assert parsed == {"a": {str(i): "" for i in range(1000)}}  # past 20 repeats: an object
     # splitting all pieces would hold four million strings (hundreds of MB)
     assert peak < 20 * 1024 * 1024
 
@@ -109,3 +109,25 @@ def test_json_nested_too_deeply_is_a_parameter_error(what: str) -> None:
     for _ in range(199):
         nested = nested[0]
     assert nested == []
+
+
+def test_nan_and_infinity_are_not_json() -> None:
+    # JSON.parse throws on them, so upstream's ensureObject falls back to qs
+    assert ensure_object("NaN") == {"NaN": ""}
+    assert ensure_object('{"a":Infinity}') == {'{"a":Infinity}': ""}
+    assert ensure_object('{"a":-Infinity}') == {'{"a":-Infinity}': ""}
+
+
+def test_qs_array_limit_of_twenty_items() -> None:
+    # qs 6.14.3 (what upstream's "~6.14.0" installs): at most 20 items, indices below 20
+    def pieces(count: int, piece: str) -> str:
+        return "&".join(piece.format(i) for i in range(count))
+
+    assert parse_qs(pieces(20, "e={}")) == {"e": [str(i) for i in range(20)]}
+    as_object = {str(i): str(i) for i in range(21)}
+    assert parse_qs(pieces(21, "e={}")) == {"e": as_object}
+    assert parse_qs(pieces(21, "e[]={}")) == {"e": as_object}
+    assert parse_qs(pieces(21, "e[{}]={}".replace("{}", "{0}"))) == {"e": as_object}
+    assert parse_qs(pieces(21, "a[b][]={}")) == {"a": {"b": as_object}}
+    assert parse_qs("e[19]=a") == {"e": ["a"]}
+    assert parse_qs("e[20]=a") == {"e": {"20": "a"}}
