@@ -128,6 +128,45 @@ def test_a_global_app_runs_on_its_instances_and_keeps_running(apps_cluster: Apps
     assert len(hosts_running(apps_cluster, container)) == INSTANCES
 
 
+def test_an_operator_stop_outlasts_a_node_restart(apps_cluster: AppsCluster) -> None:
+    net, owner, port = apps_cluster.net, Owner(), free_port()
+    web = component(
+        name="web", repotag=apps_cluster.image, ports=[port], containerPorts=[80],
+        domains=[""], cpu=0.1, ram=100, hdd=1,
+    )  # fmt: skip
+    spec = v8_spec(name="heldweb", owner=owner.zelid, instances=INSTANCES, compose=[web])
+    register_and_pay(apps_cluster, owner, spec)
+    container = "fluxweb_heldweb"
+    hosts = wait_until(
+        lambda: (found := hosts_running(apps_cluster, container)) and len(found) >= 1 and found,
+        timeout=WAIT,
+        interval=1,
+    )
+    index = hosts[0]
+    node = net.node(index)
+    stopped = net.get(index, "/apps/appstop/heldweb", headers=net.admin(index))
+    assert stopped["data"]["message"] == "Application heldweb stopped", stopped
+
+    # the node stops in order and starts again within the grace: its apps stay, and the
+    # reconciler leaves the operator's stop in place
+    net.cluster.stop_node(node)
+    net.cluster.start_node(node)
+
+    def settled_and_still_stopped() -> bool:
+        answer = net.get(index, "/apps/appstop/web_heldweb", headers=net.admin(index))
+        return answer["status"] == "success"  # 503 while the node settles
+
+    wait_until(settled_and_still_stopped, timeout=WAIT, interval=1)
+    again = net.get(index, "/apps/appstop/web_heldweb", headers=net.admin(index))
+    assert again["data"]["message"] == "Flux App web_heldweb is already stopped.", again
+    held = fresh(net, index, "/apps/heldcomponents", **net.admin(index))
+    assert {"name": "web_heldweb", "desired": "stopped"} in held
+    assert fresh(net, index, "/apps/installedapps/heldweb", **net.admin(index))
+    boot = apps_cluster.loops(index)["apps boot"]
+    assert boot["state"] in ("running", "waiting"), boot
+    wait_until(net.is_mesh, timeout=WAIT, interval=1)  # back among its peers for the next test
+
+
 def test_a_dead_nodes_copy_moves_to_another_node(apps_cluster: AppsCluster) -> None:
     net, owner, port = apps_cluster.net, Owner(), free_port()
     web = component(
