@@ -28,7 +28,7 @@ from tests.support.appscluster import (
     running_apps_cluster,
 )
 from tests.support.cluster import wait_until
-from tests.support.processes import free_port
+from tests.support.processes import free_port_run
 from tests.unit.apps.spec_samples import component, v8_spec
 
 pytestmark = pytest.mark.slow
@@ -62,7 +62,7 @@ def restarted(engine: docker.DockerClient, container: str, before: str) -> bool:
 
 
 def test_a_global_app_runs_on_its_instances_and_keeps_running(apps_cluster: AppsCluster) -> None:
-    net, owner, port = apps_cluster.net, Owner(), free_port()
+    net, owner, port = apps_cluster.net, Owner(), free_port_run(1)
     web = component(
         name="web",
         repotag=apps_cluster.image,
@@ -129,7 +129,7 @@ def test_a_global_app_runs_on_its_instances_and_keeps_running(apps_cluster: Apps
 
 
 def test_an_operator_stop_outlasts_a_node_restart(apps_cluster: AppsCluster) -> None:
-    net, owner, port = apps_cluster.net, Owner(), free_port()
+    net, owner, port = apps_cluster.net, Owner(), free_port_run(1)
     web = component(
         name="web", repotag=apps_cluster.image, ports=[port], containerPorts=[80],
         domains=[""], cpu=0.1, ram=100, hdd=1,
@@ -168,7 +168,7 @@ def test_an_operator_stop_outlasts_a_node_restart(apps_cluster: AppsCluster) -> 
 
 
 def test_a_dead_nodes_copy_moves_to_another_node(apps_cluster: AppsCluster) -> None:
-    net, owner, port = apps_cluster.net, Owner(), free_port()
+    net, owner, port = apps_cluster.net, Owner(), free_port_run(1)
     web = component(
         name="web", repotag=apps_cluster.image, ports=[port], containerPorts=[80],
         domains=[""], cpu=0.1, ram=100, hdd=1,
@@ -195,11 +195,15 @@ def test_a_dead_nodes_copy_moves_to_another_node(apps_cluster: AppsCluster) -> N
     finally:
         engine.close()
     # once its location expires (nobody renews it), the spare node's spawner takes its place
-    wait_until(
-        lambda: sorted(hosts_running(apps_cluster, container)) == sorted([*survivors, spare]),
-        timeout=2 * WAIT,
-        interval=1,
-    )
+    try:
+        wait_until(
+            lambda: sorted(hosts_running(apps_cluster, container)) == sorted([*survivors, spare]),
+            timeout=2 * WAIT,
+            interval=1,
+        )
+    except AssertionError as error:  # say what the spare's spawner was doing
+        spawner = apps_cluster.loops(spare)["apps spawner"]
+        raise AssertionError(f"{error}; spare node {spare}'s spawner: {spawner}") from error
     address = apps_cluster.engines[spare - 1].address
     wait_until(lambda: answers(address, port), timeout=60)
     wait_until(
