@@ -115,7 +115,7 @@ async def test_chunked_answer_and_connection_close() -> None:
 async def test_silence_is_a_timeout_and_a_hang_up_mid_answer_a_reset() -> None:
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
-        await asyncio.sleep(30)
+        await asyncio.Event().wait()  # silent until the client gives up
 
     async with peer(silent) as (url, _), JsonRpcClient(url, "u", "p", timeout=0.3) as rpc:
         with pytest.raises(DaemonUnavailable) as err:
@@ -193,7 +193,7 @@ async def test_a_caller_that_gives_up_frees_its_slot() -> None:
             _head, body = await read_request(reader)
             request = json.loads(body)
             if request["params"] == ["silent"]:
-                await asyncio.sleep(30)
+                await asyncio.Event().wait()  # never answers this one
             reply = {"result": request["params"], "error": None, "id": request["id"]}
             writer.write(answer(json.dumps(reply).encode()))
             await writer.drain()
