@@ -24,6 +24,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from fluxos.storage.database import Database
 from fluxos.storage.schema import metadata
@@ -97,18 +99,10 @@ class AppLocationsStore:
             "static_ip": static_ip,
         }
         c = locations.c
+        key = and_(c.name == name, c.ip == ip)
         async with self.database.transaction() as conn:
-            row = (
-                await conn.execute(select(c.broadcasted_at).where(c.name == name, c.ip == ip))
-            ).first()
-            if row is not None and row.broadcasted_at >= broadcasted_at:
+            if not await _write_newer(conn, locations, key, {"name": name, "ip": ip}, values):
                 return False
-            if row is None:
-                await conn.execute(locations.insert().values(name=name, ip=ip, **values))
-            else:
-                await conn.execute(
-                    update(locations).where(c.name == name, c.ip == ip).values(values)
-                )
             await conn.execute(
                 delete(installing).where(installing.c.name == name, installing.c.ip == ip)
             )
@@ -149,12 +143,7 @@ class AppLocationsStore:
         return int(changed.rowcount or 0)
 
     async def locations(self, now_ms: int, name: str | None = None) -> list[Any]:
-        c = locations.c
-        query = select(locations).where(c.expire_at > now_ms).order_by(c.name, c.ip)
-        if name is not None:
-            query = query.where(c.name_lower == name.lower())
-        async with self.database.connect() as conn:
-            return list(await conn.execute(query))
+        return await self._unexpired(locations, now_ms, name)
 
     async def has_locations_at(self, ip: str, now_ms: int) -> bool:
         c = locations.c
@@ -164,64 +153,64 @@ class AppLocationsStore:
 
     async def put_installing(self, name: str, ip: str, broadcasted_at: int, expire_at: int) -> bool:
         c = installing.c
+        key = and_(c.name == name, c.ip == ip)
+        identity = {"name": name, "ip": ip, "name_lower": name.lower()}
+        values = {"broadcasted_at": broadcasted_at, "expire_at": expire_at}
         async with self.database.transaction() as conn:
-            row = (
-                await conn.execute(select(c.broadcasted_at).where(c.name == name, c.ip == ip))
-            ).first()
-            if row is not None and row.broadcasted_at >= broadcasted_at:
-                return False
-            values = {"broadcasted_at": broadcasted_at, "expire_at": expire_at}
-            if row is None:
-                await conn.execute(
-                    installing.insert().values(name=name, ip=ip, name_lower=name.lower(), **values)
-                )
-            else:
-                await conn.execute(
-                    update(installing).where(c.name == name, c.ip == ip).values(values)
-                )
-        return True
+            return await _write_newer(conn, installing, key, identity, values)
 
     async def installing(self, now_ms: int, name: str | None = None) -> list[Any]:
-        c = installing.c
-        query = select(installing).where(c.expire_at > now_ms).order_by(c.name, c.ip)
-        if name is not None:
-            query = query.where(c.name_lower == name.lower())
-        async with self.database.connect() as conn:
-            return list(await conn.execute(query))
+        return await self._unexpired(installing, now_ms, name)
 
     async def put_installing_error(
         self, name: str, app_hash: str, ip: str, error: str, broadcasted_at: int, expire_at: int
     ) -> bool:
         c = installing_errors.c
         key = and_(c.name == name, c.hash == app_hash, c.ip == ip)
+        identity = {"name": name, "hash": app_hash, "ip": ip, "name_lower": name.lower()}
+        values = {"error": error, "broadcasted_at": broadcasted_at, "expire_at": expire_at}
         async with self.database.transaction() as conn:
-            row = (await conn.execute(select(c.broadcasted_at).where(key))).first()
-            if row is not None and row.broadcasted_at >= broadcasted_at:
+            if not await _write_newer(conn, installing_errors, key, identity, values):
                 return False
-            values = {"error": error, "broadcasted_at": broadcasted_at, "expire_at": expire_at}
-            if row is None:
-                await conn.execute(
-                    installing_errors.insert().values(
-                        name=name, hash=app_hash, ip=ip, name_lower=name.lower(), **values
-                    )
-                )
-            else:
-                await conn.execute(update(installing_errors).where(key).values(values))
             await conn.execute(
                 delete(installing).where(installing.c.name == name, installing.c.ip == ip)
             )
         return True
 
     async def installing_errors(self, now_ms: int, name: str | None = None) -> list[Any]:
-        c = installing_errors.c
-        query = select(installing_errors).where(c.expire_at > now_ms).order_by(c.name, c.ip)
-        if name is not None:
-            query = query.where(c.name_lower == name.lower())
-        async with self.database.connect() as conn:
-            return list(await conn.execute(query))
+        return await self._unexpired(installing_errors, now_ms, name)
 
     async def clear(self) -> None:
         """Forget every location, claim and error (a reindex: the broadcasts fill them again)."""
         async with self.database.transaction() as conn:
             for table in (locations, installing, installing_errors):
                 await conn.execute(delete(table))
+
+    async def _unexpired(self, table: Table, now_ms: int, name: str | None) -> list[Any]:
+        """The table's rows not expired at `now_ms`, of the app `name` (any case) if given,
+        by app and IP."""
+        c = table.c
+        query = select(table).where(c.expire_at > now_ms).order_by(c.name, c.ip)
+        if name is not None:
+            query = query.where(c.name_lower == name.lower())
+        async with self.database.connect() as conn:
+            return list(await conn.execute(query))
+
+
+async def _write_newer(
+    conn: AsyncConnection,
+    table: Table,
+    key: ColumnElement[bool],
+    identity: dict[str, Any],
+    values: dict[str, Any],
+) -> bool:
+    """Write `values` into the row `key` selects (inserted with `identity` if missing),
+    unless that row records a broadcast at least as new; True if written."""
+    row = (await conn.execute(select(table.c.broadcasted_at).where(key))).first()
+    if row is not None and row.broadcasted_at >= values["broadcasted_at"]:
+        return False
+    if row is None:
+        await conn.execute(table.insert().values(**identity, **values))
+    else:
+        await conn.execute(update(table).where(key).values(values))
+    return True
