@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from tests.support.databases import opened_database
 
 from fluxos.storage.applocations import AppLocationsStore
 from fluxos.storage.apps import AppsStore
-from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
 
 NOW = 1_800_000_000_000
@@ -21,12 +21,8 @@ IP = "10.0.0.1:16127"
 
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    made = Database(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", ALL_AREAS)
-    await made.open()
-    try:
+    async with opened_database(tmp_path / "db.sqlite") as made:
         yield made
-    finally:
-        await made.close()
 
 
 async def running(store: AppLocationsStore, at: int, app_hash: str = "aa" * 32) -> bool:
