@@ -434,7 +434,7 @@ class Endpoint:
                 request.client is None or request.client.host not in LOOPBACK
             ):
                 return _closing_if_unread(
-                    PlainTextResponse("Access denied", status_code=401), request, route.max_body
+                    PlainTextResponse("Access denied", status_code=401), request
                 )
             path_values = request.scope.get("fluxos.path_values")
             if path_values is None:
@@ -484,7 +484,7 @@ class Endpoint:
             error = _client_error(failure)
             response = error_response(error)
             if call is None or call.body_unread:
-                return _closing_if_unread(response, request, route.max_body)
+                return _closing_if_unread(response, request)
             return response
         except Exception:
             log.exception("%s %s failed", route.method, request.url.path)
@@ -554,12 +554,11 @@ def _client_error(failure: FluxError | NestedTooDeep) -> FluxError:
     return failure
 
 
-def _closing_if_unread(response: Response, request: Request, limit: int) -> Response:
-    """An answer given before the body was read: the server drains a body the route would
-    have accepted, and closes the connection on one larger than that (or of unknown size)."""
-    if not has_body(request):
-        return response
-    announced = declared_length(request)
-    if announced is None or announced > limit:
+def _closing_if_unread(response: Response, request: Request) -> Response:
+    """An answer given before the body was read (a refusal): the connection is closed after
+    it, so the server reads none of the body. Draining it to keep the connection alive let
+    a client without credentials make the node receive 16 MB per refusal, as often as it
+    liked (bench/edge_limits.py)."""
+    if has_body(request):
         response.headers["connection"] = "close"
     return response

@@ -11,7 +11,9 @@ cap, enforced where the bytes arrive:
   (silence while a body is expected; time the app spends not reading does not count);
 * a 16 KiB cap on the request head (request line + headers), answered 431;
 * at most `per_ip` open connections per client address and `total` overall: the next one
-  is closed at once, before any byte is read.
+  is closed at once, before any byte is read;
+* no keep-alive after a body the app did not read: a refusal answered from the headers
+  closes the connection, and the rest of the body is never received.
 
 Refusals and timeouts are counted and logged at most once a minute (`EdgeGuard`), so a flood
 cannot fill the log.
@@ -195,11 +197,15 @@ def guarded_protocol(guard: EdgeGuard) -> type[asyncio.Protocol]:
             if self._reading_body:
                 self._reading_body = False
                 self._disarm()
-                if self.cycle is not None and self.cycle.response_complete:
-                    # answered before the body was read (a refusal): the body was drained,
-                    # now the connection idles like any kept-alive one
-                    self._arm(limits.keep_alive_timeout, None)
             super().on_message_complete()
+
+        def on_response_complete(self) -> None:
+            if self._reading_body and not self.transport.is_closing():
+                # Answered before the body was all received (a refusal): close rather than
+                # drain it, or a client without credentials makes the node receive 16 MB
+                # per refusal for as long as it likes. Routes say `connection: close` too.
+                self.transport.close()
+            super().on_response_complete()
 
         def handle_websocket_upgrade(self) -> None:
             # The websocket protocol takes the transport over (with its own ping timeout).

@@ -63,6 +63,50 @@ def test_the_permission_is_answered_before_the_body_is_sent(
     }
 
 
+def bytes_read(node: EdgeNode) -> int:
+    """What the node has received through read system calls so far (rchar), in bytes."""
+    assert node.process is not None
+    io = Path(f"/proc/{node.process.pid}/io").read_text()
+    return int(re.search(r"rchar: (\d+)", io).group(1))  # type: ignore[union-attr]
+
+
+def test_a_refused_body_is_not_read_and_the_connection_is_closed(
+    edge_node: tuple[EdgeNode, Admin],
+) -> None:
+    node, _ = edge_node
+    before = bytes_read(node)
+    sock = node.connect("127.0.0.55")
+    sent: list[BaseException | None] = []
+
+    def send_it_all() -> None:
+        try:
+            sock.sendall(
+                b"POST /daemon/sendmany HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Length: %d\r\n\r\n" % SIXTEEN_MB + b"[" * SIXTEEN_MB
+            )
+            sent.append(None)
+        except OSError as error:
+            sent.append(error)
+
+    sender = threading.Thread(target=send_it_all)
+    sender.start()
+    try:
+        answer = read_answer(sock)
+        assert b"\r\nconnection: close\r\n" in answer.lower()
+        try:
+            rest = sock.recv(65536)  # the node closed: end of stream, or a reset
+        except ConnectionResetError:
+            rest = b""
+        assert rest == b""
+        sender.join(timeout=60)
+    finally:
+        sock.close()
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["data"] == UNAUTHORIZED
+    # the sender was cut off: the node neither drained the 16 MB nor kept the connection
+    assert len(sent) == 1 and isinstance(sent[0], (BrokenPipeError, ConnectionResetError))
+    assert bytes_read(node) - before < 4 * 1024 * 1024
+
+
 def test_sixteen_mb_without_credentials_while_another_client_is_served(
     edge_node: tuple[EdgeNode, Admin],
 ) -> None:
