@@ -58,6 +58,7 @@ from fluxos.runtime.service import InstallableSpecs, RuntimeService
 from fluxos.runtime.spawner import GlobalApps, Spawner
 from fluxos.runtime.tampering import TamperWatch
 from fluxos.runtime.volumes import Volumes
+from fluxos.storage.applocations import AppLocationsStore
 from fluxos.storage.apps import AppsStore
 from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
@@ -127,6 +128,7 @@ class Node:
     enterprise_nodes: EnterpriseNodes
     docker_registry: DockerRegistryClient
     apps_store: AppsStore
+    app_location_store: AppLocationsStore
     app_directory: RegistryDirectory
     apps: AppsService
     app_registry: AppRegistry
@@ -292,7 +294,7 @@ class Node:
         )
         self.add_background("local backups housekeeping", self._clean_local_backups)
         build_system(self)
-        registry_view = RegistryGlobalApps(self.apps_store, self.clock)
+        registry_view = RegistryGlobalApps(self.apps_store, self.app_location_store, self.clock)
         build_runtime(self, install_specs or registry_view, registry_view)
         build_spawner(self, global_apps or registry_view)
         build_app_folders(self)

@@ -138,6 +138,21 @@ def everywhere(net: ClusterHarness, path: str, count: int = 1) -> list[Any]:
     return result
 
 
+def registered(net: ClusterHarness, owner: Owner, name: str) -> str:
+    """`name` registered on a node that takes registrations; its message hash, once every
+    running node holds the temporary message."""
+    _index, hash_ = register(net, owner, name)
+    everywhere(net, f"/apps/temporarymessages/{hash_}")
+    return hash_
+
+
+def paid_until_global(net: ClusterHarness, wallet: SyncRpc, hash_: str) -> None:
+    """The registration paid in full and mined; returns once its spec is global everywhere."""
+    pay_for_message(wallet, hash_, "5")
+    wallet.call("generate", 1)
+    everywhere(net, f"/apps/globalappsspecifications/{hash_}")
+
+
 def test_a_paid_registration_becomes_global_on_every_node(
     net: ClusterHarness, wallet: SyncRpc
 ) -> None:
@@ -177,8 +192,7 @@ def test_an_underpaid_registration_never_becomes_global(
     net: ClusterHarness, wallet: SyncRpc
 ) -> None:
     owner = Owner()
-    _index, cheap_hash = register(net, owner, "cheapapp")
-    everywhere(net, f"/apps/temporarymessages/{cheap_hash}")
+    cheap_hash = registered(net, owner, "cheapapp")
     txid = pay_for_message(wallet, cheap_hash, "0.02")  # above the minimum, below the price
     wallet.call("generate", 1)
     # stored as permanent regardless of the amount (§7.3), but never global
@@ -204,11 +218,8 @@ def test_an_update_with_its_payment_replaces_the_global_spec_everywhere(
     net: ClusterHarness, wallet: SyncRpc
 ) -> None:
     owner = Owner()
-    _index, first_hash = register(net, owner, "grownapp")
-    everywhere(net, f"/apps/temporarymessages/{first_hash}")
-    pay_for_message(wallet, first_hash, "5")
-    wallet.call("generate", 1)
-    everywhere(net, f"/apps/globalappsspecifications/{first_hash}")
+    first_hash = registered(net, owner, "grownapp")
+    paid_until_global(net, wallet, first_hash)
 
     updated = spec_of(owner, "grownapp", description="more memory")
     body = owner.message(updated, kind="fluxappupdate")
@@ -267,9 +278,7 @@ def test_forged_and_replayed_signatures_are_refused_by_every_node(
         assert "signature" in answer["data"]["message"].lower(), (node.index, answer)
         assert fresh(net, node.index, f"/apps/temporarymessages/{hash_of(retimed)}") == []
     # paid, the owner's signature replayed registers nothing anywhere
-    pay_for_message(wallet, hash_, "5")
-    wallet.call("generate", 1)
-    everywhere(net, f"/apps/globalappsspecifications/{hash_}")
+    paid_until_global(net, wallet, hash_)
     for node in net.nodes:
         registering(net, node.index)
         answer = post(node.url, "/apps/appregister", replay, owner)
@@ -283,11 +292,8 @@ def test_a_node_down_during_the_payment_and_a_node_with_an_empty_database_catch_
     late, wiped = net.node(NODES), net.node(NODES - 1)
     net.cluster.stop_node(late)
     owner = Owner()
-    _index, hash_ = register(net, owner, "lateapp")
-    everywhere(net, f"/apps/temporarymessages/{hash_}")
-    pay_for_message(wallet, hash_, "5")
-    wallet.call("generate", 1)
-    everywhere(net, f"/apps/globalappsspecifications/{hash_}")
+    hash_ = registered(net, owner, "lateapp")
+    paid_until_global(net, wallet, hash_)
 
     net.cluster.stop_node(wiped)
     for path in wiped.data_dir.glob("fluxos.db*"):
@@ -403,8 +409,7 @@ def test_rescans_from_an_earlier_height_give_the_same_registry(
     net: ClusterHarness, wallet: SyncRpc
 ) -> None:
     owner = Owner()
-    _index, hash_ = register(net, owner, "rescannedapp")
-    everywhere(net, f"/apps/temporarymessages/{hash_}")
+    hash_ = registered(net, owner, "rescannedapp")
     pay_for_message(wallet, hash_, "5")
     wallet.call("generate", 1)
     paid = everywhere(net, f"/apps/permanentmessages/{hash_}")[0][0]
@@ -463,11 +468,8 @@ def test_placement_before_payment_counts_the_listed_nodes_that_fit(
     assert answer["status"] == "error" and "name" in answer["data"]["message"], answer
 
     # a registered, paid app: every listed node could take it, none runs it here
-    _index, hash_ = register(net, owner, "placedapp")
-    everywhere(net, f"/apps/temporarymessages/{hash_}")
-    pay_for_message(wallet, hash_, "5")
-    wallet.call("generate", 1)
-    everywhere(net, f"/apps/globalappsspecifications/{hash_}")
+    hash_ = registered(net, owner, "placedapp")
+    paid_until_global(net, wallet, hash_)
     where = fresh(net, 2, "/apps/placementlocations/placedapp")
     assert where["name"] == "placedapp" and where["running"] == []
     assert sorted(n["ip"] for n in where["candidates"]) == sorted(n["ip"] for n in listed)

@@ -50,15 +50,24 @@ async def serving_on_this_loop(app: Any, host: str = "127.0.0.1") -> AsyncIterat
     objects of the test's loop); yields its base URL (no trailing slash)."""
     port = free_port(host)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    async with serving_config_on_this_loop(config) as url:
+        yield url
+
+
+@asynccontextmanager
+async def serving_config_on_this_loop(config: uvicorn.Config) -> AsyncIterator[str]:
+    """Serve as `config` says (its host and port) from the running event loop; yields the
+    base URL (no trailing slash) once the server listens, and stops it on the way out."""
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError(f"test server on {host}:{port} stopped while starting")
-        await asyncio.sleep(0.01)
+    async with asyncio.timeout(30):
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError(f"test server on {config.host}:{config.port} stopped early")
+            await asyncio.sleep(0.01)
     try:
-        yield f"http://{host}:{port}"
+        yield f"http://{config.host}:{config.port}"
     finally:
         server.should_exit = True
         await task

@@ -3,12 +3,16 @@ process (`InProcessNode`) with its own managed Syncthing (API port + 2), its own
 its own network namespace (`NodeDocker`), a devnet for its tier and real gossip. A node can
 die (with its Syncthing and its apps) and come back with the same data dir, key and
 address, or restart its process alone while its Syncthing keeps running. For
-`tests/integration/runtime/test_synced_cluster.py` and `bench/sync_replication.py`."""
+`tests/integration/runtime/test_synced_cluster.py`, `test_synced_replication.py` and
+`bench/sync_replication.py`."""
 
 from __future__ import annotations
 
 import asyncio
 import subprocess
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +20,8 @@ from fluxos.runtime.engine import DockerEngine
 from tests.support.daemons import DevnetProcess
 from tests.support.fluxnodes import FluxnodeRegistry
 from tests.support.network import InProcessNode, eventually, stop_nodes
-from tests.support.nodedocker import NodeDocker
+from tests.support.nodedocker import NodeDocker, node_dockers
+from tests.support.syncthing import syncthing_binary
 
 SYNCTHING = {
     "monitor_seconds": 1,
@@ -29,8 +34,42 @@ SYNCTHING = {
 }
 
 
+@dataclass(frozen=True)
+class Machines:
+    """What a cluster's nodes run on: one devnet for their tiers, a dockerd each."""
+
+    devnet: DevnetProcess
+    engines: list[NodeDocker]
+
+
+@contextmanager
+def machines(root: Path, registry_image: str, count: int) -> Iterator[Machines]:
+    """A devnet and `count` dockerds, each in its own network namespace and able to pull
+    from the test registry that `registry_image` (`host:port/name:tag`) comes from."""
+    registry_port = int(registry_image.split("/", 1)[0].rsplit(":", 1)[1])
+    devnet = DevnetProcess(root / "devnet").start()
+    try:
+        with node_dockers(root / "dockers", count, (registry_port,)) as engines:
+            yield Machines(devnet, engines)
+    finally:
+        devnet.stop()
+
+
+@asynccontextmanager
+async def running_cluster(root: Path, on: Machines) -> AsyncIterator[Cluster]:
+    """A node on each of `on`'s dockerds, started and joined; its apps removed, its nodes
+    stopped on the way out."""
+    syncthing_binary()
+    made = Cluster(root, on.devnet, on.engines)
+    try:
+        await made.start()
+        yield made
+    finally:
+        await made.close()
+
+
 class Cluster:
-    """Three nodes; a node can die (with its Syncthing and apps) and come back with the same
+    """A node per dockerd; a node can die (with its Syncthing and apps) and come back with the same
     data dir, key and address, or restart its process alone (Syncthing keeps running)."""
 
     def __init__(self, root: Path, devnet: DevnetProcess, engines: list[NodeDocker]) -> None:

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from fluxos.clock import SystemClock
-from fluxos.config import Settings, SyncthingSettings
+from fluxos.config import Settings
+from fluxos.configsections import SyncthingSettings
 from fluxos.sync.apps import Location, SyncedComponent, SyncMode, app_identifier
 from fluxos.sync.controller import AppFolders
 from fluxos.sync.service import SyncService

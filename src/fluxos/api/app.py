@@ -36,6 +36,7 @@ from fluxos.api.routers import (
 )
 from fluxos.api.routetable import load_route_table
 from fluxos.api.routing import Call, Endpoint, FluxRouter, Route, WebSocketRoute
+from fluxos.api.terminal import TerminalServer
 from fluxos.blocking import BlockingRunner
 from fluxos.errors import BadParameter, FluxError, NotFound
 
@@ -76,11 +77,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if manage_node:
-            async with node.running():
+        try:
+            if manage_node:
+                async with node.running():
+                    yield
+            else:
                 yield
-        else:
-            yield
+        finally:
+            await terminal.close()
 
     api = FastAPI(
         title="Flux OS API",
@@ -109,7 +113,9 @@ def create_app(
     # The dispatcher hands every websocket scope to the FastAPI application.
     for socket_route in (ws for router in routers for ws in router.websockets):
         _mount_websocket(api, socket_route, node)
-    return Dispatcher(RouteIndex(endpoints), api)
+    # the operator UI's app terminal: socket.io under /socket.io/, namespace /terminal
+    terminal = TerminalServer(node)
+    return Dispatcher(RouteIndex(endpoints), terminal.asgi(api))
 
 
 def _mount_websocket(api: FastAPI, route: WebSocketRoute, node: Node) -> None:

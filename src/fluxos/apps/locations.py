@@ -15,7 +15,7 @@ from typing import Any
 from fluxos.clock import Clock
 from fluxos.network.gossip import ReceivedMessage
 from fluxos.network.service import NetworkService
-from fluxos.storage.apps import AppsStore
+from fluxos.storage.applocations import AppLocationsStore
 from fluxos.wire.jsvalues import is_number
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,11 @@ class LocationBook:
     """The runtime-state gossip handlers and the location queries."""
 
     def __init__(
-        self, store: AppsStore, clock: Clock, *, running_lifetime_ms: int = RUNNING_LIFETIME_MS
+        self,
+        store: AppLocationsStore,
+        clock: Clock,
+        *,
+        running_lifetime_ms: int = RUNNING_LIFETIME_MS,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -208,6 +212,10 @@ class LocationBook:
         return True
 
     # -- queries -------------------------------------------------------------------------
+    async def clear(self) -> None:
+        """Forget every location, claim and error (a reindex)."""
+        await self._store.clear()
+
     async def locations(self, name: str | None = None) -> list[dict[str, Any]]:
         rows = await self._store.locations(self._clock.millis(), name)
         return [

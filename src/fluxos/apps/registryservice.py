@@ -290,4 +290,4 @@ class RegistryService:
         return await self.registry.promoter.rebuild()
 
     async def reindex_locations(self) -> None:
-        await self.store.clear_locations()
+        await self.locations_book.clear()

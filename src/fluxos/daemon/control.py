@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from fluxos.config import HookSettings
+from fluxos.configsections import HookSettings
 from fluxos.daemon.embedded import EmbeddedDaemons
 from fluxos.errors import FluxError, NotManaged
 from fluxos.system.children import ChildFailed

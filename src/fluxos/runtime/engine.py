@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar, cast
 
 import docker
 import docker.errors
+import psutil
 import requests.exceptions
 from docker.types import EndpointConfig, IPAMConfig, IPAMPool, LogConfig, Mount, Ulimit
 
@@ -432,6 +433,31 @@ class DockerEngine:
             async for chunk in self.iterate(stream):
                 yield chunk
 
+    async def exec_attach(
+        self, name: str, command: list[str], env: list[str], user: str = ""
+    ) -> AttachedExec:
+        """Run `command` in the container on a terminal of its own (`docker exec -it`):
+        the caller writes its input, reads its output and ends it (`AttachedExec`)."""
+        acting = contextlib.ExitStack()
+        acting.enter_context(self.own.acting(name, "exec_create", "exec_start", "exec_die"))
+        try:
+            exec_id = await self._call(
+                lambda api: api.exec_create(
+                    name, command, stdin=True, tty=True, environment=env or None, user=user
+                )["Id"]
+            )
+            raw = await self._call(lambda api: api.exec_start(exec_id, tty=True, socket=True))
+            sock = getattr(raw, "_sock", raw)
+            if not isinstance(sock, socket.socket) or hasattr(sock, "getpeercert"):
+                with contextlib.suppress(Exception):
+                    raw.close()
+                raise DockerError("a terminal needs a unix or plain tcp Docker socket")
+            sock.setblocking(False)
+            return AttachedExec(self, exec_id, sock, raw, acting)
+        except BaseException:
+            acting.close()
+            raise
+
     async def stats_stream(self, name: str) -> AsyncIterator[dict[str, Any]]:
         """Docker's stats of a container, one object a second, until the caller stops."""
         stream = await self._call(lambda api: _Stream(api.stats(name, stream=True, decode=True)))
@@ -469,6 +495,78 @@ class DockerEngine:
 
 
 _DONE: Any = object()
+
+
+class AttachedExec:
+    """An exec on a terminal: its hijacked engine connection, read and written without a
+    worker thread; `end()` kills what it runs (the process and its children, when this
+    host sees them) and closes the connection."""
+
+    def __init__(
+        self,
+        engine: DockerEngine,
+        exec_id: str,
+        sock: socket.socket,
+        raw: Any,
+        acting: contextlib.ExitStack,
+    ) -> None:
+        self.engine = engine
+        self.exec_id = exec_id
+        self._sock = sock
+        self._raw = raw
+        self._acting = acting
+        self._ended = False
+
+    async def read(self, size: int = 65536) -> bytes:
+        """The terminal's next output; b"" once the process ended or `end()` was called."""
+        if self._ended:
+            return b""
+        try:
+            return await asyncio.get_running_loop().sock_recv(self._sock, size)
+        except OSError:
+            return b""
+
+    async def write(self, data: bytes) -> None:
+        if not self._ended:
+            with contextlib.suppress(OSError):
+                await asyncio.get_running_loop().sock_sendall(self._sock, data)
+
+    async def resize(self, rows: int, cols: int) -> None:
+        await self.engine._call(lambda api: api.exec_resize(self.exec_id, height=rows, width=cols))
+
+    async def inspect(self) -> dict[str, Any]:
+        return await self.engine._call(lambda api: api.exec_inspect(self.exec_id))
+
+    async def end(self) -> None:
+        """Kill the exec's process tree if it still runs, then close the connection."""
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            state = await self.inspect()
+            if state.get("Running") and state.get("Pid"):
+                _kill_tree(int(state["Pid"]))
+        except (DockerError, DockerUnavailable, NotFound) as error:
+            log.info("exec %s: %s", self.exec_id[:12], error)
+        finally:
+            for closer in (self._sock.close, getattr(self._raw, "close", None)):
+                if closer is not None:
+                    with contextlib.suppress(Exception):
+                        closer()
+            self._acting.close()
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL a process and its descendants (an exec's host pid, as dockerd reports it);
+    nothing when this host does not see that process (a remote engine)."""
+    try:
+        root = psutil.Process(pid)
+        processes = [*root.children(recursive=True), root]
+    except psutil.Error:
+        return
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
 
 
 class _Stream(Generic[T]):

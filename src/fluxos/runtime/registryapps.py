@@ -11,12 +11,14 @@ import json
 from fluxos.apps.specs import AppSpec
 from fluxos.clock import Clock
 from fluxos.runtime.spawnrules import GlobalApp, Placement
+from fluxos.storage.applocations import AppLocationsStore
 from fluxos.storage.apps import AppsStore
 
 
 class RegistryGlobalApps:
-    def __init__(self, store: AppsStore, clock: Clock) -> None:
+    def __init__(self, store: AppsStore, locations: AppLocationsStore, clock: Clock) -> None:
         self.store = store
+        self.locations = locations
         self.clock = clock
 
     async def global_apps(self) -> list[GlobalApp]:
@@ -31,11 +33,11 @@ class RegistryGlobalApps:
         ]
 
     async def running(self, name: str) -> list[Placement]:
-        rows = await self.store.locations(self.clock.millis(), name)
+        rows = await self.locations.locations(self.clock.millis(), name)
         return [Placement(str(row.ip), row.running_since) for row in rows]
 
     async def installing(self, name: str) -> list[Placement]:
-        rows = await self.store.installing(self.clock.millis(), name)
+        rows = await self.locations.installing(self.clock.millis(), name)
         return [Placement(str(row.ip), row.broadcasted_at) for row in rows]
 
     async def spec_for_install(self, name_or_hash: str) -> AppSpec | None:

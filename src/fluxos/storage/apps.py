@@ -1,6 +1,7 @@
 """The global apps registry's tables (upstream's `globalzelapps` database): temporary and
-permanent app messages, the current global specification per app, and where apps run,
-install and failed to install.
+permanent app messages, the current global specification per app, and the registry's
+bookkeeping on the explorer's app payments; where apps run, install and failed to install
+is `fluxos.storage.applocations` (the same `apps` area).
 
 Specs are stored as their canonical JSON text (`JSON.stringify` of the formatted spec),
 the same text their hash covers, so a stored message reads back byte for byte. Times are
@@ -18,13 +19,11 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Float,
     Index,
     Integer,
     String,
     Table,
     Text,
-    and_,
     delete,
     func,
     or_,
@@ -33,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from fluxos.storage.applocations import installing, installing_errors, locations
 from fluxos.storage.database import Database
 from fluxos.storage.explorer import explorer_app_payments
 from fluxos.storage.schema import Area, Migration, create_tables, metadata
@@ -89,44 +89,6 @@ global_specs = Table(
     Column("spec", Text, nullable=False),
     Index("ix_apps_global_owner", "owner"),
     Index("ix_apps_global_hash", "hash"),
-)
-
-locations = Table(
-    "apps_locations",
-    metadata,
-    Column("name", String, primary_key=True),
-    Column("ip", String, primary_key=True),
-    Column("name_lower", String, nullable=False),
-    Column("hash", String, nullable=False),
-    Column("broadcasted_at", BigInteger, nullable=False),
-    Column("expire_at", BigInteger, nullable=False),
-    Column("running_since", BigInteger),
-    Column("os_uptime", Float),
-    Column("static_ip", Boolean, nullable=False, default=False),
-    Index("ix_apps_locations_name", "name_lower"),
-    Index("ix_apps_locations_ip", "ip"),
-)
-
-installing = Table(
-    "apps_installing_locations",
-    metadata,
-    Column("name", String, primary_key=True),
-    Column("ip", String, primary_key=True),
-    Column("name_lower", String, nullable=False),
-    Column("broadcasted_at", BigInteger, nullable=False),
-    Column("expire_at", BigInteger, nullable=False),
-)
-
-installing_errors = Table(
-    "apps_installing_errors",
-    metadata,
-    Column("name", String, primary_key=True),
-    Column("hash", String, primary_key=True),
-    Column("ip", String, primary_key=True),
-    Column("name_lower", String, nullable=False),
-    Column("error", Text, nullable=False),
-    Column("broadcasted_at", BigInteger, nullable=False),
-    Column("expire_at", BigInteger, nullable=False),
 )
 
 EXPIRING = (temporary_messages, locations, installing, installing_errors)
@@ -467,160 +429,9 @@ class AppsStore:
         async with self.database.connect() as conn:
             return [_global(row) for row in await conn.execute(query)]
 
-    # -- locations ------------------------------------------------------------------------
-    async def put_location(
-        self,
-        name: str,
-        ip: str,
-        *,
-        app_hash: str,
-        broadcasted_at: int,
-        expire_at: int,
-        running_since: int | None,
-        os_uptime: float | None,
-        static_ip: bool,
-    ) -> bool:
-        """Record that `ip` runs `name`, unless a newer broadcast is recorded; also clears
-        the installing entry. True if something changed."""
-        values = {
-            "name_lower": name.lower(),
-            "hash": app_hash,
-            "broadcasted_at": broadcasted_at,
-            "expire_at": expire_at,
-            "running_since": running_since,
-            "os_uptime": os_uptime,
-            "static_ip": static_ip,
-        }
-        c = locations.c
-        async with self.database.transaction() as conn:
-            row = (
-                await conn.execute(select(c.broadcasted_at).where(c.name == name, c.ip == ip))
-            ).first()
-            if row is not None and row.broadcasted_at >= broadcasted_at:
-                return False
-            if row is None:
-                await conn.execute(locations.insert().values(name=name, ip=ip, **values))
-            else:
-                await conn.execute(
-                    update(locations).where(c.name == name, c.ip == ip).values(values)
-                )
-            await conn.execute(
-                delete(installing).where(installing.c.name == name, installing.c.ip == ip)
-            )
-        return True
-
-    async def remove_location(self, name: str, ip: str, before_ms: int | None = None) -> bool:
-        c = locations.c
-        condition = and_(c.name == name, c.ip == ip)
-        if before_ms is not None:
-            condition = and_(condition, c.broadcasted_at <= before_ms)
-        async with self.database.transaction() as conn:
-            gone = await conn.execute(delete(locations).where(condition))
-        return bool(gone.rowcount)
-
-    async def remove_locations_of_ip(self, ip: str, before_ms: int) -> int:
-        c = locations.c
-        async with self.database.transaction() as conn:
-            gone = await conn.execute(
-                delete(locations).where(c.ip == ip, c.broadcasted_at <= before_ms)
-            )
-        return int(gone.rowcount or 0)
-
-    async def move_ip(self, old_ip: str, new_ip: str) -> int:
-        async with self.database.transaction() as conn:
-            moved = await conn.execute(
-                update(locations).where(locations.c.ip == old_ip).values(ip=new_ip)
-            )
-        return int(moved.rowcount or 0)
-
-    async def shorten_ip_expiry(self, ip: str, expire_at: int) -> int:
-        c = locations.c
-        async with self.database.transaction() as conn:
-            changed = await conn.execute(
-                update(locations)
-                .where(c.ip == ip, c.expire_at > expire_at)
-                .values(expire_at=expire_at)
-            )
-        return int(changed.rowcount or 0)
-
-    async def locations(self, now_ms: int, name: str | None = None) -> list[Any]:
-        c = locations.c
-        query = select(locations).where(c.expire_at > now_ms).order_by(c.name, c.ip)
-        if name is not None:
-            query = query.where(c.name_lower == name.lower())
-        async with self.database.connect() as conn:
-            return list(await conn.execute(query))
-
-    async def has_locations_at(self, ip: str, now_ms: int) -> bool:
-        c = locations.c
-        query = select(c.name).where(c.ip == ip, c.expire_at > now_ms).limit(1)
-        async with self.database.connect() as conn:
-            return (await conn.execute(query)).first() is not None
-
-    async def put_installing(self, name: str, ip: str, broadcasted_at: int, expire_at: int) -> bool:
-        c = installing.c
-        async with self.database.transaction() as conn:
-            row = (
-                await conn.execute(select(c.broadcasted_at).where(c.name == name, c.ip == ip))
-            ).first()
-            if row is not None and row.broadcasted_at >= broadcasted_at:
-                return False
-            values = {"broadcasted_at": broadcasted_at, "expire_at": expire_at}
-            if row is None:
-                await conn.execute(
-                    installing.insert().values(name=name, ip=ip, name_lower=name.lower(), **values)
-                )
-            else:
-                await conn.execute(
-                    update(installing).where(c.name == name, c.ip == ip).values(values)
-                )
-        return True
-
-    async def installing(self, now_ms: int, name: str | None = None) -> list[Any]:
-        c = installing.c
-        query = select(installing).where(c.expire_at > now_ms).order_by(c.name, c.ip)
-        if name is not None:
-            query = query.where(c.name_lower == name.lower())
-        async with self.database.connect() as conn:
-            return list(await conn.execute(query))
-
-    async def put_installing_error(
-        self, name: str, app_hash: str, ip: str, error: str, broadcasted_at: int, expire_at: int
-    ) -> bool:
-        c = installing_errors.c
-        key = and_(c.name == name, c.hash == app_hash, c.ip == ip)
-        async with self.database.transaction() as conn:
-            row = (await conn.execute(select(c.broadcasted_at).where(key))).first()
-            if row is not None and row.broadcasted_at >= broadcasted_at:
-                return False
-            values = {"error": error, "broadcasted_at": broadcasted_at, "expire_at": expire_at}
-            if row is None:
-                await conn.execute(
-                    installing_errors.insert().values(
-                        name=name, hash=app_hash, ip=ip, name_lower=name.lower(), **values
-                    )
-                )
-            else:
-                await conn.execute(update(installing_errors).where(key).values(values))
-            await conn.execute(
-                delete(installing).where(installing.c.name == name, installing.c.ip == ip)
-            )
-        return True
-
-    async def installing_errors(self, now_ms: int, name: str | None = None) -> list[Any]:
-        c = installing_errors.c
-        query = select(installing_errors).where(c.expire_at > now_ms).order_by(c.name, c.ip)
-        if name is not None:
-            query = query.where(c.name_lower == name.lower())
-        async with self.database.connect() as conn:
-            return list(await conn.execute(query))
-
-    async def clear_locations(self) -> None:
-        async with self.database.transaction() as conn:
-            for table in (locations, installing, installing_errors):
-                await conn.execute(delete(table))
-
+    # -- expiry (upstream's TTL indexes) --------------------------------------------------
     async def purge_expired(self, now_ms: int) -> int:
+        """Delete the expired temporary messages, locations, claims and errors."""
         removed = 0
         async with self.database.transaction() as conn:
             for table in EXPIRING:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from fluxos.config import HookSettings
+from fluxos.configsections import HookSettings
 from fluxos.errors import DaemonUnavailable, FluxError
 from fluxos.system.hooks import run_hook
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fluxos.config import HookSettings
+from fluxos.configsections import HookSettings
 from fluxos.errors import FluxError
 from fluxos.system.hooks import run_hook
 

@@ -16,7 +16,7 @@ import httpx
 import psutil
 
 from fluxos.clock import Clock
-from fluxos.config import GeolocationSettings
+from fluxos.configsections import GeolocationSettings
 from fluxos.errors import FluxError
 from fluxos.storage.nodestate import NodeState
 

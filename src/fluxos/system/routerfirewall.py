@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from fluxos.config import HookSettings
+from fluxos.configsections import HookSettings
 from fluxos.errors import FluxError
 from fluxos.network.socketaddress import ALLOWED_PORTS
 from fluxos.system.hooks import run_hook

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from fluxos.config import HookSettings
+from fluxos.configsections import HookSettings
 from fluxos.errors import FluxError
 from fluxos.system.hooks import launch_detached, run_hook
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from fluxos.blocking import BlockingRunner
 from fluxos.clock import Clock
-from fluxos.config import UpnpSettings
+from fluxos.configsections import UpnpSettings
 from fluxos.errors import BadParameter, FluxError
 
 log = logging.getLogger(__name__)

@@ -28,6 +28,7 @@ from fluxos.apps.registration import AppSpecChecker
 from fluxos.apps.registry import AppRegistry, PeerMinimums
 from fluxos.apps.registryservice import RegistryService
 from fluxos.apps.service import AppsService
+from fluxos.storage.applocations import AppLocationsStore
 from fluxos.storage.apps import AppsStore
 
 if TYPE_CHECKING:
@@ -108,8 +109,9 @@ def build_apps(node: Node) -> None:
         minimums=PeerMinimums(settings.min_outgoing_peers, settings.min_incoming_peers),
     )
     node.app_registry.subscribe()
+    node.app_location_store = AppLocationsStore(node.database)
     node.app_locations = LocationBook(
-        node.apps_store,
+        node.app_location_store,
         node.clock,
         running_lifetime_ms=int(node.settings.runtime.location_seconds * 1000),
     )

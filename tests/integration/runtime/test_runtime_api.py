@@ -329,7 +329,7 @@ async def test_redeploy_inventory_and_global_commands(
     assert nowhere["status"] == "error" and "not running on any node" in str(nowhere)
     now = world.clock.millis()
     here = world.http.base_url
-    await node.apps_store.put_location(
+    await node.app_location_store.put_location(
         "redo", f"{here.host}:{here.port}", app_hash="00" * 32, broadcasted_at=now,
         expire_at=now + 3_600_000, running_since=now, os_uptime=None, static_ip=False,
     )  # fmt: skip

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from fluxos.clock import ManualClock, SystemClock
-from fluxos.config import Settings, SyncthingSettings
+from fluxos.config import Settings
+from fluxos.configsections import SyncthingSettings
 from fluxos.runtime.engine import DockerEngine
 from fluxos.runtime.installer import Installer
 from fluxos.runtime.reconciler import Reconciler

@@ -25,22 +25,22 @@ import pytest
 
 from fluxos.sync.process import running_pid
 from tests.integration.runtime.conftest import Images
-from tests.support.daemons import DevnetProcess
 from tests.support.network import eventually
-from tests.support.nodedocker import NodeDocker, node_dockers
 from tests.support.processes import free_port_run
 from tests.support.runtimeapps import web_app
 from tests.support.syncednodes import (
     Cluster,
+    Machines,
     app_files,
     app_writes,
     appdata,
     install,
+    machines,
     running,
+    running_cluster,
     sole_runner,
     verified_standby,
 )
-from tests.support.syncthing import syncthing_binary
 
 pytestmark = [
     pytest.mark.slow,
@@ -51,32 +51,15 @@ SYNC_WITHIN = 150.0
 
 
 @pytest.fixture(scope="module")
-def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    process = DevnetProcess(tmp_path_factory.mktemp("cluster-devnet")).start()
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-@pytest.fixture(scope="module")
-def engines(tmp_path_factory: pytest.TempPathFactory, images: Images) -> Iterator[list[NodeDocker]]:
-    registry_port = int(images.httpd.split("/", 1)[0].rsplit(":", 1)[1])
-    with node_dockers(tmp_path_factory.mktemp("cluster-dockers"), 3, (registry_port,)) as made:
+def nodes_machines(tmp_path_factory: pytest.TempPathFactory, images: Images) -> Iterator[Machines]:
+    with machines(tmp_path_factory.mktemp("cluster"), images.httpd, 3) as made:
         yield made
 
 
 @pytest.fixture
-async def cluster(
-    tmp_path: Path, devnet: DevnetProcess, engines: list[NodeDocker]
-) -> AsyncIterator[Cluster]:
-    syncthing_binary()
-    made = Cluster(tmp_path, devnet, engines)
-    try:
-        await made.start()
+async def cluster(tmp_path: Path, nodes_machines: Machines) -> AsyncIterator[Cluster]:
+    async with running_cluster(tmp_path, nodes_machines) as made:
         yield made
-    finally:
-        await made.close()
 
 
 async def test_g_app_takeover_return_and_1761(cluster: Cluster, images: Images) -> None:

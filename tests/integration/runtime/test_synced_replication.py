@@ -9,9 +9,7 @@ when the primary's machine dies the standby starts the app with every file."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,13 +18,10 @@ import pytest
 
 from fluxos.runtime.engine import DockerEngine
 from tests.integration.runtime.conftest import Images
-from tests.support.daemons import DevnetProcess
-from tests.support.fluxnodes import FluxnodeRegistry
-from tests.support.network import InProcessNode, eventually, stop_nodes
-from tests.support.nodedocker import NodeDocker, node_dockers
+from tests.support.network import InProcessNode, eventually
 from tests.support.processes import free_port_run
 from tests.support.runtimeapps import web_app
-from tests.support.syncthing import syncthing_binary
+from tests.support.syncednodes import Machines, appdata, install, machines, running_cluster
 
 pytestmark = [
     pytest.mark.slow,
@@ -35,73 +30,15 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    process = DevnetProcess(tmp_path_factory.mktemp("replication-devnet")).start()
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-@pytest.fixture(scope="module")
-def engines(tmp_path_factory: pytest.TempPathFactory, images: Images) -> Iterator[list[NodeDocker]]:
-    registry_port = int(images.httpd.split("/", 1)[0].rsplit(":", 1)[1])
-    with node_dockers(tmp_path_factory.mktemp("replication-dockers"), 2, (registry_port,)) as made:
+def nodes_machines(tmp_path_factory: pytest.TempPathFactory, images: Images) -> Iterator[Machines]:
+    with machines(tmp_path_factory.mktemp("replication"), images.httpd, 2) as made:
         yield made
 
 
 @pytest.fixture
-async def pair(
-    tmp_path: Path, devnet: DevnetProcess, engines: list[NodeDocker]
-) -> AsyncIterator[list[InProcessNode]]:
-    syncthing_binary()
-    registry = FluxnodeRegistry()
-    nodes = [
-        InProcessNode(
-            tmp_path / f"node-{index}",
-            registry,
-            syncthing=True,
-            run_apps=True,
-            fluxd_conf=str(devnet.conf_path),
-            flux_helpers_url="",  # no GitHub here
-            runtime={"docker_host": engine.url, "reconcile_seconds": 1, "settle_seconds": 1},
-            syncthing_settings={
-                "monitor_seconds": 1,
-                "sentinel_seconds": 5,
-                # the step between candidates is longer than a peer's cached
-                # /apps/listrunningapps answer (15 s), so the next candidate never reads a
-                # primary that just took over as a vacancy (mainnet: 60 s + i × 180 s)
-                "takeover_grace_seconds": 10,
-                "takeover_seconds": 20,
-            },
-        )
-        for index, engine in enumerate(engines)
-    ]
-    try:
-        for node in nodes:
-            await node.start()
-        await eventually(lambda: all(len(n.network.peers) == 1 for n in nodes), within=60)
-        for node in nodes:
-            await eventually(node.node.sync.device_id, within=90, interval=0.5)
-        yield nodes
-    finally:
-        for node in nodes:
-            if node.stopped:
-                _unmount_volumes(node)  # a node the test killed cannot remove its apps
-                continue
-            for spec in await node.node.local_apps.all():
-                await node.node.installer.remove(spec["name"], force=True)
-        await stop_nodes(nodes)
-
-
-def _unmount_volumes(node: InProcessNode) -> None:
-    apps_dir = node.node.app_volumes.directory("x").parent
-    for volume in apps_dir.iterdir() if apps_dir.is_dir() else ():
-        subprocess.run(["umount", "-l", str(volume)], capture_output=True, check=False)
-
-
-def appdata(node: InProcessNode, container: str) -> Path:
-    return node.node.app_volumes.directory(container) / "appdata"
+async def pair(tmp_path: Path, nodes_machines: Machines) -> AsyncIterator[list[InProcessNode]]:
+    async with running_cluster(tmp_path, nodes_machines) as made:
+        yield made.nodes
 
 
 async def located_at(node: InProcessNode, app: str) -> set[str]:
@@ -125,17 +62,13 @@ async def folder_devices(node: InProcessNode, folder: str) -> set[str]:
     return {device["deviceID"] for device in config.get("devices", [])}
 
 
-async def install_on_both(nodes: list[InProcessNode], spec: dict[str, Any]) -> None:
-    await asyncio.gather(*(node.node.installer.install(spec) for node in nodes))
-
-
 async def test_an_s_app_replicates_between_the_two_nodes(
     pair: list[InProcessNode], images: Images
 ) -> None:
     a, b = pair
     spec = web_app("sshare", images.httpd, free_port_run(1), containerData="s:/data")
     container = "fluxweb_sshare"
-    await install_on_both(pair, spec)
+    await install(pair, spec)
 
     # each node's running broadcast makes it a location in the other's registry
     for here, there in ((a, b), (b, a)):
@@ -170,7 +103,7 @@ async def test_a_g_app_runs_once_and_its_standby_receives_the_data(
 ) -> None:
     spec = web_app("gprime", images.httpd, free_port_run(1), containerData="g:/data")
     container = "fluxweb_gprime"
-    await install_on_both(pair, spec)
+    await install(pair, spec)
 
     async def running_on() -> list[InProcessNode]:
         found = []

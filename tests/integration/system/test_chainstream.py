@@ -17,7 +17,7 @@ import pytest
 
 from fluxos.chain.fluxd import fluxd_client
 from fluxos.clock import SystemClock
-from fluxos.config import HookSettings
+from fluxos.configsections import HookSettings
 from fluxos.system.chainstream import ChainStreamer, Refused, is_private
 from tests.support.daemons import DevnetProcess
 from tests.support.processes import NodeProcess, wait_until

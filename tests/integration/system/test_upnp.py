@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fluxos.config import UpnpSettings
+from fluxos.configsections import UpnpSettings
 from fluxos.system.upnp import MiniupnpcGateway
 from tests.support.daemons import Admin
 from tests.support.processes import NodeProcess, wait_until

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from fluxos.clock import ManualClock
-from fluxos.config import UpnpSettings
+from fluxos.configsections import UpnpSettings
 from fluxos.system.upnp import REQUIRED_GRACE, MiniupnpcGateway, UpnpService
 from tests.support.network import eventually
 from tests.support.processes import free_port

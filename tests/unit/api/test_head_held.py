@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator
 import httptools
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from tests.support.processes import free_port
+from tests.support.servers import serving_config_on_this_loop
 
 from fluxos.api.server import server_config
 
@@ -58,20 +58,9 @@ APP = Starlette(
 
 @pytest.fixture
 async def base_url() -> AsyncIterator[str]:
-    port = free_port()
-    config, _guard = server_config(APP, "127.0.0.1", port, lifespan="off", loop="asyncio")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(30):
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    config, _guard = server_config(APP, "127.0.0.1", free_port(), lifespan="off", loop="asyncio")
+    async with serving_config_on_this_loop(config) as url:
+        yield url
 
 
 async def test_every_kind_of_answer_on_one_kept_alive_connection(base_url: str) -> None:

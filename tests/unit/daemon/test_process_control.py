@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from fluxos.config import HookSettings
+from fluxos.configsections import HookSettings
 from fluxos.daemon.control import ProcessControl
 from fluxos.errors import FluxError, NotManaged
 

@@ -8,19 +8,15 @@ from pathlib import Path
 import pytest
 
 from fluxos.clock import ManualClock
-from fluxos.storage.areas import ALL_AREAS
 from fluxos.storage.database import Database
 from fluxos.storage.identity import IdentityStore
+from tests.support.databases import opened_database
 
 
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'identity.sqlite'}", ALL_AREAS)
-    await database.open()
-    try:
+    async with opened_database(tmp_path / "identity.sqlite") as database:
         yield database
-    finally:
-        await database.close()
 
 
 @pytest.fixture

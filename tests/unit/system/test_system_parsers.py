@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fluxos.clock import ManualClock
-from fluxos.config import GeolocationSettings
+from fluxos.configsections import GeolocationSettings
 from fluxos.storage.database import Database
 from fluxos.storage.nodestate import AREA, NodeState
 from fluxos.system.clockdrift import chrony_offset, timesync_offset
