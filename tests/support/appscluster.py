@@ -114,13 +114,12 @@ class Owner:
         signer = Signer(self.zelid, lambda text: sign_message(text, self.key))
         return {"zelidauth": login(url, signer).header_json()}
 
-    def message(self, spec: dict[str, Any]) -> dict[str, Any]:
+    def message(self, spec: dict[str, Any], kind: str = "fluxappregister") -> dict[str, Any]:
         timestamp = int(time.time() * 1000)
         formatted = format_spec(spec, DEVELOPMENT)
-        signature = sign_spec(formatted, self.key, message_type="fluxappregister",
-                              timestamp=timestamp)  # fmt: skip
+        signature = sign_spec(formatted, self.key, message_type=kind, timestamp=timestamp)
         return {
-            "type": "fluxappregister",
+            "type": kind,
             "version": 1,
             "appSpecification": spec,
             "timestamp": timestamp,
@@ -147,7 +146,11 @@ def hosts_running(cluster: AppsCluster, container: str) -> list[int]:
     return found
 
 
-def register_and_pay(cluster: AppsCluster, owner: Owner, spec: dict[str, Any]) -> str:
+def register_and_pay(
+    cluster: AppsCluster, owner: Owner, spec: dict[str, Any], *, update: bool = False
+) -> str:
+    """The owner registers `spec` (or, with `update`, updates the registered app to it)
+    and pays for the message on the devnet chain; the message's hash."""
     net = cluster.net
     index = next(
         n.index
@@ -156,9 +159,12 @@ def register_and_pay(cluster: AppsCluster, owner: Owner, spec: dict[str, Any]) -
         and fresh(net, n.index, "/flux/incomingconnections")
     )
     url = net.node(index).url
-    body = owner.message(spec)
+    body = owner.message(spec, "fluxappupdate" if update else "fluxappregister")
     reply = httpx.post(
-        url + "/apps/appregister", json=body, headers=owner.headers(url), timeout=60
+        url + ("/apps/appupdate" if update else "/apps/appregister"),
+        json=body,
+        headers=owner.headers(url),
+        timeout=60,
     ).json()
     stored = format_spec(spec, DEVELOPMENT)
     expected = message_hash(body["type"], 1, stored, body["timestamp"], body["signature"])
