@@ -14,7 +14,9 @@ Every phase runs in two placements of one node:
   CPU is not the node's, nor the other client's. Loopback does the receive work of the
   kernel in the sender's context (CPU 1), where a network card would do it on the node;
   the node closes a refused connection after its headers and at most ~64 KB, so that
-  part is small, and the bytes the node received are printed.
+  part is small, and the bytes the node received are printed. The measuring client still
+  shares CPU 1 with the senders and their kernel send work, which nicing does not lower:
+  2 cores cannot keep three parties apart, so this figure is an upper bound.
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ IDLE = 10_000
 SOURCES = 50  # idle sockets come from 50 loopback addresses: 200 each, under the per-IP cap
 SIXTEEN_MB = 16 * 1024 * 1024
 SENDER_NICENESS = 10
+REMOTE = (
+    "The apart placement is the one that models a remote attacker (the node's core does "
+    "only the node's work); the shared one adds the senders' own CPU to the node's cores, "
+    "and on both the measuring client shares a core with the senders."
+)
 
 
 @dataclass(frozen=True)
@@ -229,6 +236,8 @@ def main() -> None:
             print(f"/flux/version from a second client, {ROUNDS} x {REQUESTS} requests")
             for placement in placements:
                 phases(placement, process.pid)
+            if len(placements) > 1:
+                print(REMOTE)
         finally:
             process.terminate()
             process.wait(timeout=30)

@@ -8,7 +8,6 @@ run (the boot-settling window), control answers 503 with `Retry-After`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import shutil
@@ -26,6 +25,7 @@ from fluxos.runtime.globalcommands import GlobalCommands
 from fluxos.runtime.installer import Installer
 from fluxos.runtime.logpolling import LogPage, page, since_seconds
 from fluxos.runtime.monitoring import AppMonitor
+from fluxos.runtime.progress import Report, envelope, streamed
 from fluxos.runtime.reconciler import Reconciler
 from fluxos.runtime.requirements import host_cores, host_ram_mb, locked
 from fluxos.runtime.tampering import TamperWatch
@@ -60,14 +60,6 @@ class GlobalSpecs(Protocol):
 class NoGlobalSpecs:
     async def global_specs(self) -> list[AppSpec]:
         return []
-
-
-def envelope(status: str, message: str, name: str | None = None) -> str:
-    data: dict[str, Any] = {}
-    if name is not None:
-        data["name"] = name
-    data["message"] = message
-    return json.dumps({"status": status, "data": data})
 
 
 class RuntimeService:
@@ -111,32 +103,11 @@ class RuntimeService:
         await self.engine.ping()
         return self._install_chunks(spec)
 
-    async def _install_chunks(self, spec: AppSpec) -> AsyncIterator[str]:
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-        result: list[FluxError] = []
+    def _install_chunks(self, spec: AppSpec) -> AsyncIterator[str]:
+        async def install(report: Report) -> None:
+            await self.installer.install(spec, report)
 
-        async def work() -> None:
-            try:
-                await self.installer.install(spec, queue.put_nowait)
-            except FluxError as error:
-                result.append(error)
-            finally:
-                queue.put_nowait(None)
-
-        task = asyncio.create_task(work())
-        try:
-            while (status := await queue.get()) is not None:
-                yield json.dumps(status)
-            await task
-        finally:
-            if not task.done():
-                await task  # an install runs to its end (or clean-up) even if the caller left
-        if result:
-            yield envelope("error", result[0].message, result[0].name)
-        else:
-            yield envelope(
-                "success", f"Flux App {spec['name']} successfully installed and launched"
-            )
+        return streamed(install, f"Flux App {spec['name']} successfully installed and launched")
 
     async def test_install_stream(self, spec: AppSpec) -> AsyncIterator[str]:
         """testappinstall: cpu 0.2, ram 300, hdd 2 and no ports per component; the app is
@@ -215,34 +186,15 @@ class RuntimeService:
             indexes = [names.index(component)]
         return self._redeploy_chunks(spec, indexes, force)
 
-    async def _redeploy_chunks(
+    def _redeploy_chunks(
         self, spec: AppSpec, indexes: list[int], force: bool
     ) -> AsyncIterator[str]:
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-        result: list[FluxError] = []
+        async def redeploy(report: Report) -> None:
+            soft, hard = ((), indexes) if force else (indexes, ())
+            await self.installer.redeploy(spec, soft, hard, report)
+
         kind = "hard" if force else "soft"
-
-        async def work() -> None:
-            try:
-                soft, hard = ((), indexes) if force else (indexes, ())
-                await self.installer.redeploy(spec, soft, hard, queue.put_nowait)
-            except FluxError as error:
-                result.append(error)
-            finally:
-                queue.put_nowait(None)
-
-        task = asyncio.create_task(work())
-        try:
-            while (status := await queue.get()) is not None:
-                yield json.dumps(status)
-            await task
-        finally:
-            if not task.done():
-                await task  # a redeploy runs to its end even if the caller left
-        if result:
-            yield envelope("error", result[0].message, result[0].name)
-        else:
-            yield envelope("success", f"Flux App {spec['name']} {kind} redeployed")
+        return streamed(redeploy, f"Flux App {spec['name']} {kind} redeployed")
 
     # -- control (§11.7) -------------------------------------------------------------------
     async def check_settled(self) -> None:

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from fluxos.errors import FluxError
 from fluxos.runtime.components import container_names
 from fluxos.runtime.engine import MARGIN, DockerEngine
 from fluxos.storage.localapps import LocalApps
-from fluxos.storage.tampering import Incident, TamperingStore
+from fluxos.storage.tampering import Incident, NodeIdentity, TamperingStore
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class TamperWatch:
         interval: float = 10.0,
         wall: Callable[[], float] = time.time,
         uptime: Callable[[], float] = lambda: 0.0,
+        node_status: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
@@ -86,6 +88,9 @@ class TamperWatch:
         self.interval = interval
         self.wall = wall  # Docker's events carry the host's time, whatever the node's clock
         self.uptime = uptime
+        self.node_status = node_status  # fluxd's getfluxnodestatus: who this node is
+        self._identity: NodeIdentity | None = None
+        self._stamped = False
         self.boot = boot_id()
         self._since = wall()
         self._seen: deque[tuple[int, str, str]] = deque(maxlen=4096)
@@ -104,6 +109,10 @@ class TamperWatch:
             await self.clock.sleep(self.interval)
             try:
                 await self.scan()
+                if not self._stamped and await self.identity() is not None:
+                    assert self._identity is not None
+                    await self.store.stamp_unidentified(self._identity)
+                    self._stamped = True
             except FluxError as error:  # Docker away: the next pass reads from the same time
                 log.info("tampering watch: %s", error.message)
 
@@ -165,8 +174,22 @@ class TamperWatch:
         if container in components:
             await self.record(container, kind, f"{event}: {details}", components[container])
 
+    async def identity(self) -> NodeIdentity | None:
+        """This node's collateral outpoint, IP and pubkey, once fluxd answers with them
+        (kept from then on; until then incidents carry none and are stamped later)."""
+        if self._identity is not None or self.node_status is None:
+            return self._identity
+        try:
+            status = await self.node_status()
+        except Exception as error:  # fluxd away or not a fluxnode yet: the next one asks
+            log.info("tampering: node identity unknown yet (%s)", error)
+            return None
+        self._identity = _identity(status)
+        return self._identity
+
     async def record(self, container: str, kind: str, details: str, spec: dict[str, Any]) -> None:
         now = self.clock.millis()
+        node = await self.identity()
         incident = Incident(
             component=container,
             event_type=kind,
@@ -181,6 +204,10 @@ class TamperWatch:
             details=details[:1000],
             owner=spec.get("owner"),
             app_hash=spec.get("hash"),
+            node_txid=node.txid if node else None,
+            node_outidx=node.outidx if node else None,
+            node_ip=node.ip if node else None,
+            pubkey=node.pubkey if node else None,
         )
         if await self.store.record(incident):
             log.warning("tampering: %s of %s (%s)", kind, container, details)
@@ -197,6 +224,31 @@ class TamperWatch:
 
     async def _components(self) -> dict[str, dict[str, Any]]:
         return {name: spec for spec in await self.apps.all() for name in container_names(spec)}
+
+
+_OUTPOINT = re.compile(r"COutPoint\(\s*([0-9a-fA-F]{64})\s*,\s*(\d+)\s*\)")
+
+
+def _identity(status: Any) -> NodeIdentity | None:
+    """From getfluxnodestatus: `txhash`/`outidx`, else the `collateral` outpoint."""
+    if not isinstance(status, dict):
+        return None
+    txid, outidx = status.get("txhash"), status.get("outidx")
+    if not txid or outidx is None:
+        match = _OUTPOINT.search(str(status.get("collateral") or ""))
+        if match is None:
+            return None
+        txid, outidx = match.group(1), match.group(2)
+    try:
+        index: int | None = int(outidx)
+    except (TypeError, ValueError):
+        index = None
+    return NodeIdentity(
+        txid=str(txid),
+        outidx=index,
+        ip=str(status["ip"]) if status.get("ip") else None,
+        pubkey=str(status["pubkey"]) if status.get("pubkey") else None,
+    )
 
 
 def _time(event: dict[str, Any]) -> float:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, String, Table, Text, or_, select, update
+from sqlalchemy import Column, Connection, Float, Integer, String, Table, Text, or_, select, update
 
 from fluxos.storage.database import Database
 from fluxos.storage.schema import Area, Migration, create_tables, metadata
@@ -28,11 +28,33 @@ tampering_events = Table(
     Column("details", Text, nullable=False),  # the first observation's, as upstream keeps
     Column("owner", String, nullable=True),
     Column("app_hash", String, nullable=True),
+    # the node's identity as fluxd's getfluxnodestatus gives it (upstream 8.18 #1718/#1768)
+    Column("node_txid", String, nullable=True),
+    Column("node_outidx", Integer, nullable=True),
+    Column("node_ip", String, nullable=True),
+    Column("pubkey", String, nullable=True),
 )
+IDENTITY = {
+    "node_txid": "VARCHAR",
+    "node_outidx": "INTEGER",
+    "node_ip": "VARCHAR",
+    "pubkey": "VARCHAR",
+}
+
+
+def _identity_columns(connection: Connection) -> None:
+    present = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(tampering_events)")}
+    for column, kind in IDENTITY.items():
+        if column not in present:
+            connection.exec_driver_sql(f"ALTER TABLE tampering_events ADD COLUMN {column} {kind}")
+
 
 AREA = Area(
     "tampering",
-    [Migration(1, "tampering incidents of app containers", create_tables(tampering_events))],
+    [
+        Migration(1, "tampering incidents of app containers", create_tables(tampering_events)),
+        Migration(2, "the node's identity on each incident", _identity_columns),
+    ],
 )
 
 
@@ -51,6 +73,10 @@ class Incident:
     details: str
     owner: str | None
     app_hash: str | None
+    node_txid: str | None = None
+    node_outidx: int | None = None
+    node_ip: str | None = None
+    pubkey: str | None = None
 
 
 class TamperingStore:
@@ -86,6 +112,33 @@ class TamperingStore:
             rows = (await conn.execute(query)).mappings().all()
         return [Incident(**dict(row)) for row in rows]
 
+    async def stamp_unidentified(self, identity: NodeIdentity) -> int:
+        """Incidents recorded before fluxd answered get the node's identity (upstream's
+        backfill); how many."""
+        table = tampering_events
+        async with self.database.transaction() as conn:
+            changed = await conn.execute(
+                update(table)
+                .where(table.c.node_txid.is_(None))
+                .values(
+                    node_txid=identity.txid,
+                    node_outidx=identity.outidx,
+                    node_ip=identity.ip,
+                    pubkey=identity.pubkey,
+                )
+            )
+        return int(changed.rowcount or 0)
+
+
+@dataclass(frozen=True)
+class NodeIdentity:
+    """This fluxnode: its collateral outpoint, its IP and its operator pubkey."""
+
+    txid: str
+    outidx: int | None
+    ip: str | None
+    pubkey: str | None
+
 
 def incident_view(incident: Incident, iso: Any) -> dict[str, Any]:
     """An incident in upstream's document shape (dates as ISO strings)."""
@@ -104,4 +157,8 @@ def incident_view(incident: Incident, iso: Any) -> dict[str, Any]:
         "detailsSample": incident.details,
         "ownerZelid": incident.owner,
         "appHash": incident.app_hash,
+        "nodeTxid": incident.node_txid,
+        "nodeOutidx": incident.node_outidx,
+        "nodeIp": incident.node_ip,
+        "pubkey": incident.pubkey,
     }

@@ -55,6 +55,7 @@ def build_runtime(
         node.clock,
         interval=runtime.reconcile_seconds,
         uptime=node.host.system_uptime,
+        node_status=lambda: node.fluxd.call("getfluxnodestatus", use_cache=False),
     )
     node.reconciler = Reconciler(
         node.docker,

@@ -5,6 +5,7 @@ without Docker the node serves on and says so."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -501,6 +502,14 @@ async def test_tampering_events_name_what_the_host_did(
     assert all(i["appName"] == "guarded" and i["component"] == container for i in found)
     assert all(i["ownerZelid"] == owner.zelid for i in found)
     assert len({i["incidentKey"] for i in found}) == 1
+    # each incident names the node it happened on, as fluxd knows this fluxnode
+    status = await world.node.fluxd.call("getfluxnodestatus", use_cache=False)
+    outpoint = re.search(r"([0-9a-f]{64}), *(\d+)", str(status["collateral"]))
+    assert outpoint is not None, status
+    for incident in found:
+        assert incident["nodeTxid"] == status.get("txhash", outpoint.group(1)), incident
+        assert incident["nodeOutidx"] == int(status.get("outidx", outpoint.group(2)))
+        assert incident["nodeIp"] == status["ip"] and incident["pubkey"] == status["pubkey"]
     assert await incidents("/web_guarded?component") == found
     assert len(await incidents("/guarded?limit=1")) == 1
     assert await incidents("/otherapp") == []
