@@ -226,7 +226,17 @@ class TerminalServer:
         await self._stop(sid)
 
     async def _disconnect(self, sid: str, *_rest: Any) -> None:
+        self._wake_poll(sid)
         await self._stop(sid)
+
+    def _wake_poll(self, sid: str) -> None:
+        """Answer a long-poll still pending for a client that closed: engine.io leaves it
+        waiting up to ping interval + timeout (45 s), holding a node's shutdown as long."""
+        with contextlib.suppress(Exception):
+            eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
+            socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
+            if socket is not None and not socket.upgraded:
+                socket.queue.put_nowait(None)
 
     async def _stop(self, sid: str) -> None:
         terminal = self.terminals.pop(sid, None)

@@ -121,7 +121,7 @@ async def test_owner_runs_a_shell_and_its_disconnect_kills_it(
 
 
 # the UI's socket.io-client starts on long-polling, then upgrades to a websocket
-@pytest.mark.parametrize("transports", [("websocket",), ("polling", "websocket")])
+@pytest.mark.parametrize("transports", [("websocket",), ("polling",), ("polling", "websocket")])
 async def test_a_command_that_exits_ends_the_terminal(
     world: World, images: Images, client: TerminalClient, transports: tuple[str, ...]
 ) -> None:
