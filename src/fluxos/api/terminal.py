@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import socketio
 
-from fluxos.errors import FluxError
+from fluxos.errors import FluxError, NotFound
 from fluxos.identity.privileges import app_of
 from fluxos.runtime.engine import AttachedExec
 from fluxos.wire.permissions import Permission
@@ -162,7 +162,10 @@ class TerminalServer:
                 session = await runtime.engine.exec_attach(
                     container, words, command_words(env), user_name
                 )
-            except FluxError as error:
+            except NotFound:  # installed here, but its container is gone
+                await self._error(sid, NOT_FOUND)
+                return
+            except FluxError as error:  # Docker unavailable, or its refusal
                 await self._error(sid, str(error))
                 return
         finally:

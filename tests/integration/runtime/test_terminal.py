@@ -171,3 +171,16 @@ async def test_terminals_per_client_address_are_bounded(world: World, images: Im
     finally:
         for terminal in clients:
             await terminal.sio.disconnect()
+
+
+async def test_an_installed_app_whose_container_is_gone(
+    world: World, images: Images, client: TerminalClient
+) -> None:
+    owner = Person()
+    await install(world, images, owner)
+    await world.node.docker.remove("fluxweb_term", force=True)  # a host removed it
+    await client.connect(str(world.http.base_url))
+    auth = (await log_in(world.http, world.clock, owner)).header_qs()
+    await client.emit("exec", auth, "web_term", "sh", "", "")
+    await eventually(lambda: client.errors, within=10)
+    assert client.errors == ["Container not found."]
