@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import socketio
 
-from fluxos.errors import FluxError
+from fluxos.errors import FluxError, NotFound
 from fluxos.identity.privileges import app_of
 from fluxos.runtime.engine import AttachedExec
 from fluxos.wire.permissions import Permission
@@ -162,7 +162,10 @@ class TerminalServer:
                 session = await runtime.engine.exec_attach(
                     container, words, command_words(env), user_name
                 )
-            except FluxError as error:
+            except NotFound:  # installed here, but its container is gone
+                await self._error(sid, NOT_FOUND)
+                return
+            except FluxError as error:  # Docker unavailable, or its refusal
                 await self._error(sid, str(error))
                 return
         finally:
@@ -226,7 +229,17 @@ class TerminalServer:
         await self._stop(sid)
 
     async def _disconnect(self, sid: str, *_rest: Any) -> None:
+        self._wake_poll(sid)
         await self._stop(sid)
+
+    def _wake_poll(self, sid: str) -> None:
+        """Answer a long-poll still pending for a client that closed: engine.io leaves it
+        waiting up to ping interval + timeout (45 s), holding a node's shutdown as long."""
+        with contextlib.suppress(Exception):
+            eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
+            socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
+            if socket is not None and not socket.upgraded:
+                socket.queue.put_nowait(None)
 
     async def _stop(self, sid: str) -> None:
         terminal = self.terminals.pop(sid, None)

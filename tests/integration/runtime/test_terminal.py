@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import socketio
 
-from fluxos.api.terminal import NAMESPACE, command_words
+from fluxos.api.terminal import MAX_PER_CLIENT, NAMESPACE, command_words
 from tests.integration.runtime import test_runtime_api
 from tests.integration.runtime.conftest import Images
 from tests.integration.runtime.test_runtime_api import World, log_in, objects
@@ -42,8 +42,8 @@ class TerminalClient:
         assert isinstance(data, str)
         self.shown += data
 
-    async def connect(self, base_url: str) -> None:
-        await self.sio.connect(base_url, namespaces=[NAMESPACE], transports=["websocket"])
+    async def connect(self, base_url: str, transports: tuple[str, ...] = ("websocket",)) -> None:
+        await self.sio.connect(base_url, namespaces=[NAMESPACE], transports=list(transports))
 
     async def emit(self, event: str, *args: Any) -> None:
         await self.sio.emit(event, args, namespace=NAMESPACE)
@@ -120,12 +120,14 @@ async def test_owner_runs_a_shell_and_its_disconnect_kills_it(
     await eventually(gone, within=20)
 
 
+# the UI's socket.io-client starts on long-polling, then upgrades to a websocket
+@pytest.mark.parametrize("transports", [("websocket",), ("polling",), ("polling", "websocket")])
 async def test_a_command_that_exits_ends_the_terminal(
-    world: World, images: Images, client: TerminalClient
+    world: World, images: Images, client: TerminalClient, transports: tuple[str, ...]
 ) -> None:
     owner = Person()
     await install(world, images, owner)
-    await client.connect(str(world.http.base_url))
+    await client.connect(str(world.http.base_url), transports)
     auth = (await log_in(world.http, world.clock, owner)).header_qs()
     await client.emit("exec", auth, "fluxweb_term", "echo 'done here'", "", "")
     await asyncio.wait_for(client.ended.wait(), 20)
@@ -134,3 +136,51 @@ async def test_a_command_that_exits_ends_the_terminal(
     # the API itself is still served on the same port beside socket.io
     assert (await world.http.get("/openapi.json")).status_code == 200
     assert (await world.get("/apps/listrunningapps")).json()["status"] == "success"
+
+
+async def test_terminals_per_client_address_are_bounded(world: World, images: Images) -> None:
+    owner = Person()
+    await install(world, images, owner)
+    auth = (await log_in(world.http, world.clock, owner)).header_qs()
+    clients = [TerminalClient() for _ in range(MAX_PER_CLIENT + 1)]
+    try:
+        for terminal in clients[:MAX_PER_CLIENT]:
+            await terminal.connect(str(world.http.base_url))
+            await terminal.emit("exec", auth, "web_term", "sh", "", "")
+            await eventually(lambda t=terminal: "/ #" in t.shown, within=20)
+        extra = clients[-1]
+        await extra.connect(str(world.http.base_url))
+        await extra.emit("exec", auth, "web_term", "sh", "", "")
+        await eventually(lambda: extra.errors, within=10)
+        assert extra.errors == [f"Too many terminals: {MAX_PER_CLIENT} are open from this address."]
+        # a second exec on a socket that already runs one is refused too
+        await clients[0].emit("exec", auth, "web_term", "sh", "", "")
+        await eventually(lambda: clients[0].errors, within=10)
+        assert clients[0].errors == ["A terminal is already open on this connection."]
+        # one leaves: its place is free again
+        await clients[1].sio.disconnect()
+        extra.errors.clear()
+
+        async def admitted() -> bool:
+            extra.errors.clear()
+            await extra.emit("exec", auth, "web_term", "sh", "", "")
+            await eventually(lambda: extra.errors or "/ #" in extra.shown, within=10)
+            return "/ #" in extra.shown
+
+        await eventually(admitted, within=20)
+    finally:
+        for terminal in clients:
+            await terminal.sio.disconnect()
+
+
+async def test_an_installed_app_whose_container_is_gone(
+    world: World, images: Images, client: TerminalClient
+) -> None:
+    owner = Person()
+    await install(world, images, owner)
+    await world.node.docker.remove("fluxweb_term", force=True)  # a host removed it
+    await client.connect(str(world.http.base_url))
+    auth = (await log_in(world.http, world.clock, owner)).header_qs()
+    await client.emit("exec", auth, "web_term", "sh", "", "")
+    await eventually(lambda: client.errors, within=10)
+    assert client.errors == ["Container not found."]
