@@ -5,9 +5,13 @@ stopped, a fresh reconciler brings them all back).
 
     sudo .venv/bin/python bench/apps_runtime.py [--apps 10] [--idle-seconds 20]
 
-Needs root (loop-mounted volumes, its own dockerd). Then, on a three-node `fluxos
-cluster` with an engine per node (tests.support.appscluster), the time from the payment
-block of an app registered for 2 instances to both copies answering on their port
+Needs root (loop-mounted volumes, its own dockerd). Upstream's space accounting locks
+hdd + 12 GB per component against ssd x 0.95 - 80 GB, so 50 apps need a ~770 GB disk:
+`--data-root` puts the node side on one, e.g. a sparse file loop-mounted (ext4's
+unwritten extents keep the volumes' fallocate from filling the backing file).
+Then, on a three-node `fluxos cluster` with an engine per node (tests.support.appscluster),
+the time from the payment block of an app registered for 2 instances to both copies
+answering on their port
 (`--runs` registrations, median; `--no-network` skips it).
 """
 
@@ -143,12 +147,19 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, default=20.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-network", action="store_true")
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="where the node side's files, volumes and dockerd live (its disk is the one"
+        " the install's space accounting sees); e.g. a large sparse loop-mounted filesystem",
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("apps_runtime: skipped (needs root: its own dockerd and loop volumes)")
         return
     logging.basicConfig(level=logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="fluxos-bench-") as directory:
+    with tempfile.TemporaryDirectory(prefix="fluxos-bench-", dir=args.data_root) as directory:
         work = Path(directory)
         daemon = DockerDaemon(work / "dockerd").start()
         try:
