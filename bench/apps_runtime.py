@@ -8,7 +8,9 @@ stopped, a fresh reconciler brings them all back).
 Needs root (loop-mounted volumes, its own dockerd). Upstream's space accounting locks
 hdd + 12 GB per component against ssd x 0.95 - 80 GB, so 50 apps need a ~770 GB disk:
 `--data-root` puts the node side on one, e.g. a sparse file loop-mounted (ext4's
-unwritten extents keep the volumes' fallocate from filling the backing file).
+unwritten extents keep the volumes' fallocate from filling the backing file). The CPU
+accounting (cores x 10 - 10 >= 10 x the cpu locked) has no such way out: a 2-core machine
+holds 1 core of apps, 19 at this bench's cpu 0.05 (upstream's minimum is 0.1).
 Then, on a three-node `fluxos cluster` with an engine per node (tests.support.appscluster),
 the time from the payment block of an app registered for 2 instances to both copies
 answering on their port
