@@ -1,10 +1,14 @@
 """What a node's apps do when it starts again (runtime.bootrules), on an in-process node
 served over HTTP with a real devnet and dockerd: after a short clean stop they come back;
 after a clean stop longer than the SIGTERM grace (the network has moved them) they are
-removed before the reconciler starts anything."""
+removed before the reconciler starts anything. And as real `fluxos start` processes: after
+a power loss (SIGKILL, no clean stop recorded, its containers gone with it) shorter than a
+location's lifetime, the apps stay and the reconciler starts them again."""
 
 from __future__ import annotations
 
+import json
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,10 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
-from fluxos.clock import ManualClock
+from fluxos.clock import ManualClock, SystemClock
 from fluxos.config import load_settings
 from fluxos.node import Node
 from fluxos.runtime.bootrules import HEARTBEAT_KEY
+from fluxos.runtime.engine import DockerEngine
 from tests.integration.runtime.conftest import Images
 from tests.integration.runtime.test_install import answers
 from tests.integration.runtime.test_runtime_api import SpecTable, log_in, objects
@@ -23,7 +28,7 @@ from tests.support.asyncwait import eventually
 from tests.support.daemons import DevnetProcess
 from tests.support.identity import Person
 from tests.support.inprocess import serving
-from tests.support.processes import free_port
+from tests.support.processes import NodeProcess, free_port
 from tests.support.runtimeapps import web_app
 
 
@@ -103,3 +108,67 @@ async def first_heartbeat(node: Node) -> dict[str, Any]:
         await node.database.close()
     assert isinstance(beat, dict)
     return beat
+
+
+async def test_apps_outlive_a_short_power_loss(
+    tmp_path: Path, devnet: DevnetProcess, docker_url: str, images: Images
+) -> None:
+    admin, port = Person(), free_port()
+    runtime = {"docker_host": docker_url, "reconcile_seconds": 1}
+    (tmp_path / "fluxos.toml").write_text(
+        f'zelid = "{admin.zelid}"\nfluxd_conf = "{devnet.conf_path}"\ndevelopment = true\n'
+    )
+    settings = load_settings(tmp_path, {"runtime": runtime}, environ={})
+    specs = SpecTable()
+    specs.specs["outlives"] = web_app("outlives", images.httpd, port)
+    # set-up: the app installed on this data dir (a node process has no spec source but
+    # the global registry), then the node stops in order
+    first = Node(settings, clock=SystemClock(), run_apps=True, install_specs=specs)
+    async with serving(first) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
+        await eventually(lambda: first.reconciler.passes > 0, within=60)
+        headers = await admin_headers(http, admin)
+        streamed = objects(
+            (await http.get("/apps/installapplocally/outlives", headers=headers)).text
+        )
+        assert streamed[-1]["status"] == "success", streamed
+
+    node = NodeProcess(tmp_path, env={"FLUXOS_RUNTIME": json.dumps(runtime)})
+    engine = DockerEngine(docker_url)
+    try:
+        node.start()
+        await eventually(lambda: answers(port), within=60)
+        assert "first boot False, clean stop True" in node.output()
+
+        # the machine loses power: the node is killed (no clean stop recorded) and its
+        # containers die with it
+        assert node.stop(signal.SIGKILL) == -signal.SIGKILL
+        await engine.kill("fluxweb_outlives")
+        assert not (await engine.inspect("fluxweb_outlives"))["State"]["Running"]
+        # back within a location's lifetime (125 min): the network still counts this
+        # node's copy, so the boot rules keep it and the reconciler starts it again
+        node.start()
+        await eventually(lambda: "first boot False, clean stop False" in node.output(), within=60)
+        await eventually(lambda: answers(port), within=60)
+        assert "locations expired" not in node.output()
+        installed = node.get("/apps/installedapps/outlives").json()
+        assert [spec["name"] for spec in installed["data"]] == ["outlives"], installed
+    finally:
+        try:
+            if node.process is not None and node.process.poll() is None:
+                # the operator removes it (container, network, volume) through the process
+                async with httpx.AsyncClient(base_url=node.url, timeout=120) as http:
+                    headers = await admin_headers(http, admin)
+                    await http.get("/apps/appremove/outlives/true", headers=headers)
+        finally:
+            node.stop()
+        left = await engine.exists("fluxweb_outlives")
+        engine.close()
+    assert not left
+
+
+async def admin_headers(http: httpx.AsyncClient, admin: Person) -> dict[str, str]:
+    phrase = (await http.get("/id/loginphrase")).json()
+    assert phrase["status"] == "success", phrase
+    reply = await http.post("/id/verifylogin", json=admin.login_body(phrase["data"]))
+    assert reply.json()["status"] == "success", reply.text
+    return {"zelidauth": admin.credentials(phrase["data"]).header_qs()}
