@@ -27,10 +27,11 @@ UNAUTHORIZED = {
 }
 P = Permission
 # The levels each role holds on this node. No app has an owner yet (the apps registry is
-# not wired), so nobody holds `appowner`; the owner and the team hold `appownerabove`.
+# not wired), so nobody holds `appowner`; the owner and the team hold `appownerabove`,
+# the team `appownerorfluxteam` (upstream 8.18: not the node's owner).
 HOLDS = {
     "admin": {P.USER, P.ADMIN, P.ADMINANDFLUXTEAM, P.APPOWNERABOVE},
-    "team": {P.USER, P.FLUXTEAM, P.ADMINANDFLUXTEAM, P.APPOWNERABOVE},
+    "team": {P.USER, P.FLUXTEAM, P.ADMINANDFLUXTEAM, P.APPOWNERABOVE, P.APPOWNERORFLUXTEAM},
     "user": {P.USER},
 }
 # Routes whose router deliberately serves them below the table's level, with the reason

@@ -45,6 +45,7 @@ _RANK = {
     Permission.USER: 1,
     Permission.APPOWNER: 2,
     Permission.APPOWNERABOVE: 2,
+    Permission.APPOWNERORFLUXTEAM: 2,
     Permission.ADMINANDFLUXTEAM: 3,
     Permission.ADMIN: 4,
     Permission.FLUXTEAM: 4,

@@ -63,6 +63,7 @@ class EdgeGuard:
 
     limits: ConnectionLimits
     time: Callable[[], float] = time.monotonic
+    report_every: float = REPORT_EVERY
     open_by_ip: Counter[str] = field(default_factory=Counter)
     open_total: int = 0
     refused: Counter[str] = field(default_factory=Counter)
@@ -94,15 +95,18 @@ class EdgeGuard:
         self.report()
         if self.refused and self._flush is None:
             # what arrives after this report is told in the next one, even if the flood stops
-            self._flush = asyncio.get_running_loop().call_later(REPORT_EVERY, self._flushed)
+            self._flush = asyncio.get_running_loop().call_later(self.report_every, self._flushed)
 
     def _flushed(self) -> None:
+        # forced: the timer was set right after a report, and an event loop may run it a
+        # little before `time` says `report_every` has passed, which would drop the tally
+        # until some later connection is refused (perhaps never)
         self._flush = None
-        self.report()
+        self.report(force=True)
 
     def report(self, force: bool = False) -> None:
         now = self.time()
-        if not self.refused or (not force and now - self._last_report < REPORT_EVERY):
+        if not self.refused or (not force and now - self._last_report < self.report_every):
             return
         self._last_report = now
         top = ", ".join(f"{n} × {what}" for what, n in self.refused.most_common(5))

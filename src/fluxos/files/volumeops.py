@@ -169,16 +169,15 @@ def _staged(
 
 
 def move(root: Root, source: Operand, destination: Operand, job: Job, overwrite: bool) -> None:
-    src_fd = root.open_directory(root.verify_real(source.parent))
-    try:
+    def run(src_fd: int) -> None:
         job.check_cancel()
         _in_parent(
             root,
             destination,
             lambda dst_fd: publish(src_fd, source.name, dst_fd, destination.name, overwrite),
         )
-    finally:
-        os.close(src_fd)
+
+    _in_parent(root, source, run)
 
 
 def _copy_entry(src_fd: int, name: str, dst_fd: int, target: str, budget: Budget) -> None:
@@ -235,8 +234,8 @@ def copy(
     root: Root, source: Operand, destination: Operand, job: Job, overwrite: bool, ceiling: int
 ) -> None:
     budget = Budget(job, ceiling)
-    src_fd = root.open_directory(root.verify_real(source.parent))
-    try:
+
+    def run(src_fd: int) -> None:
         _staged(
             root,
             destination,
@@ -244,8 +243,8 @@ def copy(
             overwrite,
             lambda fd, staging: _copy_entry(src_fd, source.name, fd, staging, budget),
         )
-    finally:
-        os.close(src_fd)
+
+    _in_parent(root, source, run)
 
 
 class _Counting:
@@ -351,8 +350,8 @@ def compress(
     kind: str,
 ) -> None:
     budget = Budget(job, ceiling)
-    src_fd = root.open_directory(root.verify_real(source.parent))
-    try:
+
+    def run(src_fd: int) -> None:
         is_dir = stat.S_ISDIR(os.lstat(source.name, dir_fd=src_fd).st_mode)
 
         def make(fd: int, staging: str) -> None:
@@ -366,8 +365,8 @@ def compress(
                 _write_archive(kind, out, src_fd, source, budget, is_dir)
 
         _staged(root, destination, job, overwrite, make)
-    finally:
-        os.close(src_fd)
+
+    _in_parent(root, source, run)
 
 
 def _member_parts(name: str) -> tuple[str, ...]:
@@ -489,12 +488,9 @@ def extract(
     kind: str,
 ) -> None:
     budget = Budget(job, ceiling)
-    src_fd = root.open_directory(root.verify_real(source.parent))
-    try:
-        reader = open_regular(source.name, src_fd)
-    finally:
-        os.close(src_fd)
-    with os.fdopen(reader, "rb") as archive_file:
+    readers: list[int] = []
+    _in_parent(root, source, lambda src_fd: readers.append(open_regular(source.name, src_fd)))
+    with os.fdopen(readers[0], "rb") as archive_file:
 
         def make(fd: int, staging: str) -> None:
             os.mkdir(staging, 0o755, dir_fd=fd)

@@ -1,4 +1,4 @@
-"""Privilege resolution for the seven permission levels (identity.md §8.2).
+"""Privilege resolution for the eight permission levels (identity.md §8.2).
 
 Each level is three checks, cheapest first: an identity condition on the zelid (who may
 hold the level at all), a session condition (a live session, or for some levels a fresh
@@ -105,6 +105,8 @@ def identity_holds(
             return owns_app
         case Permission.APPOWNERABOVE:
             return owns_app or ids.is_owner(zelid) or ids.is_team(zelid)
+        case Permission.APPOWNERORFLUXTEAM:
+            return owns_app or ids.is_team(zelid)
     return False
 
 

@@ -1,4 +1,4 @@
-"""The seven privilege levels of the Flux API and the interface that decides them."""
+"""The eight privilege levels of the Flux API and the interface that decides them."""
 
 from __future__ import annotations
 
@@ -16,10 +16,17 @@ class Permission(StrEnum):
     ADMINANDFLUXTEAM = "adminandfluxteam"
     APPOWNER = "appowner"
     APPOWNERABOVE = "appownerabove"
+    APPOWNERORFLUXTEAM = "appownerorfluxteam"
+    """upstream 8.18: the app's owner or the Flux team (and support team), not the node's
+    owner: what takes a customer's files off the node is not its host's to do."""
 
     @property
     def needs_app(self) -> bool:
-        return self in (Permission.APPOWNER, Permission.APPOWNERABOVE)
+        return self in (
+            Permission.APPOWNER,
+            Permission.APPOWNERABOVE,
+            Permission.APPOWNERORFLUXTEAM,
+        )
 
 
 class Authorizer(Protocol):

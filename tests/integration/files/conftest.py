@@ -103,6 +103,7 @@ class VolumeNode:
     admin: dict[str, str]
     alice: dict[str, str]
     bob: dict[str, str]
+    team: dict[str, str]  # the Flux team's identity
     mine: Path  # alpha's component web
     theirs: Path  # beta's component web
     tmp: Path
@@ -146,11 +147,12 @@ async def volume_node(
 ) -> AsyncIterator[VolumeNode]:
     if not Volumes.can_mount():
         pytest.skip("app volumes are loop-mounted ext4 images: root and e2fsprogs needed")
-    alice, bob, owner = Person(), Person(), Person()
+    alice, bob, owner, team = Person(), Person(), Person(), Person()
     settings = load_settings(
         tmp_path / "node",
         {
             "zelid": owner.zelid,
+            "flux_team_zelid": team.zelid,
             "daemon": {"embedded": False},
             "runtime": {"docker_host": docker_url, "reconcile_seconds": 3600},
             "files": files_settings,
@@ -173,6 +175,7 @@ async def volume_node(
                 await login(http, clock, owner),
                 await login(http, clock, alice),
                 await login(http, clock, bob),
+                await login(http, clock, team),
                 mine,
                 theirs,
                 tmp_path,

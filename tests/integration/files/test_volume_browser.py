@@ -131,6 +131,41 @@ async def test_an_owner_cannot_touch_another_app(volumes: VolumeNode) -> None:
     assert snapshot(v.theirs) == before
 
 
+async def test_the_node_owner_cannot_take_an_apps_files_off_the_node(volumes: VolumeNode) -> None:
+    """upstream 8.18's appownerorfluxteam: downloads and the backup routes are for the app's
+    owner and the Flux team; the node's owner, who hosts the app, is refused them (and still
+    browses and manages the volume, appownerabove). Real signatures, real sessions."""
+    v = volumes
+    archive = v.mine / "backup" / "local" / "backup_web.tar.gz"
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    archive.write_bytes(b"archive")
+    local = f"{v.mine}/backup/local"
+    takes_files_off = [
+        "/apps/downloadfile/alpha/web/appdata%2Ffile.txt",
+        "/apps/downloadfolder/alpha/web/appdata",
+        "/backup/getvolumedataofcomponent/alpha/web",
+        f"/backup/getlocalbackuplist?path={local}&appname=alpha",
+        f"/backup/downloadlocalfile?filepath={local}/backup_web.tar.gz&appname=alpha",
+        f"/backup/removebackupfile?filepath={local}/backup_web.tar.gz&appname=alpha",
+    ]
+    for path in takes_files_off:
+        assert (await _get(v, path, v.admin)).json() == UNAUTHORIZED, path
+    assert archive.read_bytes() == b"archive"  # the refused removal removed nothing
+    listing = (await _get(v, "/apps/getfolderinfo/alpha/web/appdata", v.admin)).json()
+    assert "file.txt" in {entry["name"] for entry in listing["data"]}
+    for who in (v.alice, v.team):
+        download = await _get(v, "/apps/downloadfile/alpha/web/appdata%2Ffile.txt", who)
+        assert download.content == b"alpha data"
+        backups = (await _get(v, takes_files_off[3], who)).json()
+        assert [entry["name"] for entry in backups["data"]] == ["backup_web.tar.gz"], backups
+        fetched = await _get(v, takes_files_off[4], who)
+        assert fetched.content == b"archive"
+    removed = (await _get(v, takes_files_off[5], v.team)).json()
+    assert removed["status"] == "success" and not archive.exists(), removed
+    # bob owns beta, not alpha: refused like any stranger
+    assert (await _get(v, takes_files_off[0], v.bob)).json() == UNAUTHORIZED
+
+
 COMPONENTS = ["web_beta", "x|", "web%2F..%2Ffluxweb_beta", "..", "%2e%2e", "null", "WEB"]
 PATHS = [
     "..",

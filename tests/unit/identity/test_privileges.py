@@ -31,6 +31,7 @@ IDENTITY_TABLE = {
     P.ADMINANDFLUXTEAM: {OWNER, TEAM, SUPPORT},
     P.APPOWNER: {APP_OWNER},
     P.APPOWNERABOVE: {APP_OWNER, OWNER, TEAM, SUPPORT},
+    P.APPOWNERORFLUXTEAM: {APP_OWNER, TEAM, SUPPORT},  # upstream 8.18: not the node's owner
 }
 
 
@@ -116,6 +117,7 @@ async def test_logged_in_roles_against_every_level(
         P.ADMINANDFLUXTEAM: {"owner", "team", "support"},
         P.APPOWNER: {"appowner"},
         P.APPOWNERABOVE: {"appowner", "owner", "team", "support"},
+        P.APPOWNERORFLUXTEAM: {"appowner", "team", "support"},
     }
     for level, holders in expected.items():
         for name, credentials in sessions.items():

@@ -27,6 +27,9 @@ router = FluxRouter("FluxShare", lambda node: node.files)
 Files = Call[FilesService]
 
 MULTIPART_OVERHEAD = MIB
+OWNER_OR_TEAM = Permission.APPOWNERORFLUXTEAM
+"""upstream 8.18: what takes an app's files off the node (downloads, the backup routes) is
+for the app's owner and the Flux team, not for the node's owner who hosts it"""
 SHARE_UPLOAD_BODY = 5 * GIB + MULTIPART_OVERHEAD
 
 
@@ -182,7 +185,9 @@ async def remove_object(call: Files) -> Message:
     return Message("File Removed")
 
 
-@router.get("/apps/downloadfile/:appname?/:component?/:file?", response="stream")
+@router.get(
+    "/apps/downloadfile/:appname?/:component?/:file?", response="stream", permission=OWNER_OR_TEAM
+)
 async def download_file(call: Files) -> Streamed:
     """Download a file of an app component's volume, streamed."""
     return _sent(
@@ -192,7 +197,11 @@ async def download_file(call: Files) -> Streamed:
     )
 
 
-@router.get("/apps/downloadfolder/:appname?/:component?/:folder?", response="stream")
+@router.get(
+    "/apps/downloadfolder/:appname?/:component?/:folder?",
+    response="stream",
+    permission=OWNER_OR_TEAM,
+)
 async def apps_download_folder(call: Files) -> Streamed:
     """A folder of an app component's volume as a zip, streamed."""
     return _sent(
@@ -221,9 +230,10 @@ async def file_upload(call: Files) -> Streamed:
     return _progress(call, upload)
 
 
-# -- backups (appownerabove; every path bound to the caller's app) ------------------------
+# -- backups (appownerorfluxteam; every path bound to the caller's app) -------------------
 @router.get(
-    "/backup/getvolumedataofcomponent/:appname?/:component?/:multiplier?/:decimal?/:fields?"
+    "/backup/getvolumedataofcomponent/:appname?/:component?/:multiplier?/:decimal?/:fields?",
+    permission=OWNER_OR_TEAM,
 )
 async def volume_data(call: Files) -> dict[str, Any]:
     """The component volume's df row: filesystem, size, used, available, capacity, mount."""
@@ -236,7 +246,10 @@ async def volume_data(call: Files) -> dict[str, Any]:
     )
 
 
-@router.get("/backup/getremotefilesize/:fileurl?/:multiplier?/:decimal?/:number?/:appname?")
+@router.get(
+    "/backup/getremotefilesize/:fileurl?/:multiplier?/:decimal?/:number?/:appname?",
+    permission=OWNER_OR_TEAM,
+)
 async def remote_file_size(call: Files) -> float | int:
     """The size a remote archive's HEAD announces (public addresses only)."""
     url, app_name = call.text("fileurl"), call.text("appname")
@@ -250,7 +263,10 @@ async def remote_file_size(call: Files) -> float | int:
     return in_units(size, unit, decimals)
 
 
-@router.get("/backup/getlocalbackuplist/:path?/:multiplier?/:decimal?/:number?/:appname?")
+@router.get(
+    "/backup/getlocalbackuplist/:path?/:multiplier?/:decimal?/:number?/:appname?",
+    permission=OWNER_OR_TEAM,
+)
 async def local_backups(call: Files) -> list[dict[str, Any]]:
     """The `.tar.gz` archives of one of the app's backup folders (an absolute path)."""
     return await call.service.backups.local_list(
@@ -258,13 +274,15 @@ async def local_backups(call: Files) -> list[dict[str, Any]]:
     )
 
 
-@router.get("/backup/removebackupfile/:filepath?/:appname?")
+@router.get("/backup/removebackupfile/:filepath?/:appname?", permission=OWNER_OR_TEAM)
 async def remove_backup(call: Files) -> dict[str, bool]:
     """Remove one of the app's backup archives: `{message: true|false}`."""
     return await call.service.backups.remove(call.text("appname"), call.text("filepath"))
 
 
-@router.get("/backup/downloadlocalfile/:filepath?/:appname?", response="stream")
+@router.get(
+    "/backup/downloadlocalfile/:filepath?/:appname?", response="stream", permission=OWNER_OR_TEAM
+)
 async def download_backup(call: Files) -> Streamed:
     """Download one of the app's backup archives, streamed (its mode left as it is)."""
     return _sent(await call.service.backups.download(call.text("appname"), call.text("filepath")))
