@@ -33,7 +33,7 @@ from tests.support.appscluster import (
     running_apps_cluster,
 )
 from tests.support.cluster import wait_until
-from tests.support.processes import free_port_run
+from tests.support.runtimeapps import free_app_port
 from tests.unit.apps.spec_samples import component, v8_spec
 
 pytestmark = pytest.mark.slow
@@ -74,7 +74,7 @@ class Placed:
 def placed(apps_cluster: AppsCluster, name: str, at_least: int = INSTANCES, **env: str) -> Placed:
     """A web app of INSTANCES registered and paid for by a new owner, once `at_least`
     nodes run it (and with INSTANCES, exactly that many)."""
-    owner, port = Owner(), free_port_run(1)
+    owner, port = Owner(), free_app_port()
     web = component(
         name="web", repotag=apps_cluster.image, ports=[port], containerPorts=[80],
         domains=[""], cpu=0.1, ram=100, hdd=1,

@@ -7,9 +7,22 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from fluxos.apps.params import DEVELOPMENT
+from fluxos.apps.ports import port_in
 from fluxos.runtime.requirements import NodeFacts, host_cores, host_ram_mb
+from tests.support.processes import free_port_run
 
 OWNER = "1CbErtneaX2QVyUfwU7JGB7VzvPgrgc3uC"
+
+
+def free_app_port() -> int:
+    """A free port below the kernel's ephemeral range that an app spec may claim: not one
+    of upstream's banned host ports (30000-30099 lies inside free_port_run's draw)."""
+    for _ in range(100):
+        port = free_port_run(1)
+        if not port_in(port, DEVELOPMENT.banned_ports):
+            return port
+    raise RuntimeError("no free port outside the banned app ports found")
 
 
 class HostFacts:

@@ -110,6 +110,11 @@ async def first_heartbeat(node: Node) -> dict[str, Any]:
     return beat
 
 
+def boot_decided(node: NodeProcess) -> bool:
+    loops = node.get("/flux/loops").json()["data"]
+    return any(loop["name"] == "apps reconciler" and loop["state"] != "waiting" for loop in loops)
+
+
 async def test_apps_outlive_a_short_power_loss(
     tmp_path: Path, devnet: DevnetProcess, docker_url: str, images: Images
 ) -> None:
@@ -139,6 +144,9 @@ async def test_apps_outlive_a_short_power_loss(
         # a clean stop leaves the containers running: the app answers all along
         await eventually(lambda: "first boot False, clean stop True" in node.output(), within=60)
         await eventually(lambda: answers(port), within=60)
+        # the boot decision is written (this run's heartbeat) once the reconciler may start:
+        # a kill before that would leave the clean stop on record
+        await eventually(lambda: boot_decided(node), within=60)
 
         # the machine loses power: the node is killed (no clean stop recorded) and its
         # containers die with it
