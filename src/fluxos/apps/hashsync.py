@@ -148,19 +148,29 @@ class PaymentFollower:
         self._waiting[message_hash] = 0
 
     async def _retry_loop(self) -> None:
-        """Ask for waiting messages now, then twice more a minute apart."""
+        """Ask for waiting messages now, then twice more a minute apart.
+
+        An ask that reached nobody (no peer yet, or this node not yet confirmed as a
+        fluxnode after a start) is not a try: it is made again a second later. A peer that
+        connects between the tries is asked at once, so a node that restarts together with
+        others does not wait a minute because its first peer lacked the message too."""
         while True:
             due = [h for h, tries in self._waiting.items() if tries < IMMEDIATE_TRIES]
-            if due and not len(self._network.peers):
-                # nobody to ask yet (a node just started): a try now would be wasted, and
-                # the next one is a minute away
-                await self._clock.sleep(1.0)
-                continue
+            asked: set[str] = set()
             if due:
-                await self._registry.request(due)
+                asked = await self._registry.request(due)
+                if not asked:
+                    await self._clock.sleep(1.0)
+                    continue
                 for message_hash in due:
                     self._waiting[message_hash] += 1
-            await self._clock.sleep(RETRY_SECONDS if due else 1.0)
+                waited = 0.0
+                while waited < RETRY_SECONDS:
+                    await self._clock.sleep(1.0)
+                    waited += 1.0
+                    asked |= await self._ask_newcomers(asked)
+            else:
+                await self._clock.sleep(1.0)
             for message_hash in list(self._waiting):
                 payment = await self._store.payment(message_hash)
                 if payment is None or payment.message:
@@ -170,6 +180,20 @@ class PaymentFollower:
                 elif self._waiting[message_hash] >= IMMEDIATE_TRIES:
                     del self._waiting[message_hash]
                     await self._back_off(payment)
+
+    async def _ask_newcomers(self, asked: set[str]) -> set[str]:
+        """Ask peers connected since the last try for what is still missing."""
+        newcomers = [peer.key for peer in self._network.peers if peer.key not in asked]
+        if not newcomers:
+            return set()
+        still: list[str] = []
+        for message_hash in list(self._waiting):
+            payment = await self._store.payment(message_hash)
+            if payment is not None and not payment.message:
+                still.append(message_hash)
+        if not still:
+            return set(newcomers)
+        return await self._registry.request(still, newcomers)
 
     async def _back_off(self, payment: PaymentRecord) -> None:
         attempts = min(payment.sync_attempts + 1, len(BACKOFF_BLOCKS) - 1)

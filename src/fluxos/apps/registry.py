@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,6 +106,7 @@ class AppRegistry:
         # app name (lowercase) -> updates received before the app was known
         self._queued: OrderedDict[str, list[tuple[int, AppMessage]]] = OrderedDict()
         self._lock = asyncio.Lock()
+        self._ask_refused = False
         promoter.on_registered = self._replay_queued
 
     def subscribe(self) -> None:
@@ -329,8 +330,11 @@ class AppRegistry:
         temporary = await self.store.temporary(message_hash, self._clock.millis())
         return None if temporary is None else AppMessage.from_stored(temporary)
 
-    async def request(self, hashes: Sequence[str]) -> None:
-        """Ask every connected peer for these messages (v1 for one, v2 for many)."""
+    async def request(self, hashes: Sequence[str], peers: Iterable[str] | None = None) -> set[str]:
+        """Ask these peers (every connected one by default) for these messages (v1 for one,
+        v2 for many); the peers that were asked, empty when nobody could be."""
+        targets = [p.key for p in self._network.peers] if peers is None else list(peers)
+        asked: set[str] = set()
         for low in range(0, len(hashes), MAX_REQUEST_HASHES):
             chunk = list(hashes[low : low + MAX_REQUEST_HASHES])
             data: dict[str, Any] = (
@@ -339,13 +343,18 @@ class AppRegistry:
                 else {"type": REQUEST_TYPE, "version": 2, "hashes": chunk}
             )
             try:
-                await self._network.broadcast(data)
+                reached = await self._network.originate_to(targets, data)
             except FluxError as error:
-                logger.warning(
-                    "cannot ask peers for %d app messages: %s", len(chunk), error.message
-                )
-                return
-            self.counters.requested += len(chunk)
+                # a node that is not confirmed yet tries again each second: say it once
+                log = logger.debug if self._ask_refused else logger.warning
+                log("cannot ask peers for %d app messages: %s", len(chunk), error.message)
+                self._ask_refused = True
+                return set()
+            self._ask_refused = False
+            if reached:
+                self.counters.requested += len(chunk)
+            asked |= reached
+        return asked
 
     # -- payments ------------------------------------------------------------------------
     async def on_payment(self, payment: Payment) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,6 +145,16 @@ class Gossip:
         if peer is None:
             return False
         return peer.send(self.sign(data).to_json())
+
+    async def send_to_each(self, peer_keys: Iterable[str], data: dict[str, Any]) -> set[str]:
+        """Sign `data` once and send it to these peers; the keys it was queued for."""
+        text = self.sign(data).to_json()
+        sent: set[str] = set()
+        for key in peer_keys:
+            peer = self._peers.get(key)
+            if peer is not None and peer.send(text):
+                sent.add(key)
+        return sent
 
     def send_to_all(self, text: str, *, exclude: str | None = None) -> int:
         """Send a frame to outbound peers, then inbound ones; the number it was queued for."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import httpx
@@ -146,13 +146,22 @@ class NetworkService:
         Only a confirmed node listed with our key may originate: anything else would be
         refused by every receiver (and counted against us).
         """
+        self._require_originator()
+        return await self.gossip.broadcast(data)
+
+    def _require_originator(self) -> None:
         pubkey = self.key.public_key.hex() if self.key else ""
         if not self.state.message_capable(pubkey, self.own_address):
             raise FluxError(
                 f"this node ({self.own_address}) is not a confirmed fluxnode listed with its "
-                "key, so other nodes would refuse its messages; nothing was broadcast"
+                "key, so other nodes would refuse its messages; nothing was sent"
             )
-        return await self.gossip.broadcast(data)
+
+    async def originate_to(self, peer_keys: Iterable[str], data: dict[str, Any]) -> set[str]:
+        """Sign `data` as this fluxnode and send it to these connected peers only; the keys
+        it went to. Refused, as `broadcast` is, while this node may not originate."""
+        self._require_originator()
+        return await self.gossip.send_to_each(peer_keys, data)
 
     async def send_to(self, peer_key: str, data: dict[str, Any]) -> bool:
         """Sign `data` and send it to one connected peer; False if not connected."""
