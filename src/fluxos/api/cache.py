@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from cachetools import TLRUCache
-
 from fluxos.api.answers import Rendered
 from fluxos.clock import Clock
+from fluxos.expiring import ExpiringLru
 
 
 class ResponseCache:
@@ -16,19 +15,14 @@ class ResponseCache:
     """
 
     def __init__(self, clock: Clock, max_entries: int = 4096) -> None:
-        self._entries: TLRUCache[str, tuple[float, Rendered]] = TLRUCache(
-            maxsize=max_entries,
-            ttu=lambda _key, value, now: now + value[0],
-            timer=clock.monotonic,
-        )
+        self._entries: ExpiringLru[str, Rendered] = ExpiringLru(max_entries, clock.monotonic)
 
     def get(self, key: str) -> Rendered | None:
-        entry = self._entries.get(key)
-        return entry[1] if entry is not None else None
+        return self._entries.lookup(key)[1]
 
     def put(self, key: str, content: Rendered, ttl_seconds: float) -> None:
         if ttl_seconds > 0:
-            self._entries[key] = (ttl_seconds, content)
+            self._entries.put(key, content, ttl_seconds)
 
     def clear(self) -> None:
         self._entries.clear()

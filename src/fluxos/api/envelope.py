@@ -30,8 +30,12 @@ def warning(message: str) -> Message:
     return Message(message, status="warning")
 
 
+# built once: json.dumps with arguments builds a new encoder on every call
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def render(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return _ENCODER.encode(body).encode()
 
 
 def success_body(data: Any) -> dict[str, Any]:

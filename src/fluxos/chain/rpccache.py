@@ -15,10 +15,9 @@ import json
 import re
 from typing import Any
 
-from cachetools import TTLCache
-
 from fluxos.chain.rpcmethods import SHORT_CACHED_METHODS
 from fluxos.clock import Clock
+from fluxos.expiring import ExpiringLru
 
 BLOCK_TTL = 3600.0
 BLOCK_ENTRIES = 150
@@ -28,12 +27,24 @@ SHORT_TTL = 20.0
 SHORT_ENTRIES = 50
 BURIED = 2
 _HASH = re.compile(r"^[0-9a-fA-F]{64}$")
-_MISS = object()
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+Key = tuple[Any, ...] | str
 
 
 def cache_key(method: str, params: list[Any]) -> str:
     """The method and its params as canonical JSON (`getblock ["5",2]`)."""
-    return method + " " + json.dumps(params, separators=(",", ":"), sort_keys=True)
+    return method + " " + _CANONICAL.encode(params)
+
+
+def _key(method: str, params: list[Any]) -> Key:
+    """The entry key: a tuple when every param is a string or a whole number (most calls:
+    a height, a hash, a verbosity), else the canonical JSON. Booleans and floats take the
+    JSON form, or `1`, `1.0` and `True` (equal in Python) would share an entry."""
+    for param in params:
+        kind = type(param)
+        if kind is not str and kind is not int:
+            return cache_key(method, params)
+    return (method, *params)
 
 
 def storable(method: str, params: list[Any], result: Any) -> bool:
@@ -53,31 +64,30 @@ def _buried(result: dict[str, Any]) -> bool:
 
 
 class RpcCaches:
-    """Three entry-capped TTL caches; the oldest entry goes first when one is full."""
+    """Three entry-capped TTL caches; the least recently used entry goes first when one
+    is full."""
 
     def __init__(self, clock: Clock) -> None:
         timer = clock.monotonic
-        self._blocks: TTLCache[str, Any] = TTLCache(BLOCK_ENTRIES, BLOCK_TTL, timer=timer)
-        self._raw_txs: TTLCache[str, Any] = TTLCache(RAW_TX_ENTRIES, RAW_TX_TTL, timer=timer)
-        self._short: TTLCache[str, Any] = TTLCache(SHORT_ENTRIES, SHORT_TTL, timer=timer)
+        self._blocks: ExpiringLru[Key, Any] = ExpiringLru(BLOCK_ENTRIES, timer)
+        self._raw_txs: ExpiringLru[Key, Any] = ExpiringLru(RAW_TX_ENTRIES, timer)
+        self._short: ExpiringLru[Key, Any] = ExpiringLru(SHORT_ENTRIES, timer)
 
-    def _cache_for(self, method: str) -> TTLCache[str, Any]:
+    def _cache_for(self, method: str) -> tuple[ExpiringLru[Key, Any], float]:
         if method == "getblock":
-            return self._blocks
+            return self._blocks, BLOCK_TTL
         if method == "getrawtransaction":
-            return self._raw_txs
-        return self._short
+            return self._raw_txs, RAW_TX_TTL
+        return self._short, SHORT_TTL
 
     def get(self, method: str, params: list[Any]) -> tuple[bool, Any]:
         """(True, result) on a hit, (False, None) on a miss."""
-        found = self._cache_for(method).get(cache_key(method, params), _MISS)
-        if found is _MISS:
-            return False, None
-        return True, found
+        return self._cache_for(method)[0].lookup(_key(method, params))
 
     def put(self, method: str, params: list[Any], result: Any) -> None:
         if storable(method, params, result):
-            self._cache_for(method)[cache_key(method, params)] = result
+            cache, ttl = self._cache_for(method)
+            cache.put(_key(method, params), result, ttl)
 
     def clear(self) -> None:
         for cache in (self._blocks, self._raw_txs, self._short):

@@ -64,3 +64,13 @@ def test_none_is_a_cacheable_result() -> None:
     caches = RpcCaches(ManualClock())
     caches.put("gettxout", ["ab", 0, True], None)  # fluxd's answer for a spent output
     assert caches.get("gettxout", ["ab", 0, True]) == (True, None)
+
+
+def test_equal_python_values_of_other_json_types_keep_their_own_entries() -> None:
+    caches = RpcCaches(ManualClock())
+    caches.put("getblockheader", ["ab", 1], "one")
+    caches.put("getblockheader", ["ab", True], "true")
+    caches.put("getblockheader", ["ab", 1.0], "float")
+    assert caches.get("getblockheader", ["ab", 1]) == (True, "one")
+    assert caches.get("getblockheader", ["ab", True]) == (True, "true")
+    assert caches.get("getblockheader", ["ab", 1.0]) == (True, "float")
