@@ -165,3 +165,43 @@ async def test_bad_installs_leave_nothing(runtime: Runtime, images: Images) -> N
             web_app("noimage", images.httpd.replace("httpd:1.0", "absent:1"), free_port())
         )
     await nothing_left(runtime, "noimage")
+
+
+async def exec_output(runtime: Runtime, container: str, command: list[str]) -> str:
+    chunks = [chunk async for chunk in runtime.engine.exec_stream(container, command)]
+    return b"".join(chunks).decode(errors="replace")
+
+
+async def test_network_with_links_an_app_into_its_owners_other_app(
+    runtime: Runtime, images: Images
+) -> None:
+    await runtime.installer.install(web_app("dbapp", images.httpd, free_port()))
+    # another owner's app cannot link to it, and nothing of the refused install is left
+    stranger = web_app("spyapp", images.httpd, free_port(), owner="1StrangerOwnerZelId")
+    stranger["description"] = "networkWith:[dbapp]"
+    with pytest.raises(InstallError, match="linked to dbapp, which is not installed here"):
+        await runtime.installer.install(stranger)
+    await nothing_left(runtime, "spyapp")
+
+    linked = web_app("frontapp", images.httpd, free_port())
+    linked["description"] = "a front end networkWith: ['dbapp']"
+    await runtime.installer.install(linked)
+    networks = (await runtime.engine.inspect("fluxweb_frontapp"))["NetworkSettings"]["Networks"]
+    assert {"fluxDockerNetwork_frontapp", "fluxDockerNetwork_dbapp"} <= set(networks)
+    # reached by its container name over the linked network, from inside the linked app
+    # (Docker's DNS answers the name; busybox-static's wget crashes in the C library's
+    # lookups, so nc sends the request to the address)
+    fetch = (
+        "ip=$(/bin/busybox nslookup fluxweb_dbapp 127.0.0.11 | /bin/busybox awk"
+        " '/^Address/ {a=$NF} END {print a}'); printf 'GET / HTTP/1.0\\r\\n\\r\\n'"
+        " | /bin/busybox nc -w 5 $ip 80"
+    )
+    got = await exec_output(runtime, "fluxweb_frontapp", ["/bin/busybox", "sh", "-c", fetch])
+    assert got.startswith("HTTP/1.1 200") and got.rstrip().endswith(INDEX_TEXT), got
+    # an app without the link is on its own network only
+    alone = (await runtime.engine.inspect("fluxweb_dbapp"))["NetworkSettings"]["Networks"]
+    assert set(alone) == {"fluxDockerNetwork_dbapp"}
+
+    await runtime.installer.remove("frontapp")
+    await nothing_left(runtime, "frontapp")
+    assert await runtime.engine.exists("fluxweb_dbapp")
