@@ -84,9 +84,12 @@ def check_ports(spec: AppSpec, installed: list[AppSpec], blocked: Iterable[int] 
     blocked_set = set(blocked)
     for port in (int(to_number(p)) for p in host_ports(spec)):
         for other in installed:
+            if other.get("name") == name:
+                continue  # its own ports (upstream compares the names too)
             if port in {int(to_number(p)) for p in host_ports(other)}:
+                # upstream names the app being installed, not the one holding the port
                 raise InstallError(
-                    f"Flux App {other['name']} port {port} already used with different"
+                    f"Flux App {name} port {port} already used with different"
                     f" application. Installation aborted."
                 )
         if port in blocked_set:

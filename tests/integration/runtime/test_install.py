@@ -154,7 +154,7 @@ async def test_bad_installs_leave_nothing(runtime: Runtime, images: Images) -> N
     await runtime.installer.install(web_app("first", images.httpd, port))
     with pytest.raises(
         InstallError,
-        match=f"Flux App first port {port} already used with different application",
+        match=f"Flux App second port {port} already used with different application",
     ):
         await runtime.installer.install(web_app("second", images.httpd, port))
     await nothing_left(runtime, "second")

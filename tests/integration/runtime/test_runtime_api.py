@@ -561,3 +561,85 @@ async def test_nodes_on_one_address_never_install_onto_the_same_port(
         )
         assert await gone() == {}
     await database.close()
+
+
+async def test_kill_pause_inspection_images_and_a_trial_install(
+    world: World, images: Images, docker_url: str
+) -> None:
+    node, port, container = world.node, free_port(), "fluxweb_held"
+    world.specs.specs["held"] = web_app("held", images.httpd, port)
+    streamed = objects((await world.get("/apps/installapplocally/held")).text)
+    assert streamed[-1]["status"] == "success", streamed
+
+    # pause and unpause: the reconciler leaves a paused app alone
+    paused = (await world.get("/apps/apppause/held")).json()
+    assert paused == {"status": "success", "data": {"message": "Application held paused"}}
+    assert (await node.docker.inspect(container))["State"]["Paused"] is True
+    await node.reconciler.reconcile_once()
+    assert (await node.docker.inspect(container))["State"]["Paused"] is True
+    unpaused = (await world.get("/apps/appunpause/web_held")).json()
+    assert unpaused["data"]["message"] == "Flux App web_held successfully unpaused."
+    await eventually(lambda: answers(port), within=30)
+
+    stats = (await world.get("/apps/appstats/web_held")).json()["data"]
+    assert stats["nanoCpus"] == 200_000_000 and stats["memory_stats"]["usage"] > 0
+    engine = docker.DockerClient(base_url=docker_url, version="1.41")
+    try:
+        engine.containers.get(container).exec_run(["/bin/busybox", "touch", "/made-here"])
+    finally:
+        engine.close()
+    changes = (await world.get("/apps/appchanges/web_held")).json()["data"]
+    assert {"Path": "/made-here", "Kind": 1} in changes
+    images_listed = (await world.get("/apps/listappsimages")).json()["data"]
+    assert any(images.httpd in (image["RepoTags"] or []) for image in images_listed)
+
+    # appkill (upstream 8.18): down at once, and held down like an operator stop
+    assert (await world.get("/apps/appkill/held", auth=False)).json()["data"]["code"] == 401
+    killed = (await world.get("/apps/appkill/held")).json()
+    assert killed == {"status": "success", "data": {"message": "Application held killed"}}
+    state = (await node.docker.inspect(container))["State"]
+    assert state["Running"] is False and state["ExitCode"] == 137
+    await node.reconciler.reconcile_once()
+    assert (await node.docker.inspect(container))["State"]["Running"] is False
+    held = (await world.get("/apps/heldcomponents")).json()["data"]
+    assert held == [{"name": "web_held", "desired": "stopped"}]
+
+    # testappinstall: installed without ports at minimal resources, then removed again
+    world.specs.specs["trial"] = web_app("trial", images.httpd, free_port())
+    trial = objects((await world.get("/apps/testappinstall/trial")).text)
+    assert {
+        "status": "success",
+        "data": {"message": "Flux App trial successfully installed and launched"},
+    } in trial
+    assert not await node.docker.exists("fluxweb_trial")
+    assert [spec["name"] for spec in await node.local_apps.all()] == ["held"]
+
+
+async def test_bad_installs_answer_upstreams_errors_and_leave_nothing(
+    world: World, images: Images
+) -> None:
+    node, port = world.node, free_port()
+    world.specs.specs["taken"] = web_app("taken", images.httpd, port)
+    assert objects((await world.get("/apps/installapplocally/taken")).text)[-1]["status"] == (
+        "success"
+    )
+    world.specs.specs["huge"] = web_app("huge", images.httpd, free_port(), ram=10**7)
+    world.specs.specs["clash"] = web_app("clash", images.httpd, port)
+    expected = {
+        "huge": "Insufficient RAM on Flux Node to spawn an application",
+        "clash": f"Flux App clash port {port} already used with different application."
+        " Installation aborted.",
+    }
+    for count, (name, message) in enumerate(expected.items(), start=1):
+        streamed = objects((await world.get(f"/apps/installapplocally/{name}")).text)
+        assert streamed[-1]["status"] == "error", streamed
+        assert streamed[-1]["data"]["message"] == message
+        # the install error is broadcast (not sent here: this node is no confirmed fluxnode)
+        assert node.app_announcer.failures["fluxappinstallingerror"] == count
+        assert not await node.docker.exists(f"fluxweb_{name}")
+        networks = [network.name for network in await node.docker.list_networks()]
+        assert f"fluxDockerNetwork_{name}" not in networks
+        assert not (node.app_volumes.apps_dir / f"fluxweb_{name}").exists()
+        assert not node.app_volumes.image(f"fluxweb_{name}").exists()
+    installed = (await world.get("/apps/installedapps?afterbad")).json()["data"]
+    assert [spec["name"] for spec in installed] == ["taken"]

@@ -53,10 +53,10 @@ def test_ports_held_by_another_app() -> None:
     with pytest.raises(
         InstallError,
         match=re.escape(
-            "Flux App other port 31000 already used with different application."
-            " Installation aborted."
+            "Flux App app port 31000 already used with different application. Installation aborted."
         ),
     ):
         check_ports(app(), [app("other")])
+    check_ports(app(), [app()])  # an app's own ports are no clash
     with pytest.raises(InstallError, match="blocked by this node's operator"):
         check_ports(app(), [], blocked=[31000])
