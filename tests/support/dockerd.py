@@ -3,11 +3,15 @@
 `DockerDaemon` starts a private engine with its own data root, exec root, pidfile and
 unix socket under a work dir, so tests never touch (or depend on) the machine's own
 engine, and several engines can run side by side. It runs without a default bridge and
-without iptables rules (ports are published by docker's userland proxy), so it leaves the
-host's firewall as it found it. `docker_host()` gives a test session such a private
-engine (or the one named by `FLUXOS_TEST_DOCKER_HOST`): the machine's own dockerd (the
-one `make test` starts) is shared with whatever else runs there, so what a test lists
-on it is not the test's alone.
+without iptables rules (ports are published by docker's userland proxy). One thing it
+cannot do without a rule: where the host filters bridged traffic (`br_netfilter` loaded
+and a FORWARD policy that drops, as any dockerd with iptables leaves a machine), two
+containers of an app network could not reach each other, so for its lifetime the engine
+holds one ACCEPT rule for traffic inside the app networks' range (`APP_SUBNETS`), and
+removes it at `stop()`; the rest of the host's firewall stays as it was.
+`docker_host()` gives a test session such a private engine (or the one named by
+`FLUXOS_TEST_DOCKER_HOST`): the machine's own dockerd (the one `make test` starts) is
+shared with whatever else runs there, so what a test lists on it is not the test's alone.
 
 `httpd_image` pushes a busybox-static image whose default command serves HTTP on port 80
 (with `/www/index.html` answering `hello from fluxos`) to a test registry.
@@ -31,6 +35,7 @@ from pathlib import Path
 import docker
 import httpx
 
+from fluxos.runtime.components import APP_SUBNETS
 from tests.support.processes import wait_until
 from tests.support.registry import DOCKER_CONFIG, DOCKER_LAYER, ImagePusher, busybox_layer
 
@@ -56,10 +61,13 @@ class DockerDaemon:
         self.url = f"unix://{self.socket}"
         self.log_path = workdir / "dockerd.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self._forward_rule: list[str] | None = None
 
     def start(self, timeout: float = 60) -> DockerDaemon:
         require_dockerd()
         self.workdir.mkdir(parents=True, exist_ok=True)
+        if not self.prefix:  # an engine in a namespace of its own has a firewall of its own
+            self._forward_rule = _open_app_forwarding(str(self.workdir))
         command = [
             *self.prefix,
             "dockerd",
@@ -84,6 +92,9 @@ class DockerDaemon:
         return _answers(self.socket)
 
     def stop(self) -> None:
+        if self._forward_rule is not None:
+            subprocess.run(["iptables", "-D", *self._forward_rule], check=False)
+            self._forward_rule = None
         if self.process is None or self.process.poll() is not None:
             return
         client = docker.DockerClient(base_url=self.url, timeout=30, version="1.41")
@@ -114,6 +125,21 @@ def docker_host(workdir: Path) -> Iterator[str]:
         yield daemon.url
     finally:
         daemon.stop()
+
+
+def _open_app_forwarding(owner: str) -> list[str] | None:
+    """Insert the FORWARD rule that lets app-network traffic through where the host's
+    firewall would drop it; the rule's spec (for `iptables -D`), or None if none is needed."""
+    bridged = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
+    if not bridged.exists() or bridged.read_text().strip() != "1" or not shutil.which("iptables"):
+        return None
+    policy = subprocess.run(["iptables", "-S", "FORWARD"], capture_output=True, text=True)
+    if policy.returncode != 0 or policy.stdout.startswith("-P FORWARD ACCEPT"):
+        return None
+    rule = ["FORWARD", "-s", APP_SUBNETS, "-d", APP_SUBNETS, "-j", "ACCEPT"]
+    rule += ["-m", "comment", "--comment", f"fluxos test dockerd {owner}"[:255]]
+    subprocess.run(["iptables", "-I", *rule], check=True)
+    return rule
 
 
 def _answers(socket: Path) -> bool:

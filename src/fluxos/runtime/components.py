@@ -55,6 +55,9 @@ def app_of_container(name: str) -> str:
     return bare.split("_", 1)[1] if "_" in bare else bare
 
 
+APP_SUBNETS = "172.23.0.0/16"  # every app network's /24 is inside it
+
+
 def choose_subnet(app: str, taken: Collection[str]) -> tuple[str, str]:
     """(subnet, gateway) of the app network: `172.23.<o>.0/24`, `o` the lowest octet no
     docker network uses (legacy apps keep their pinned octet)."""
